@@ -1,0 +1,57 @@
+// `plugback drive adopt NAME`: marks a target as drive NAME, so runs can tell it from any other disk.
+import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { driveRoot, type Config, type Drive } from '../config/model.js';
+import { readIdentity, writeIdentity, type DriveIdentity } from '../repo/identity.js';
+import { rememberDrive } from '../repo/known-drives.js';
+import { repoPaths } from '../repo/layout.js';
+import { mountAt } from '../system/mounts.js';
+import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
+
+export function registerDrive(program: Command): void {
+  const drive = program.command('drive').description('prepare backup drives');
+  drive
+    .command('adopt')
+    .description('write plugback/drive.json onto the target of drive NAME (empty, or holding data already)')
+    .argument('<name>', 'the drive, as named in the config')
+    .option('--force', 'replace an identity that names another drive (the drive becomes NAME with a new id)')
+    .addHelpText(
+      'after',
+      `
+A LUKS drive must be unlocked and mounted at its mountPoint; a directory target must exist.
+Example:
+  plugback drive adopt offsite-a`,
+    )
+    .action(async (name: string, flags: { force?: boolean }, command: Command) => {
+      const config = await loadConfigOrExit(configFileOf(command));
+      const identity = await adoptDrive(config, findDrive(config, name), flags.force ?? false);
+      process.stdout.write(`${driveRoot(findDrive(config, name))} is drive "${identity.name}" (id ${identity.id})\n`);
+    });
+}
+
+/** Adopts the drive's target; returns the identity now on it. */
+export async function adoptDrive(config: Config, drive: Drive, force: boolean): Promise<DriveIdentity> {
+  const root = driveRoot(drive);
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new UserError(
+      `${root} does not exist; create it first (mkdir -p ${root}). plugback does not create a missing target, which usually means a disk that is not mounted.`,
+      1,
+    );
+  }
+  if (drive.kind === 'luks' && !(await mountAt(root))) {
+    throw new UserError(`${root} is not a mount point: unlock drive "${drive.name}" and mount /dev/mapper/${drive.cryptName} there first`, 1);
+  }
+  const paths = repoPaths(root, config.host);
+  const existing = await readIdentity(paths);
+  if (existing?.name === drive.name && !force) {
+    await rememberDrive(config.stateDir, drive.name, existing.id);
+    return existing;
+  }
+  if (existing && !force) {
+    throw new UserError(`${root} is already drive "${existing.name}" (id ${existing.id}); to make it "${drive.name}", run again with --force`, 1);
+  }
+  const identity = await writeIdentity(paths, drive.name);
+  await rememberDrive(config.stateDir, drive.name, identity.id);
+  return identity;
+}

@@ -1,0 +1,52 @@
+// The plugback command line: one module per command, wired here.
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { UserError } from './common.js';
+import { registerConfig } from './config-cmd.js';
+import { registerDemo } from './demo.js';
+import { registerDrive } from './drive-cmd.js';
+import { EXIT } from './exit-codes.js';
+import { registerRun } from './run.js';
+import { registerSnapshots } from './snapshots-cmd.js';
+
+/** Builds the command tree; exported so tests can check the help text. */
+export function buildProgram(): Command {
+  const program = new Command('plugback')
+    .description('Plug in an encrypted USB drive, glance at the LED, take it away when it is green.')
+    .version(VERSION)
+    .option('-c, --config <file>', 'the config file', '/etc/plugback/config.yaml')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Try it:       plugback demo
+Check config: plugback config check /etc/plugback/config.yaml
+Back up now:  plugback run offsite-a
+See history:  plugback snapshots offsite-a
+Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
+    );
+  for (const register of [registerRun, registerSnapshots, registerDrive, registerConfig, registerDemo]) register(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the command line; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UserError) {
+      process.stderr.write(`${error.bare ? '' : 'plugback: '}${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`plugback: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT.failed;
+  }
+}

@@ -1,0 +1,86 @@
+// `plugback run DRIVE`: one backup onto a drive that is already there (mounted, or a directory target).
+import type { Command } from 'commander';
+import { runBackupJob } from '../job/backup-job.js';
+import type { JobResult } from '../job/events.js';
+import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
+import { EXIT } from './exit-codes.js';
+import { jobConsole } from './terminal.js';
+
+interface RunFlags {
+  allowShrink?: boolean;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('back up onto DRIVE now; it must be mounted already (a LUKS drive) or be a directory target')
+    .argument('<drive>', 'the name of a drive in the config')
+    .option('--allow-shrink', 'accept, for this run, a source that shrank past backup.maxShrinkPercent or looks unmounted')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings.
+Ctrl-C (or SIGTERM) stops the copy cleanly: post-backup hooks run, the lock is released, and the
+partial copy stays on the drive so the next run continues where this one stopped.
+
+Examples:
+  plugback run offsite-a
+  plugback run nas-disk --config ./plugback.yaml --allow-shrink`,
+    )
+    .action(async (driveName: string, flags: RunFlags, command: Command) => {
+      const config = await loadConfigOrExit(configFileOf(command));
+      const drive = findDrive(config, driveName);
+      const controller = new AbortController();
+      const stop = cancelOnSignals(controller);
+      const terminal = jobConsole();
+      try {
+        const result = await runBackupJob({
+          config,
+          drive,
+          options: { allowShrink: flags.allowShrink ?? false },
+          signal: controller.signal,
+          console: terminal.sink,
+          logLevel: flags.logLevel ?? 'info',
+          onEvent: terminal.onEvent,
+        });
+        process.exitCode = exitCodeOf(result);
+      } finally {
+        stop();
+      }
+    });
+}
+
+/** The process's exit code for a job's outcome. */
+export function exitCodeOf(result: JobResult): number {
+  switch (result.outcome) {
+    case 'success':
+      return EXIT.ok;
+    case 'warning':
+      return EXIT.warnings;
+    default:
+      return EXIT.failed;
+  }
+}
+
+/** First SIGINT/SIGTERM cancels the job cleanly; a second SIGINT gives up on the clean-up and exits at once. */
+function cancelOnSignals(controller: AbortController): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      if (signal === 'SIGINT') {
+        process.stderr.write('plugback: stopping without clean-up\n');
+        process.exit(130);
+      }
+      return;
+    }
+    process.stderr.write(`plugback: ${signal}: cancelling; stopping rsync and cleaning up (Ctrl-C again to quit at once)\n`);
+    controller.abort(new Error(`cancelled by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

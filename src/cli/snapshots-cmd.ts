@@ -1,0 +1,81 @@
+// `plugback snapshots DRIVE [--json]`: what is on a drive, newest last.
+import type { Command } from 'commander';
+import { driveRoot, type Config, type Drive } from '../config/model.js';
+import { formatBytes } from '../config/units.js';
+import { repoPaths } from '../repo/layout.js';
+import { listSnapshots, type SnapshotEntry } from '../repo/snapshots.js';
+import { mountAt } from '../system/mounts.js';
+import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
+
+export interface SnapshotSummary {
+  name: string;
+  time: string;
+  /** Total size of the backed-up files (most of it shared with other snapshots through hard links). */
+  bytes: number | null;
+  files: number | null;
+  /** Bytes that were new in this snapshot. */
+  transferredBytes: number | null;
+  states: string[];
+  resumedFrom?: string;
+  problems: number;
+}
+
+export function registerSnapshots(program: Command): void {
+  program
+    .command('snapshots')
+    .description("list a drive's snapshots for this host, oldest first, with size, file count and states")
+    .argument('<drive>', 'the name of a drive in the config')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (name: string, flags: { json?: boolean }, command: Command) => {
+      const config = await loadConfigOrExit(configFileOf(command));
+      const { summaries, incomplete } = await snapshotSummaries(config, findDrive(config, name));
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ drive: name, host: config.host, snapshots: summaries, incomplete }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(renderTable(summaries, incomplete));
+    });
+}
+
+/** The snapshots of this host on a drive that is in place. */
+export async function snapshotSummaries(config: Config, drive: Drive): Promise<{ summaries: SnapshotSummary[]; incomplete: string[] }> {
+  const root = driveRoot(drive);
+  if (drive.kind === 'luks' && !(await mountAt(root).catch(() => undefined))) {
+    throw new UserError(`drive "${drive.name}" is not mounted at ${root}`, 1);
+  }
+  const listing = await listSnapshots(repoPaths(root, config.host), true);
+  return { summaries: listing.complete.map(summarize), incomplete: listing.incomplete };
+}
+
+function summarize(s: SnapshotEntry): SnapshotSummary {
+  const states = Object.values(s.record?.states ?? {});
+  const sum = (pick: (x: (typeof states)[number]) => number) => (s.record ? states.reduce((n, x) => n + pick(x), 0) : null);
+  return {
+    name: s.name,
+    time: s.time.toISOString(),
+    bytes: sum((x) => x.bytes),
+    files: sum((x) => x.files),
+    transferredBytes: sum((x) => x.transferredBytes),
+    states: Object.keys(s.record?.states ?? {}),
+    ...(s.record?.resumedFrom ? { resumedFrom: s.record.resumedFrom } : {}),
+    problems: s.record?.problems.length ?? 0,
+  };
+}
+
+function renderTable(rows: SnapshotSummary[], incomplete: string[]): string {
+  if (rows.length === 0 && incomplete.length === 0) return 'no snapshots yet\n';
+  const header = ['SNAPSHOT', 'LOCAL TIME', 'SIZE', 'FILES', 'NEW', 'STATES', 'NOTE'];
+  const body = rows.map((r) => [
+    r.name,
+    new Date(r.time).toLocaleString('sv-SE').slice(0, 16),
+    r.bytes === null ? '?' : formatBytes(r.bytes),
+    r.files === null ? '?' : String(r.files),
+    r.transferredBytes === null ? '?' : formatBytes(r.transferredBytes),
+    r.states.join(',') || '?',
+    [r.resumedFrom ? 'resumed' : '', r.problems ? `${r.problems} problems` : ''].filter(Boolean).join(', '),
+  ]);
+  for (const name of incomplete) body.push([name, '', '', '', '', '', 'interrupted: the next run continues it']);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`;
+  return [header, ...body].map(line).join('');
+}

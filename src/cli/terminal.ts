@@ -1,0 +1,59 @@
+// How a job looks in a terminal: readable log lines and a progress bar on a TTY, JSON lines otherwise.
+import cliProgress from 'cli-progress';
+import pinoPretty from 'pino-pretty';
+import { formatBytes, formatDuration } from '../config/units.js';
+import type { JobListener } from '../job/events.js';
+import type { LineSink } from '../job/job-log.js';
+
+export interface JobConsole {
+  sink: LineSink;
+  onEvent: JobListener;
+}
+
+/** The console for a job: a progress bar when stdout is a terminal, plain JSON log lines when it is not. */
+export function jobConsole(out: NodeJS.WriteStream = process.stdout): JobConsole {
+  if (!out.isTTY) return { sink: (line) => out.write(line), onEvent: () => undefined };
+  const pretty = pinoPretty.prettyFactory({
+    colorize: true,
+    singleLine: true,
+    translateTime: 'HH:MM:ss',
+    ignore: 'pid,hostname,drive,job,command,steps,result,progress,kept,config,state,stream,hook,workDir,target,previous,snapshot,leftover',
+  });
+  let multi: cliProgress.MultiBar | undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  const print = (text: string) => (multi ? multi.log(text.endsWith('\n') ? text : `${text}\n`) : out.write(text));
+  return {
+    sink: (line) => print(pretty(line)),
+    onEvent: (event) => {
+      if (event.type === 'progress') {
+        const p = event.progress;
+        if (!multi) {
+          multi = new cliProgress.MultiBar(
+            {
+              stream: out,
+              format: ' {bar} {percentage}% | {state} | {done} | {rate}/s | {eta} left',
+              hideCursor: true,
+              clearOnComplete: false,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar = multi.create(100, 0);
+        }
+        bar?.update(Math.floor(p.percent), {
+          state: p.stateCount > 1 ? `${p.state} (${p.stateIndex}/${p.stateCount})` : p.state,
+          done: formatBytes(p.bytes),
+          rate: formatBytes(p.rate),
+          eta: p.etaSeconds === undefined ? '?' : formatDuration(p.etaSeconds * 1000),
+        });
+      } else if (event.type === 'step-finished' && event.step === 'sync') {
+        bar?.update(100);
+      } else if (event.type === 'step-failed' || event.type === 'job-finished' || (event.type === 'step-started' && event.step !== 'sync')) {
+        if (multi) {
+          multi.stop();
+          multi = undefined;
+          bar = undefined;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// The config as the rest of plugback uses it: drives resolved to their kind, defaults filled in.
+import os from 'node:os';
+import type { ParsedConfig } from './schema.js';
+
+export interface LuksDrive {
+  kind: 'luks';
+  name: string;
+  uuid: string;
+  keyFile: string;
+  cryptName: string;
+  mountPoint: string;
+}
+
+export interface DirectoryDrive {
+  kind: 'directory';
+  name: string;
+  path: string;
+}
+
+export type Drive = LuksDrive | DirectoryDrive;
+
+export interface HookSet {
+  preBackup?: string | undefined;
+  postBackup?: string | undefined;
+  postRestore?: string | undefined;
+}
+
+export interface State extends HookSet {
+  name: string;
+  folders: string[];
+  exclude: string[];
+}
+
+export type BackupSettings = ParsedConfig['backup'];
+export type RetentionPolicy = BackupSettings['retention'];
+
+export interface Config {
+  /** The file it was loaded from, for messages. */
+  file: string;
+  host: string;
+  stateDir: string;
+  drives: Drive[];
+  states: State[];
+  hooks: HookSet;
+  backup: BackupSettings;
+}
+
+/** The root a drive's repository lives under: the mount point of a LUKS drive, or the directory. */
+export function driveRoot(drive: Drive): string {
+  return drive.kind === 'luks' ? drive.mountPoint : drive.path;
+}
+
+/** Turns the validated file into the model, filling in per-drive defaults. */
+export function resolveConfig(parsed: ParsedConfig, file: string): Config {
+  const drives: Drive[] = Object.entries(parsed.drives).map(([name, d]) =>
+    d.uuid
+      ? {
+          kind: 'luks',
+          name,
+          uuid: d.uuid,
+          keyFile: d.keyFile ?? `/etc/plugback/keys/${name}.key`,
+          cryptName: d.cryptName ?? `plugback-${name}`,
+          mountPoint: d.mountPoint ?? `/run/plugback/${name}`,
+        }
+      : { kind: 'directory', name, path: d.path as string },
+  );
+  const states: State[] = Object.entries(parsed.states).map(([name, s]) => ({ name, ...s }));
+  return {
+    file,
+    host: parsed.host ?? defaultHost(),
+    stateDir: parsed.stateDir,
+    drives,
+    states,
+    hooks: parsed.hooks,
+    backup: parsed.backup,
+  };
+}
+
+/** The short hostname, made safe for a directory name. */
+function defaultHost(): string {
+  const short = os.hostname().split('.')[0] ?? 'localhost';
+  return short.replace(/[^A-Za-z0-9_-]/g, '_') || 'localhost';
+}

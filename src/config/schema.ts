@@ -1,0 +1,151 @@
+// The one schema of plugback's config: the TypeScript types, config/plugback.schema.json and the
+// validation messages all come from here. Descriptions double as the reference in docs/configuration.md.
+import path from 'node:path';
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration, parseSize, SIZE_PATTERN } from './units.js';
+
+/** Names of drives and states end up in paths, unit names and mapper names: keep them plain. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+const NAME_RULE = 'letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters';
+
+const absolutePath = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((p) => p.startsWith('/'), { message: `${what} must be an absolute path (starting with /)` })
+    .refine((p) => !p.startsWith('/') || path.posix.normalize(p).replace(/\/$/, '') === p.replace(/\/$/, '') || p === '/', {
+      message: `${what} must be a normalized path: no "..", "." or repeated "/"`,
+    })
+    .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p));
+
+const duration = (description: string) =>
+  z
+    .string()
+    .regex(DURATION_PATTERN, { message: 'expected a duration such as 30s, 10m, 2h or 1d' })
+    .transform((text) => parseDuration(text) as number)
+    .meta({ description });
+
+const size = (description: string) =>
+  z
+    .string()
+    .regex(SIZE_PATTERN, { message: 'expected a size such as 512K, 20MiB, 1.5G or 300MB' })
+    .transform((text) => parseSize(text) as number)
+    .meta({ description });
+
+const hookScript = (description: string) => z.string().min(1).meta({ description });
+
+const hooksFields = {
+  preBackup: hookScript('Shell script (/bin/sh) run before the backup. A failure fails the job.').optional(),
+  postBackup: hookScript(
+    'Shell script run after the backup, also when it failed, if the matching preBackup ran. PLUGBACK_RESULT says how it went.',
+  ).optional(),
+  postRestore: hookScript('Shell script run after a restore has put the files back (used by restore, not by backups).').optional(),
+};
+
+const driveSchema = z
+  .strictObject({
+    uuid: z
+      .string()
+      .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+        message: 'expected a LUKS UUID like 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 (see `cryptsetup luksUUID DEVICE`)',
+      })
+      .transform((u) => u.toLowerCase())
+      .meta({ description: 'UUID of the LUKS container (`cryptsetup luksUUID DEVICE`). Makes this an encrypted USB drive.' })
+      .optional(),
+    keyFile: absolutePath('keyFile')
+      .meta({ description: 'Key file that unlocks the LUKS container. Default: /etc/plugback/keys/<drive>.key' })
+      .optional(),
+    cryptName: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'expected a device-mapper name: letters, digits, ".", "-", "_"' })
+      .meta({ description: 'Name of the unlocked mapping, /dev/mapper/<cryptName>. Default: plugback-<drive>' })
+      .optional(),
+    mountPoint: absolutePath('mountPoint')
+      .meta({ description: 'Where the unlocked file system is mounted. Default: /run/plugback/<drive>' })
+      .optional(),
+    path: absolutePath('path')
+      .meta({ description: 'A directory used as the backup target instead of a LUKS drive (an always-attached disk, tests, the demo).' })
+      .optional(),
+  })
+  .meta({ description: 'A backup drive: either a LUKS drive (uuid) or a directory target (path).' });
+
+const stateSchema = z
+  .strictObject({
+    folders: z
+      .array(absolutePath('each folder'))
+      .min(1, { message: 'a state needs at least one folder' })
+      .meta({ description: 'Absolute paths of the folders this state backs up.' }),
+    exclude: z
+      .array(z.string().min(1))
+      .default([])
+      .meta({ description: 'rsync exclude patterns for this state, on top of backup.exclude.' }),
+    ...hooksFields,
+  })
+  .meta({ description: 'A named set of folders with its own hooks, like a service and its data.' });
+
+const retentionSchema = z
+  .strictObject({
+    keepLast: z.int().min(1).default(3).meta({ description: 'Always keep the newest N snapshots (at least 1).' }),
+    keepDaily: z.int().min(0).default(7).meta({ description: 'Keep the newest snapshot of each of the last N days that have one.' }),
+    keepWeekly: z.int().min(0).default(4).meta({ description: 'Keep the newest snapshot of each of the last N ISO weeks that have one.' }),
+    keepMonthly: z.int().min(0).default(12).meta({ description: 'Keep the newest snapshot of each of the last N months that have one.' }),
+    keepYearly: z.int().min(0).default(5).meta({ description: 'Keep the newest snapshot of each of the last N years that have one.' }),
+  })
+  .meta({ description: 'Which snapshots to keep. Buckets count over the snapshots that exist, so a drive plugged in monthly keeps its history.' });
+
+const backupSchema = z.strictObject({
+  lockFile: absolutePath('lockFile')
+    .default('/run/lock/plugback.lock')
+    .meta({ description: 'File locked with flock(2) while the sync runs; other scripts can take it with flock(1).' }),
+  lockWait: duration('How long to wait for the lock before failing.').prefault('10m'),
+  retention: retentionSchema.prefault({}),
+  exclude: z.array(z.string().min(1)).default([]).meta({ description: 'rsync exclude patterns for every state.' }),
+  nice: z.int().min(-20).max(19).default(19).meta({ description: 'CPU niceness of rsync (-20 to 19).' }),
+  ioClass: z
+    .enum(['idle', 'best-effort', 'none'])
+    .default('idle')
+    .meta({ description: 'I/O scheduling class of rsync: idle, best-effort (with ioPriority) or none (inherit).' }),
+  ioPriority: z.int().min(0).max(7).default(7).meta({ description: 'I/O priority within best-effort, 0 (high) to 7 (low).' }),
+  bandwidthLimit: size('Upper limit for rsync, per second, e.g. 50MiB. Unset: no limit.').optional(),
+  maxShrinkPercent: z
+    .number()
+    .min(0)
+    .max(100)
+    .default(50)
+    .meta({ description: 'Refuse a snapshot when a state lost more than this share of its files or bytes since the last one. 100 disables the check.' }),
+  hookTimeout: duration('How long a hook may run before it is killed and counted as failed.').prefault('15m'),
+});
+
+export const configSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .regex(NAME_PATTERN, { message: `expected a host name of ${NAME_RULE}` })
+      .meta({ description: 'Name of this machine on the drive (snapshots go under plugback/<host>/). Default: the hostname.' })
+      .optional(),
+    stateDir: absolutePath('stateDir')
+      .default('/var/lib/plugback')
+      .meta({ description: "plugback's own state on this machine: the drives it knows." }),
+    drives: z
+      .record(z.string().regex(NAME_PATTERN, { message: `a drive name must be ${NAME_RULE}` }), driveSchema)
+      .meta({ description: 'The backup drives, by name.' }),
+    states: z
+      .record(z.string().regex(NAME_PATTERN, { message: `a state name must be ${NAME_RULE}` }), stateSchema)
+      .meta({ description: 'What to back up: named states, each with folders and hooks.' }),
+    hooks: z
+      .strictObject(hooksFields)
+      .default({})
+      .meta({ description: 'Hooks for every job: preBackup runs before the states\' own, postBackup after theirs.' }),
+    backup: backupSchema.prefault({}).meta({ description: 'How backups run.' }),
+  })
+  .meta({ title: 'plugback configuration', description: 'The configuration of plugback, a plug-in-triggered backup daemon.' });
+
+/** The config as written in YAML (what the JSON Schema describes). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The config after validation and defaults, with durations in ms and sizes in bytes. */
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** The JSON Schema of the config file, as checked in under config/. */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,135 @@
+// A backup job: the steps of DESIGN.md in order, the shared context, the log, and the typed result.
+import { randomUUID } from 'node:crypto';
+import type { Level } from 'pino';
+import { driveRoot, type Config, type Drive } from '../config/model.js';
+import { repoPaths } from '../repo/layout.js';
+import type { BackupContext, BackupOptions } from './context.js';
+import type { JobEvent, JobListener, JobOutcome, JobResult, StepName } from './events.js';
+import { JobLog, type LineSink } from './job-log.js';
+import { runSteps, type Step } from './runner.js';
+import { checkShrink } from './steps/check-shrink.js';
+import { checkSource } from './steps/check-source.js';
+import { checkTarget } from './steps/check-target.js';
+import { complete } from './steps/complete.js';
+import { postBackupHooks, preBackupHooks } from './steps/hooks.js';
+import { releaseLock, takeLock } from './steps/lock.js';
+import { prune } from './steps/prune.js';
+import { sync } from './steps/sync.js';
+
+export interface BackupJobRequest {
+  config: Config;
+  drive: Drive;
+  options?: Partial<BackupOptions>;
+  /** Cancels the job: the running step stops, the undo chain runs, the copy so far is kept. */
+  signal?: AbortSignal;
+  /** Where log lines go besides the drive's log file (stdout for `plugback run`). */
+  console: LineSink;
+  logLevel?: Level;
+  onEvent?: JobListener;
+  /** Steps that make the drive available (unlock, mount) and put it away (unmount, close, power off): the daemon's. */
+  deviceSteps?: { before: Step<BackupContext>[]; after: Step<BackupContext>[] };
+}
+
+/** The steps that run with the drive in place, from check-target to post-backup-hooks. */
+export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
+  checkTarget,
+  checkSource,
+  preBackupHooks,
+  takeLock,
+  sync,
+  checkShrink,
+  complete,
+  prune,
+  releaseLock,
+  postBackupHooks,
+];
+
+/** Runs one backup job to the end and returns how it went; it does not throw for job failures. */
+export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
+  const jobId = randomUUID();
+  const steps = [...(req.deviceSteps?.before ?? []), ...BACKUP_STEPS, ...(req.deviceSteps?.after ?? [])];
+  const runLog = new JobLog(req.console, req.logLevel ?? 'info', { drive: req.drive.name, job: jobId.slice(0, 8) });
+  const log = runLog.logger;
+  const emit = (event: JobEvent) => req.onEvent?.(event);
+  const warnings: string[] = [];
+  const ctx: BackupContext = {
+    jobId,
+    config: req.config,
+    drive: req.drive,
+    paths: repoPaths(driveRoot(req.drive), req.config.host),
+    options: { allowShrink: false, ...req.options },
+    log,
+    runLog,
+    startedAt: new Date(),
+    signal: req.signal ?? new AbortController().signal,
+    emit,
+    warn(message) {
+      warnings.push(message);
+      log.warn(message);
+      emit({ type: 'warning', message });
+    },
+    states: {},
+    rsyncExitCodes: [],
+    problems: [],
+    transferredBytes: 0,
+    hooks: { entered: [], postDone: new Set() },
+  };
+
+  log.info({ steps: steps.map((s) => s.name), config: req.config.file }, `backup of drive "${req.drive.name}" started`);
+  emit({ type: 'job-started', jobId, drive: req.drive.name, steps: steps.map((s) => s.name) });
+  const outcome = await runSteps(steps, ctx, {
+    stepStarted: (step) => {
+      log.debug({ step }, `step ${step}`);
+      emit({ type: 'step-started', step });
+    },
+    stepFinished: (step, durationMs) => emit({ type: 'step-finished', step, durationMs }),
+    stepFailed: (f) => {
+      log.error({ step: f.step, err: f.error.message }, `${f.cancelled ? 'cancelled' : 'failed'} at ${f.step}: ${f.error.message}`);
+      emit({ type: 'step-failed', step: f.step, error: f.error.message });
+    },
+  });
+  for (const u of outcome.undoErrors) log.error({ step: u.step, err: u.error.message }, `clean-up of ${u.step} failed: ${u.error.message}`);
+
+  const finished = new Date();
+  const result: JobResult = {
+    jobId,
+    drive: req.drive.name,
+    outcome: outcomeOf(outcome.failure?.cancelled, outcome.failure !== undefined, warnings.length > 0),
+    startedAt: ctx.startedAt.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs: finished.getTime() - ctx.startedAt.getTime(),
+    snapshot: ctx.snapshot,
+    failedStep: outcome.failure?.step as StepName | undefined,
+    error: outcome.failure?.error.message,
+    leftForResume: ctx.workDir,
+    transferredBytes: ctx.transferredBytes,
+    warnings,
+    undoErrors: outcome.undoErrors.map((u) => ({ step: u.step, error: u.error.message })),
+    logFile: runLog.file,
+  };
+  log[result.outcome === 'success' ? 'info' : result.outcome === 'warning' ? 'warn' : 'error']({ result }, summary(result));
+  runLog.detachFile();
+  emit({ type: 'job-finished', result });
+  return result;
+}
+
+function outcomeOf(cancelled: boolean | undefined, failed: boolean, warned: boolean): JobOutcome {
+  if (cancelled) return 'cancelled';
+  if (failed) return 'failed';
+  return warned ? 'warning' : 'success';
+}
+
+/** One sentence on how the job went. */
+export function summary(r: JobResult): string {
+  const seconds = `${(r.durationMs / 1000).toFixed(1)}s`;
+  switch (r.outcome) {
+    case 'success':
+      return `backup of "${r.drive}" finished: snapshot ${r.snapshot} in ${seconds}`;
+    case 'warning':
+      return `backup of "${r.drive}" finished with warnings: snapshot ${r.snapshot} in ${seconds}; ${r.warnings.join('; ')}`;
+    case 'cancelled':
+      return `backup of "${r.drive}" was cancelled during ${r.failedStep}${r.leftForResume ? `; the copy so far is kept for the next run` : ''}`;
+    case 'failed':
+      return `backup of "${r.drive}" failed at ${r.failedStep}: ${r.error}`;
+  }
+}

@@ -1,0 +1,69 @@
+// The events a job emits. Reporters (terminal, LED, mail, D-Bus, ledger) listen to these and nothing else.
+import type { LockHolder } from '../system/flock.js';
+
+/** Every step a backup job can have, in the order they run. unlock/mount and unmount/close/power-off come from the daemon. */
+export type StepName =
+  | 'unlock'
+  | 'mount'
+  | 'check-target'
+  | 'check-source'
+  | 'pre-backup-hooks'
+  | 'lock'
+  | 'sync'
+  | 'check-shrink'
+  | 'complete'
+  | 'prune'
+  | 'release-lock'
+  | 'post-backup-hooks'
+  | 'unmount'
+  | 'close-luks'
+  | 'power-off';
+
+export interface SyncProgress {
+  state: string;
+  /** 1-based position of the state being copied, and how many there are. */
+  stateIndex: number;
+  stateCount: number;
+  /** Bytes rsync has handled in this state so far. */
+  bytes: number;
+  /** Overall estimate over all states, 0 to 100. */
+  percent: number;
+  /** Bytes per second. */
+  rate: number;
+  etaSeconds?: number | undefined;
+}
+
+export type JobOutcome = 'success' | 'warning' | 'failed' | 'cancelled';
+
+export interface JobResult {
+  jobId: string;
+  drive: string;
+  outcome: JobOutcome;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** The snapshot this run completed, if it got that far. */
+  snapshot?: string | undefined;
+  /** The step that failed, and why. */
+  failedStep?: StepName | undefined;
+  error?: string | undefined;
+  /** An interrupted copy kept on the drive; the next run continues it. */
+  leftForResume?: string | undefined;
+  transferredBytes: number;
+  warnings: string[];
+  /** Clean-up that did not work: the machine may need a look. */
+  undoErrors: { step: StepName; error: string }[];
+  logFile?: string | undefined;
+}
+
+export type JobEvent =
+  | { type: 'job-started'; jobId: string; drive: string; steps: StepName[] }
+  | { type: 'step-started'; step: StepName }
+  | { type: 'step-finished'; step: StepName; durationMs: number }
+  | { type: 'step-failed'; step: StepName; error: string }
+  | { type: 'waiting-for-lock'; file: string; holders: LockHolder[] }
+  | { type: 'progress'; progress: SyncProgress }
+  | { type: 'warning'; message: string }
+  | { type: 'job-finished'; result: JobResult };
+
+export type JobListener = (event: JobEvent) => void;

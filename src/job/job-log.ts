@@ -1,0 +1,44 @@
+// One job's log: pino JSON lines to the console sink and, once the drive is known, to
+// <drive>/plugback/<host>/logs/<snapshot>.log. Lines written before the file exists are kept and copied in.
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { pino, type Logger, type Level } from 'pino';
+
+export type LineSink = (line: string) => void;
+
+export class JobLog {
+  readonly logger: Logger;
+  private early: string[] = [];
+  private fd: number | undefined;
+  private filePath: string | undefined;
+
+  constructor(console: LineSink, level: Level = 'info', bindings: Record<string, string> = {}) {
+    const destination = { write: (line: string) => this.write(console, line) };
+    this.logger = pino({ level, base: { ...bindings }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  }
+
+  /** Starts saving the log to `file` (created, appended to), beginning with what was logged so far. */
+  attachFile(file: string): void {
+    if (this.fd !== undefined) return;
+    this.fd = openSync(file, 'a', 0o640);
+    this.filePath = file;
+    for (const line of this.early) writeSync(this.fd, line);
+    this.early = [];
+  }
+
+  get file(): string | undefined {
+    return this.filePath;
+  }
+
+  /** Stops writing to the drive (before it is unmounted); later lines only reach the console. */
+  detachFile(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private write(console: LineSink, line: string): void {
+    console(line);
+    if (this.fd !== undefined) writeSync(this.fd, line);
+    else if (this.early.length < 10_000) this.early.push(line);
+  }
+}

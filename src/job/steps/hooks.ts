@@ -1,0 +1,110 @@
+// pre-backup-hooks and post-backup-hooks. The global preBackup runs first, then each state's; postBackup runs
+// each state's, then the global one. A scope whose preBackup ran (a service it stopped) always gets its
+// postBackup, also when the job failed or was cancelled: that is this step's undo.
+import { runHook } from '../../system/hooks.js';
+import type { BackupContext, HookScope } from '../context.js';
+import type { Step } from '../runner.js';
+
+type HookEvent = 'preBackup' | 'postBackup';
+type Result = 'success' | 'warning' | 'failure';
+
+function scopes(ctx: BackupContext): HookScope[] {
+  return [{ kind: 'global' }, ...ctx.config.states.map((state) => ({ kind: 'state', state }) as const)];
+}
+
+function scriptOf(ctx: BackupContext, scope: HookScope, event: HookEvent): string | undefined {
+  return scope.kind === 'global' ? ctx.config.hooks[event] : scope.state[event];
+}
+
+function labelOf(scope: HookScope, event: HookEvent): string {
+  return scope.kind === 'global' ? `global ${event} hook` : `${event} hook of state "${scope.state.name}"`;
+}
+
+/** The environment a hook sees; values go through variables, never into the script text. */
+export function hookEnv(ctx: BackupContext, scope: HookScope, event: HookEvent, result?: Result): Record<string, string> {
+  const env: Record<string, string> = {
+    PLUGBACK_EVENT: event,
+    PLUGBACK_JOB_ID: ctx.jobId,
+    PLUGBACK_DRIVE: ctx.drive.name,
+    PLUGBACK_HOST: ctx.config.host,
+    PLUGBACK_TARGET: ctx.paths.root,
+    PLUGBACK_STATE: scope.kind === 'state' ? scope.state.name : '',
+    PLUGBACK_FOLDERS: (scope.kind === 'state' ? scope.state.folders : ctx.config.states.flatMap((s) => s.folders)).join('\n'),
+    PLUGBACK_SNAPSHOT: ctx.snapshot ?? ctx.snapshotName ?? '',
+    PLUGBACK_SNAPSHOT_DIR: ctx.snapshot ? `${ctx.paths.snapshots}/${ctx.snapshot}` : (ctx.workDir ?? ''),
+    PLUGBACK_CONFIG: ctx.config.file,
+  };
+  if (result) env.PLUGBACK_RESULT = result;
+  return env;
+}
+
+async function runScopeHook(ctx: BackupContext, scope: HookScope, event: HookEvent, result?: Result): Promise<void> {
+  const script = scriptOf(ctx, scope, event);
+  if (!script) return;
+  const label = labelOf(scope, event);
+  const log = ctx.log.child({ hook: label });
+  log.info(`running the ${label}`);
+  const outcome = await runHook({
+    label,
+    script,
+    env: hookEnv(ctx, scope, event, result),
+    timeoutMs: ctx.config.backup.hookTimeout,
+    // A postBackup hook restarts what preBackup stopped: it runs to the end even when the job is being cancelled.
+    signal: event === 'preBackup' ? ctx.signal : undefined,
+    onOutput: (stream, line) => log.info({ stream }, line),
+  });
+  if (outcome.ok) {
+    log.info({ durationMs: outcome.durationMs }, `the ${label} succeeded`);
+    return;
+  }
+  const why = outcome.timedOut
+    ? `timed out after ${Math.round(ctx.config.backup.hookTimeout / 1000)}s (backup.hookTimeout) and was killed`
+    : outcome.canceled
+      ? 'was cancelled'
+      : outcome.signal
+        ? `was killed by ${outcome.signal}`
+        : `exited with code ${outcome.exitCode}`;
+  const tail = outcome.tail.length > 0 ? `; its last output: ${outcome.tail.slice(-5).join(' | ')}` : '';
+  throw new Error(`the ${label} ${why}${tail}`);
+}
+
+/** Runs the postBackup hooks not yet run, states first, then the global one; returns the errors. */
+async function runPostHooks(ctx: BackupContext, result: Result): Promise<Error[]> {
+  const errors: Error[] = [];
+  for (const scope of [...ctx.hooks.entered].reverse()) {
+    if (ctx.hooks.postDone.has(scope)) continue;
+    ctx.hooks.postDone.add(scope);
+    try {
+      await runScopeHook(ctx, scope, 'postBackup', result);
+    } catch (error) {
+      errors.push(error as Error);
+    }
+  }
+  return errors;
+}
+
+export const preBackupHooks: Step<BackupContext> = {
+  name: 'pre-backup-hooks',
+  async run(ctx) {
+    for (const scope of scopes(ctx)) {
+      // Entered before it runs: even a preBackup that failed halfway may have stopped a service.
+      ctx.hooks.entered.push(scope);
+      await runScopeHook(ctx, scope, 'preBackup');
+    }
+  },
+  async undo(ctx) {
+    const errors = await runPostHooks(ctx, 'failure');
+    if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('; '));
+  },
+};
+
+export const postBackupHooks: Step<BackupContext> = {
+  name: 'post-backup-hooks',
+  closes: 'pre-backup-hooks',
+  async run(ctx) {
+    const errors = await runPostHooks(ctx, ctx.problems.length > 0 || ctx.rsyncExitCodes.some((c) => c !== 0) ? 'warning' : 'success');
+    if (errors.length > 0) {
+      throw new Error(`snapshot ${ctx.snapshot} is complete, but ${errors.map((e) => e.message).join('; ')}`);
+    }
+  },
+};
