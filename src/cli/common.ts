@@ -1,7 +1,9 @@
 // What most commands share: loading the config with good errors, and finding a drive by name.
 import type { Command } from 'commander';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
 import type { Config, Drive } from '../config/model.js';
+
+/** The default config file (kept here rather than imported, so --help needs no config code). */
+export const DEFAULT_CONFIG_FILE = '/etc/plugback/config.yaml';
 
 /** A failure the user can act on: printed as is (no stack), with an exit code. */
 export class UserError extends Error {
@@ -23,6 +25,8 @@ export function configFileOf(command: Command): string {
 
 /** Loads the config, turning its problems into a usage error (exit 2) that lists them all. */
 export async function loadConfigOrExit(file: string): Promise<Config> {
+  // Loaded on demand: the schema and YAML libraries are the bulk of plugback's start-up time.
+  const { ConfigError, loadConfig } = await import('../config/load.js');
   try {
     return await loadConfig(file);
   } catch (error) {

@@ -1,7 +1,6 @@
 // `plugback config check [FILE]` and `plugback config schema`.
 import type { Command } from 'commander';
 import { driveRoot } from '../config/model.js';
-import { configJsonSchema } from '../config/schema.js';
 import { configFileOf, loadConfigOrExit } from './common.js';
 
 export function registerConfig(program: Command): void {
@@ -22,7 +21,8 @@ export function registerConfig(program: Command): void {
   config
     .command('schema')
     .description('print the JSON Schema of the config file (editors can use it to complete and check the YAML)')
-    .action(() => {
+    .action(async () => {
+      const { configJsonSchema } = await import('../config/schema.js');
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     });
 }

@@ -4,8 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
-import { runBackupJob } from '../job/backup-job.js';
 import { repoPaths } from '../repo/layout.js';
 import { adoptDrive } from './drive-cmd.js';
 import { EXIT } from './exit-codes.js';
@@ -25,6 +23,8 @@ export function registerDemo(program: Command): void {
 }
 
 async function demo(dirFlag: string | undefined, sizeMb: number): Promise<number> {
+  const { loadConfig } = await import('../config/load.js');
+  const { runBackupJob } = await import('../job/backup-job.js');
   const dir = dirFlag ? path.resolve(dirFlag) : await mkdtemp(path.join(os.tmpdir(), 'plugback-demo-'));
   const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
   const source = path.join(dir, 'source');
@@ -50,7 +50,7 @@ async function demo(dirFlag: string | undefined, sizeMb: number): Promise<number
       await rm(path.join(source, 'documents', 'notes-1.txt'));
     }
     say(`backup ${round}: plugback run demo --config ${configFile}`);
-    const terminal = jobConsole();
+    const terminal = await jobConsole();
     const result = await runBackupJob({ config, drive: target, console: terminal.sink, onEvent: terminal.onEvent });
     if (exitCodeOf(result) !== EXIT.ok) return exitCodeOf(result);
   }

@@ -1,6 +1,5 @@
 // `plugback run DRIVE`: one backup onto a drive that is already there (mounted, or a directory target).
 import type { Command } from 'commander';
-import { runBackupJob } from '../job/backup-job.js';
 import type { JobResult } from '../job/events.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -32,9 +31,10 @@ Examples:
     .action(async (driveName: string, flags: RunFlags, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));
       const drive = findDrive(config, driveName);
+      const { runBackupJob } = await import('../job/backup-job.js');
       const controller = new AbortController();
       const stop = cancelOnSignals(controller);
-      const terminal = jobConsole();
+      const terminal = await jobConsole();
       try {
         const result = await runBackupJob({
           config,

@@ -1,6 +1,5 @@
 // How a job looks in a terminal: readable log lines and a progress bar on a TTY, JSON lines otherwise.
-import cliProgress from 'cli-progress';
-import pinoPretty from 'pino-pretty';
+import type cliProgressTypes from 'cli-progress';
 import { formatBytes, formatDuration } from '../config/units.js';
 import type { JobListener } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
@@ -11,16 +10,19 @@ export interface JobConsole {
 }
 
 /** The console for a job: a progress bar when stdout is a terminal, plain JSON log lines when it is not. */
-export function jobConsole(out: NodeJS.WriteStream = process.stdout): JobConsole {
+export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Promise<JobConsole> {
   if (!out.isTTY) return { sink: (line) => out.write(line), onEvent: () => undefined };
+  // Only a terminal needs these; loading them on demand keeps plain runs quick to start.
+  const { default: cliProgress } = await import('cli-progress');
+  const { default: pinoPretty } = await import('pino-pretty');
   const pretty = pinoPretty.prettyFactory({
     colorize: true,
     singleLine: true,
     translateTime: 'HH:MM:ss',
     ignore: 'pid,hostname,drive,job,command,steps,result,progress,kept,config,state,stream,hook,workDir,target,previous,snapshot,leftover',
   });
-  let multi: cliProgress.MultiBar | undefined;
-  let bar: cliProgress.SingleBar | undefined;
+  let multi: cliProgressTypes.MultiBar | undefined;
+  let bar: cliProgressTypes.SingleBar | undefined;
   const print = (text: string) => (multi ? multi.log(text.endsWith('\n') ? text : `${text}\n`) : out.write(text));
   return {
     sink: (line) => print(pretty(line)),
