@@ -33,7 +33,7 @@ export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Prom
           multi = new cliProgress.MultiBar(
             {
               stream: out,
-              format: ' {bar} {percentage}% | {state} | {done} | {rate}/s | {eta} left',
+              format: ' {bar} {percentage}% | {state} | {done} | {rate}/s | {left} left',
               hideCursor: true,
               clearOnComplete: false,
             },
@@ -45,7 +45,7 @@ export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Prom
           state: p.stateCount > 1 ? `${p.state} (${p.stateIndex}/${p.stateCount})` : p.state,
           done: formatBytes(p.bytes),
           rate: formatBytes(p.rate),
-          eta: p.etaSeconds === undefined ? '?' : formatDuration(p.etaSeconds * 1000),
+          left: p.etaSeconds === undefined ? '?' : formatDuration(p.etaSeconds * 1000),
         });
       } else if (event.type === 'step-finished' && event.step === 'sync') {
         bar?.update(100);

@@ -1,7 +1,7 @@
 // sync: one rsync per state into <snapshots>/<name>.incomplete/<state>/, hard-linking unchanged files to the
 // previous snapshot. An interrupted run's .incomplete is reused, so a resumed run copies only what is missing.
 import { execa } from 'execa';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { State } from '../../config/model.js';
 import { INCOMPLETE_SUFFIX } from '../../repo/layout.js';
@@ -44,6 +44,11 @@ async function chooseWorkDir(ctx: BackupContext): Promise<void> {
     ctx.resumedFrom = resume.slice(0, -INCOMPLETE_SUFFIX.length);
     ctx.workDir = path.join(ctx.paths.snapshots, resume);
     ctx.log.info({ workDir: ctx.workDir }, `resuming the interrupted snapshot ${resume}`);
+    // A state dropped from the config since the interruption must not reappear in the new snapshot.
+    const wanted = new Set(ctx.config.states.map((s) => s.name));
+    for (const entry of await readdir(ctx.workDir)) {
+      if (!wanted.has(entry)) await rm(path.join(ctx.workDir, entry), { recursive: true, force: true });
+    }
   } else {
     ctx.workDir = path.join(ctx.paths.snapshots, `${ctx.snapshotName}${INCOMPLETE_SUFFIX}`);
     await mkdir(ctx.workDir);
