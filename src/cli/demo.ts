@@ -1,5 +1,5 @@
 // `plugback demo`: the whole backup engine on a generated tree in a temporary folder, in under a minute.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { appendFile, link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,10 +16,16 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('try plugback safely: back up a generated tree to a directory drive twice, then list the snapshots')
     .option('--dir <dir>', 'work here instead of a new temporary folder')
-    .option('--size-mb <n>', 'how much sample data to generate', '200')
-    .action(async (flags: { dir?: string; sizeMb: string }) => {
-      process.exitCode = await demo(flags.dir, Number(flags.sizeMb));
+    .option('--size-mb <n>', 'how much sample data to generate, in MB', positiveNumber, 200)
+    .action(async (flags: { dir?: string; sizeMb: number }) => {
+      process.exitCode = await demo(flags.dir, flags.sizeMb);
     });
+}
+
+function positiveNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of megabytes, like 200');
+  return n;
 }
 
 async function demo(dirFlag: string | undefined, sizeMb: number): Promise<number> {

@@ -1,5 +1,5 @@
 // `plugback run DRIVE`: one backup onto a drive that is already there (mounted, or a directory target).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { JobResult } from '../job/events.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -16,7 +16,7 @@ export function registerRun(program: Command): void {
     .description('back up onto DRIVE now; it must be mounted already (a LUKS drive) or be a directory target')
     .argument('<drive>', 'the name of a drive in the config')
     .option('--allow-shrink', 'accept, for this run, a source that shrank past backup.maxShrinkPercent or looks unmounted')
-    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .addOption(new Option('--log-level <level>', 'how much to log').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addHelpText(
       'after',
       `

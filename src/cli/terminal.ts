@@ -11,7 +11,12 @@ export interface JobConsole {
 
 /** The console for a job: a progress bar when stdout is a terminal, plain JSON log lines when it is not. */
 export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Promise<JobConsole> {
-  if (!out.isTTY) return { sink: (line) => out.write(line), onEvent: () => undefined };
+  if (!out.isTTY) {
+    // A reader that goes away (`plugback run x | head`) must not kill a job halfway: the log on the drive goes on.
+    let broken = false;
+    out.on('error', () => (broken = true));
+    return { sink: (line) => broken || out.write(line), onEvent: () => undefined };
+  }
   // Only a terminal needs these; loading them on demand keeps plain runs quick to start.
   const { default: cliProgress } = await import('cli-progress');
   const { default: pinoPretty } = await import('pino-pretty');

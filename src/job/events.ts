@@ -1,7 +1,7 @@
 // The events a job emits. Reporters (terminal, LED, mail, D-Bus, ledger) listen to these and nothing else.
 import type { LockHolder } from '../system/flock.js';
 
-/** Every step a backup job can have, in the order they run. unlock/mount and unmount/close/power-off come from the daemon. */
+/** Every step a job can have. Backups: unlock/mount (daemon), check-target ... post-backup-hooks, unmount/close-luks/power-off (daemon). Restores: lock, keep-aside, restore-copy, release-lock, post-restore-hooks. */
 export type StepName =
   | 'unlock'
   | 'mount'
@@ -15,6 +15,9 @@ export type StepName =
   | 'prune'
   | 'release-lock'
   | 'post-backup-hooks'
+  | 'keep-aside'
+  | 'restore-copy'
+  | 'post-restore-hooks'
   | 'unmount'
   | 'close-luks'
   | 'power-off';

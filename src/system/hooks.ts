@@ -86,3 +86,18 @@ function killGroup(pid: number | undefined): void {
   send('SIGTERM');
   setTimeout(() => send('SIGKILL'), KILL_GRACE_MS).unref();
 }
+
+/** A hook run whose failure is an Error that says what happened and what the hook printed last. */
+export async function runHookOrThrow(req: HookRequest): Promise<HookResult> {
+  const outcome = await runHook(req);
+  if (outcome.ok) return outcome;
+  const why = outcome.timedOut
+    ? `timed out after ${Math.round(req.timeoutMs / 1000)}s (backup.hookTimeout) and was killed`
+    : outcome.canceled
+      ? 'was cancelled'
+      : outcome.signal
+        ? `was killed by ${outcome.signal}`
+        : `exited with code ${outcome.exitCode}`;
+  const tail = outcome.tail.length > 0 ? `; its last output: ${outcome.tail.slice(-5).join(' | ')}` : '';
+  throw new Error(`the ${req.label} ${why}${tail}`);
+}

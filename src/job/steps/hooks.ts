@@ -1,7 +1,7 @@
 // pre-backup-hooks and post-backup-hooks. The global preBackup runs first, then each state's; postBackup runs
 // each state's, then the global one. A scope whose preBackup ran (a service it stopped) always gets its
 // postBackup, also when the job failed or was cancelled: that is this step's undo.
-import { runHook } from '../../system/hooks.js';
+import { runHookOrThrow } from '../../system/hooks.js';
 import type { BackupContext, HookScope } from '../context.js';
 import type { Step } from '../runner.js';
 
@@ -44,7 +44,7 @@ async function runScopeHook(ctx: BackupContext, scope: HookScope, event: HookEve
   const label = labelOf(scope, event);
   const log = ctx.log.child({ hook: label });
   log.info(`running the ${label}`);
-  const outcome = await runHook({
+  const outcome = await runHookOrThrow({
     label,
     script,
     env: hookEnv(ctx, scope, event, result),
@@ -53,19 +53,7 @@ async function runScopeHook(ctx: BackupContext, scope: HookScope, event: HookEve
     signal: event === 'preBackup' ? ctx.signal : undefined,
     onOutput: (stream, line) => log.info({ stream }, line),
   });
-  if (outcome.ok) {
-    log.info({ durationMs: outcome.durationMs }, `the ${label} succeeded`);
-    return;
-  }
-  const why = outcome.timedOut
-    ? `timed out after ${Math.round(ctx.config.backup.hookTimeout / 1000)}s (backup.hookTimeout) and was killed`
-    : outcome.canceled
-      ? 'was cancelled'
-      : outcome.signal
-        ? `was killed by ${outcome.signal}`
-        : `exited with code ${outcome.exitCode}`;
-  const tail = outcome.tail.length > 0 ? `; its last output: ${outcome.tail.slice(-5).join(' | ')}` : '';
-  throw new Error(`the ${label} ${why}${tail}`);
+  log.info({ durationMs: outcome.durationMs }, `the ${label} succeeded`);
 }
 
 /** Runs the postBackup hooks not yet run, states first, then the global one; returns the errors. */
@@ -86,10 +74,17 @@ async function runPostHooks(ctx: BackupContext, result: Result): Promise<Error[]
 export const preBackupHooks: Step<BackupContext> = {
   name: 'pre-backup-hooks',
   async run(ctx) {
-    for (const scope of scopes(ctx)) {
-      // Entered before it runs: even a preBackup that failed halfway may have stopped a service.
-      ctx.hooks.entered.push(scope);
-      await runScopeHook(ctx, scope, 'preBackup');
+    try {
+      for (const scope of scopes(ctx)) {
+        // Entered before it runs: even a preBackup that failed halfway may have stopped a service.
+        ctx.hooks.entered.push(scope);
+        await runScopeHook(ctx, scope, 'preBackup');
+      }
+    } catch (error) {
+      // The runner undoes only steps that finished, so this step puts back what its own hooks took.
+      const errors = await runPostHooks(ctx, 'failure');
+      const also = errors.length > 0 ? `; then ${errors.map((e) => e.message).join('; ')}` : '';
+      throw new Error(`${(error as Error).message}${also}`);
     }
   },
   async undo(ctx) {

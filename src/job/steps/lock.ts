@@ -1,9 +1,19 @@
 // lock / release-lock: the repository lock around the copy, so nothing else writes to the source meanwhile.
-import { acquireLock } from '../../system/flock.js';
-import type { BackupContext } from '../context.js';
-import type { Step } from '../runner.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/model.js';
+import { acquireLock, type HeldLock } from '../../system/flock.js';
+import type { JobEvent } from '../events.js';
+import type { Step, StepContext } from '../runner.js';
 
-export const takeLock: Step<BackupContext> = {
+/** What the lock steps need; backups and restores both take the lock. */
+export interface LockingContext extends StepContext {
+  readonly config: Config;
+  readonly log: Logger;
+  emit(event: JobEvent): void;
+  lock?: HeldLock;
+}
+
+export const takeLock: Step<LockingContext> = {
   name: 'lock',
   async run(ctx) {
     const file = ctx.config.backup.lockFile;
@@ -21,7 +31,7 @@ export const takeLock: Step<BackupContext> = {
   },
 };
 
-export const releaseLock: Step<BackupContext> = {
+export const releaseLock: Step<LockingContext> = {
   name: 'release-lock',
   closes: 'lock',
   async run(ctx) {
