@@ -1,9 +1,7 @@
 // What most commands share: loading the config with good errors, and finding a drive by name.
 import type { Command } from 'commander';
+import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import type { Config, Drive } from '../config/model.js';
-
-/** The default config file (kept here rather than imported, so --help needs no config code). */
-export const DEFAULT_CONFIG_FILE = '/etc/plugback/config.yaml';
 
 /** A failure the user can act on: printed as is (no stack), with an exit code. */
 export class UserError extends Error {

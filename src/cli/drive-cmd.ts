@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import { readIdentity, writeIdentity, type DriveIdentity } from '../repo/identity.js';
-import { rememberDrive } from '../repo/known-drives.js';
+import { knownDriveId, rememberDrive } from '../repo/known-drives.js';
 import { repoPaths } from '../repo/layout.js';
 import { mountAt } from '../system/mounts.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
@@ -43,8 +43,19 @@ export async function adoptDrive(config: Config, drive: Drive, force: boolean): 
     throw new UserError(`${root} is not a mount point: unlock drive "${drive.name}" and mount /dev/mapper/${drive.cryptName} there first`, 1);
   }
   const paths = repoPaths(root, config.host);
-  const existing = await readIdentity(paths);
+  const existing = await readIdentity(paths).catch((error: Error) => {
+    if (force) return undefined; // a damaged identity is what --force is for
+    throw new UserError(error.message, 1);
+  });
   if (existing?.name === drive.name && !force) {
+    const known = await knownDriveId(config.stateDir, drive.name);
+    if (known && known !== existing.id) {
+      throw new UserError(
+        `${root} is drive "${drive.name}" with id ${existing.id}, but this machine adopted "${drive.name}" with id ${known}; ` +
+          `to make this drive the one it knows, run again with --force (it gets a new id)`,
+        1,
+      );
+    }
     await rememberDrive(config.stateDir, drive.name, existing.id);
     return existing;
   }

@@ -6,8 +6,10 @@ import { registerConfig } from './config-cmd.js';
 import { registerDemo } from './demo.js';
 import { registerDrive } from './drive-cmd.js';
 import { EXIT } from './exit-codes.js';
+import { registerRestore } from './restore-cmd.js';
 import { registerRun } from './run.js';
 import { registerSnapshots } from './snapshots-cmd.js';
+import { registerVersions } from './versions-cmd.js';
 
 /** Builds the command tree; exported so tests can check the help text. */
 export function buildProgram(): Command {
@@ -24,9 +26,10 @@ Try it:       plugback demo
 Check config: plugback config check /etc/plugback/config.yaml
 Back up now:  plugback run offsite-a
 See history:  plugback snapshots offsite-a
+Get it back:  plugback restore offsite-a --dry-run
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerDrive, registerConfig, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerConfig, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -22,7 +22,8 @@ export function registerRun(program: Command): void {
       `
 Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings.
 Ctrl-C (or SIGTERM) stops the copy cleanly: post-backup hooks run, the lock is released, and the
-partial copy stays on the drive so the next run continues where this one stopped.
+partial copy stays on the drive so the next run continues where this one stopped. A second
+Ctrl-C quits at once (exit 130) without the clean-up.
 
 Examples:
   plugback run offsite-a

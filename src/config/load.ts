@@ -1,14 +1,15 @@
 // Reading a config file: YAML with positions, the schema, the cross checks, and messages as FILE:LINE:COL.
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { crossChecks, viewForChecks } from './checks.js';
+import { DEFAULT_CONFIG_FILE } from './defaults.js';
 import { resolveConfig, type Config } from './model.js';
 import { PositionFinder, type ConfigPath } from './positions.js';
 import { configJsonSchema, configSchema } from './schema.js';
 import { closestKey } from './suggest.js';
 
-export const DEFAULT_CONFIG_FILE = '/etc/plugback/config.yaml';
 
 export interface ConfigProblem {
   file: string;
@@ -31,7 +32,9 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /** Loads, validates and resolves a config file; throws ConfigError listing every problem. */
-export async function loadConfig(file: string = DEFAULT_CONFIG_FILE): Promise<Config> {
+export async function loadConfig(given: string = DEFAULT_CONFIG_FILE): Promise<Config> {
+  // Absolute, because hooks get it as PLUGBACK_CONFIG and messages quote it.
+  const file = path.resolve(given);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

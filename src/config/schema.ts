@@ -112,7 +112,7 @@ const backupSchema = z.strictObject({
     .min(0)
     .max(100)
     .default(50)
-    .meta({ description: 'Refuse a snapshot when a state lost more than this share of its files or bytes since the last one. 100 disables the check.' }),
+    .meta({ description: 'Refuse a snapshot when a state lost more than this share of its files or bytes since the last one. 100 turns this check off (an empty or unmounted folder is still refused without --allow-shrink).' }),
   hookTimeout: duration('How long a hook may run before it is killed and counted as failed.').prefault('15m'),
 });
 
@@ -121,7 +121,7 @@ export const configSchema = z
     host: z
       .string()
       .regex(NAME_PATTERN, { message: `expected a host name of ${NAME_RULE}` })
-      .meta({ description: 'Name of this machine on the drive (snapshots go under plugback/<host>/). Default: the hostname.' })
+      .meta({ description: 'Name of this machine on the drive (snapshots go under plugback/<host>/). Default: the short hostname, other characters than letters, digits, - and _ replaced by _.' })
       .optional(),
     stateDir: absolutePath('stateDir')
       .default('/var/lib/plugback')

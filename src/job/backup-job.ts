@@ -63,6 +63,7 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
     startedAt: new Date(),
     signal: req.signal ?? new AbortController().signal,
     emit,
+    warnings,
     warn(message) {
       warnings.push(message);
       log.warn(message);

@@ -30,6 +30,8 @@ export interface BackupContext extends StepContext {
   emit(event: JobEvent): void;
   /** Records a warning: logged, reported, and the job ends "completed with warnings". */
   warn(message: string): void;
+  /** The warnings so far. */
+  readonly warnings: string[];
 
   // Found out along the way.
   identity?: DriveIdentity;

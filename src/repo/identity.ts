@@ -22,9 +22,16 @@ export async function readIdentity(paths: RepoPaths): Promise<DriveIdentity | un
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const parsed = JSON.parse(text) as Partial<DriveIdentity>;
-  if (typeof parsed.name !== 'string' || typeof parsed.id !== 'string') {
-    throw new Error(`${paths.identity} is not a plugback identity file (no name or id)`);
+  let parsed: Partial<DriveIdentity> | undefined;
+  try {
+    parsed = JSON.parse(text) as Partial<DriveIdentity>;
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed?.name !== 'string' || typeof parsed.id !== 'string') {
+    throw new Error(
+      `${paths.identity} is damaged (not JSON with a name and an id); if you know which drive this is, run plugback drive adopt NAME --force to write a new identity`,
+    );
   }
   return parsed as DriveIdentity;
 }

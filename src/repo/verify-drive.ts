@@ -1,5 +1,6 @@
 // Is the drive really there, and really the drive the config means? Shared by backups and restores.
 import { stat } from 'node:fs/promises';
+import { commandHint } from '../config/defaults.js';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import { mountAt } from '../system/mounts.js';
 import { readIdentity, type DriveIdentity } from './identity.js';
@@ -13,7 +14,7 @@ export async function verifyDrive(config: Config, drive: Drive, paths: RepoPaths
   if (!identity) {
     throw new Error(
       `${paths.root} carries no plugback identity (${paths.identity}), so it is not known to be drive "${drive.name}". ` +
-        `If it is a new drive for plugback, run: plugback drive adopt ${drive.name}`,
+        `If it is a new drive for plugback, run: ${commandHint(config.file, `drive adopt ${drive.name}`)}`,
     );
   }
   if (identity.name !== drive.name) {
@@ -25,7 +26,7 @@ export async function verifyDrive(config: Config, drive: Drive, paths: RepoPaths
   if (known && known !== identity.id) {
     throw new Error(
       `${paths.root} says it is drive "${drive.name}" but has id ${identity.id}, while this machine adopted "${drive.name}" with id ${known}. ` +
-        `Two drives carry the same name; if this one replaces the old one, run: plugback drive adopt ${drive.name} --force`,
+        `Two drives carry the same name; if this one replaces the old one, run: ${commandHint(config.file, `drive adopt ${drive.name} --force`)}`,
     );
   }
   if (!known) await rememberDrive(config.stateDir, drive.name, identity.id);

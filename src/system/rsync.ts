@@ -61,7 +61,8 @@ export function parseProgressLine(line: string): RsyncProgress | undefined {
   if (!m) return undefined;
   const [, bytes, percent, rate, unit, eta] = m as unknown as [string, string, string, string, string, string];
   let etaSeconds: number | undefined;
-  if (!eta.startsWith('?')) {
+  // At the end of each file (the "(xfr#..." tail) rsync prints the time elapsed instead of the time left.
+  if (!eta.startsWith('?') && !line.includes('(xfr#')) {
     const [h, mi, s] = eta.split(':').map(Number) as [number, number, number];
     etaSeconds = h * 3600 + mi * 60 + s;
   }

@@ -10,13 +10,16 @@ import {
 } from '../../src/system/rsync.js';
 
 describe('rsync progress2 output', () => {
-  it('parses an update in the middle of a file and one at its end', () => {
-    expect(parseProgressLine('         32768   0%    0.00kB/s    0:00:00  ')).toEqual({ bytes: 32768, percent: 0, rate: 0, etaSeconds: 0 });
+  it('parses an update in the middle of a file, with the time left', () => {
+    expect(parseProgressLine('       32768   0%    0.00kB/s    0:01:05  ')).toEqual({ bytes: 32768, percent: 0, rate: 0, etaSeconds: 65 });
+  });
+
+  it('does not take the time elapsed, printed at the end of each file, for the time left', () => {
     expect(parseProgressLine('       30000000  99%  211.70MB/s    0:01:05 (xfr#1, to-chk=1/6)')).toEqual({
       bytes: 30_000_000,
       percent: 99,
       rate: 211.7 * 1024 * 1024,
-      etaSeconds: 65,
+      etaSeconds: undefined,
     });
   });
 

@@ -1,6 +1,7 @@
 // check-shrink: compares rsync's count of the source with the last snapshot's record before anything is
 // completed or pruned. A source that lost most of its files is far more likely unmounted or broken than
 // cleaned up on purpose (OMV #720, rsnapshot #351), and a snapshot of it must not become "latest".
+import { commandHint } from '../../config/defaults.js';
 import { formatBytes } from '../../config/units.js';
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
@@ -43,7 +44,7 @@ export const checkShrink: Step<BackupContext> = {
       `the source shrank by more than ${ctx.config.backup.maxShrinkPercent}% (backup.maxShrinkPercent) since snapshot ` +
         `${ctx.previous?.name}: ${shrinks.map((s) => s.what).join('; ')}. That looks like a missing or unmounted source, ` +
         `so nothing was completed, deleted or pruned; the copy stays in ${ctx.workDir} until the next run. ` +
-        `If the files really were deleted, run once with: plugback run ${ctx.drive.name} --allow-shrink`,
+        `If the files really were deleted, run once with: ${commandHint(ctx.config.file, `run ${ctx.drive.name} --allow-shrink`)}`,
     );
   },
 };

@@ -25,7 +25,7 @@ export const checkSource: Step<BackupContext> = {
       const hint = problems.some((p) => p.includes('is its disk mounted?'))
         ? ` If the folder really is empty or moved on purpose, run once with --allow-shrink.`
         : '';
-      throw new Error(`the source is not all there, so nothing was copied: ${problems.join('; ')}.${hint}`);
+      throw new Error(`the source is not all there, so nothing was copied: ${problems.join('; ')}${hint}`);
     }
   },
 };

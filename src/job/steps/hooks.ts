@@ -97,7 +97,7 @@ export const postBackupHooks: Step<BackupContext> = {
   name: 'post-backup-hooks',
   closes: 'pre-backup-hooks',
   async run(ctx) {
-    const errors = await runPostHooks(ctx, ctx.problems.length > 0 || ctx.rsyncExitCodes.some((c) => c !== 0) ? 'warning' : 'success');
+    const errors = await runPostHooks(ctx, ctx.warnings.length > 0 ? 'warning' : 'success');
     if (errors.length > 0) {
       throw new Error(`snapshot ${ctx.snapshot} is complete, but ${errors.map((e) => e.message).join('; ')}`);
     }

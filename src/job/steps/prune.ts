@@ -1,5 +1,7 @@
 // prune: applies the retention policy, only now that a new snapshot is complete. It never deletes the newest
 // snapshot, never touches the run in progress, and skips pruning when the new snapshot has copy errors.
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { deleteSnapshotDir, listSnapshots } from '../../repo/snapshots.js';
 import { planRetention } from '../../repo/retention.js';
 import type { BackupContext } from '../context.js';
@@ -35,6 +37,15 @@ async function pruneSnapshots(ctx: BackupContext): Promise<void> {
     ctx.log.info({ leftover: name }, `removing ${name}, left by an earlier run`);
     await deleteSnapshotDir(ctx.paths, name);
   }
+  await pruneLogs(ctx, [...plan.keep.keys()].sort()[0]);
   const kept = [...plan.keep.entries()].map(([name, why]) => `${name} (${why.join(', ')})`);
   ctx.log.info({ kept: kept.length, pruned: plan.prune.length }, `retention keeps ${kept.length} snapshots: ${kept.join('; ')}`);
+}
+
+/** Run logs (failed runs' too) are kept as long as the oldest snapshot kept; older ones go with their snapshots. */
+async function pruneLogs(ctx: BackupContext, oldestKept: string | undefined): Promise<void> {
+  if (!oldestKept) return;
+  for (const file of await readdir(ctx.paths.logs).catch(() => [])) {
+    if (file.endsWith('.log') && file.slice(0, -4) < oldestKept) await rm(path.join(ctx.paths.logs, file), { force: true });
+  }
 }

@@ -95,6 +95,9 @@ async function syncState(ctx: BackupContext, state: State, index: number, weight
   await stderr;
 
   if (ctx.signal.aborted) throw new Error(`cancelled while copying state "${state.name}"`);
+  if ((result as { code?: string }).code === 'ENOENT') {
+    throw new Error(`${command} is not installed (apt-get install rsync util-linux)`);
+  }
   if (result.exitCode === undefined) {
     throw new Error(`rsync for state "${state.name}" was killed by ${result.signal ?? 'a signal'}; the copy so far is kept for the next run`);
   }
@@ -137,7 +140,9 @@ function progressReporter(ctx: BackupContext, state: State, index: number, overa
   let lastLog = Date.now();
   let latest: RsyncProgress | undefined;
   let best = 0;
+  let eta: number | undefined;
   const send = (p: RsyncProgress) => {
+    eta = p.etaSeconds ?? eta;
     // progress2's total grows while rsync still scans, so its percentage can step back; the bar must not.
     best = Math.max(best, Math.min(100, overall(p)));
     const progress = {
@@ -147,7 +152,7 @@ function progressReporter(ctx: BackupContext, state: State, index: number, overa
       bytes: p.bytes,
       percent: best,
       rate: p.rate,
-      etaSeconds: p.etaSeconds,
+      etaSeconds: eta,
     };
     ctx.emit({ type: 'progress', progress });
     if (Date.now() - lastLog >= LOG_PROGRESS_EVERY_MS) {

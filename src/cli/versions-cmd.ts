@@ -1,0 +1,38 @@
+// `plugback versions DRIVE PATH`: the snapshots that hold a path, with size and modification time.
+import type { Command } from 'commander';
+import { driveRoot } from '../config/model.js';
+import { formatBytes } from '../config/units.js';
+import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
+import { EXIT } from './exit-codes.js';
+
+export function registerVersions(program: Command): void {
+  program
+    .command('versions')
+    .description('list every snapshot that holds PATH, with its size and modification time, to pick one to restore')
+    .argument('<drive>', 'the name of a drive in the config')
+    .argument('<path>', 'an absolute path as it was backed up, e.g. /srv/photos/2019/beach.jpg')
+    .option('--json', 'print JSON instead of a table')
+    .addHelpText('after', '\nThen: plugback restore DRIVE --snapshot SNAPSHOT --path PATH [--to DIR]')
+    .action(async (driveName: string, target: string, flags: { json?: boolean }, command: Command) => {
+      if (!target.startsWith('/')) throw new UserError(`PATH must be absolute, as it was backed up; got ${target}`, EXIT.usage);
+      const config = await loadConfigOrExit(configFileOf(command));
+      const drive = findDrive(config, driveName);
+      const { repoPaths } = await import('../repo/layout.js');
+      const { verifyDrive } = await import('../repo/verify-drive.js');
+      const { pathVersions } = await import('../restore/versions.js');
+      const paths = repoPaths(driveRoot(drive), config.host);
+      await verifyDrive(config, drive, paths).catch((e: Error) => Promise.reject(new UserError(e.message, EXIT.failed)));
+      const versions = await pathVersions(paths, target.length > 1 ? target.replace(/\/+$/, '') : target);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ drive: driveName, path: target, versions }, null, 2)}\n`);
+      } else if (versions.length === 0) {
+        process.stdout.write(`no snapshot on drive "${driveName}" holds ${target}\n`);
+      } else {
+        for (const v of versions) {
+          const size = v.type === 'file' ? formatBytes(v.size) : v.type;
+          process.stdout.write(`${v.snapshot}  ${size.padStart(10)}  modified ${v.modified.slice(0, 19).replace('T', ' ')} UTC${v.sameAsPrevious ? '  (unchanged)' : ''}\n`);
+        }
+      }
+      if (versions.length === 0) process.exitCode = EXIT.failed;
+    });
+}
