@@ -11,7 +11,10 @@ export interface ItemChanges {
 
 /** Asks rsync (with -n, so it changes nothing) how the destination differs from the snapshot. */
 export async function previewItem(item: RestoreItem): Promise<ItemChanges> {
-  const args = ['-n', '-aHS', '--numeric-ids', '--delete', '--checksum', '--itemize-changes', '--out-format=%i %n'];
+  // The same metadata as the restore copies (-A -X), or a changed ACL or xattr would go unreported.
+  const args = ['-n', '-aHSAX', '--numeric-ids', '--delete', '--checksum', '--itemize-changes', '--out-format=%i %n'];
+  // Excluded files were never backed up: not "to delete" (the default restore keeps them in the set-aside copy).
+  args.push(...item.excludes.map((p) => `--exclude=${p}`));
   args.push('--', item.isDirectory ? `${item.from}/` : item.from, item.isDirectory ? `${item.to}/` : item.to);
   const result = await execa('rsync', args, { reject: false, stdin: 'ignore' });
   if (result.exitCode !== 0 && result.exitCode !== 24) {
@@ -26,12 +29,14 @@ export function parseItemized(stdout: string): { created: string[]; changed: str
   const changed: string[] = [];
   const deleted: string[] = [];
   for (const line of stdout.split('\n')) {
-    if (line.length < 13) continue;
+    // Only itemized lines: rsync also prints notes such as "created directory DEST".
+    if (!/^(\*deleting|[<>ch.][fdLDS])/.test(line) || line.length < 13) continue;
     const code = line.slice(0, 11);
     const name = line.slice(12);
+    if (name === './') continue;
     if (code.startsWith('*deleting')) deleted.push(name);
     else if (code.slice(2).startsWith('+++++++++')) created.push(name);
-    else if (name !== './' && /[^.\s]/.test(code.slice(2))) changed.push(name);
+    else if (/[^.\s]/.test(code.slice(2))) changed.push(name);
   }
   return { created, changed, deleted };
 }

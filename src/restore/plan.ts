@@ -15,6 +15,8 @@ export interface RestoreItem {
   /** Where it goes: the original path, or the same path under --to. */
   to: string;
   isDirectory: boolean;
+  /** The backup's exclude patterns: files they match were never backed up, so an in-place restore leaves them alone. */
+  excludes: string[];
 }
 
 export interface RestorePlan {
@@ -57,21 +59,31 @@ export async function planRestore(config: Config, paths: RepoPaths, req: Restore
   const chosen = req.states.length > 0 ? req.states : inSnapshot;
   const states = config.states.filter((s) => chosen.includes(s.name));
   const destination = (original: string) => (req.to ? path.join(req.to, original) : original);
+  const excludes = (state: string) => [...config.backup.exclude, ...(config.states.find((s) => s.name === state)?.exclude ?? [])];
   const items: RestoreItem[] = [];
   if (req.path) {
     const found = await locatePath(snapshot, req.path, chosen);
     if (!found) {
       throw new Error(`${req.path} is not in snapshot ${snapshot.name}; \`plugback versions DRIVE ${req.path}\` lists the snapshots that hold it`);
     }
-    items.push({ ...found, original: req.path, to: destination(req.path) });
+    items.push({ ...found, original: req.path, to: destination(req.path), excludes: excludes(found.state) });
   } else {
     for (const state of chosen) {
       for (const folder of await foldersOf(snapshot, state)) {
-        items.push({ state, original: folder, from: path.join(snapshot.dir, state, folder), to: destination(folder), isDirectory: true });
+        items.push({
+          state,
+          original: folder,
+          from: path.join(snapshot.dir, state, folder),
+          to: destination(folder),
+          isDirectory: true,
+          excludes: excludes(state),
+        });
       }
     }
   }
-  return { snapshot, states, items, keep: req.keep, to: req.to };
+  // Hooks run for the states actually restored (with --path, only the one holding it).
+  const restored = states.filter((s) => items.some((i) => i.state === s.name));
+  return { snapshot, states: restored, items, keep: req.keep, to: req.to };
 }
 
 /** The state directories of a snapshot. */

@@ -2,13 +2,14 @@
 // the copy fails, so nothing is lost), copy from the snapshot, release the lock, run the postRestore hooks.
 import { execa } from 'execa';
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { lstat, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import type { JobEvent, JobListener, StepName } from '../job/events.js';
 import { runSteps, type Step } from '../job/runner.js';
 import { releaseLock, takeLock, type LockingContext } from '../job/steps/lock.js';
+import { snapshotName } from '../repo/layout.js';
 import type { HeldLock } from '../system/flock.js';
 import { probeFsFeatures } from '../system/fs-features.js';
 import { runHookOrThrow } from '../system/hooks.js';
@@ -36,9 +37,12 @@ export interface RestoreResult {
   undoErrors: string[];
 }
 
-/** The name the current data gets while a restore replaces it, on the same file system (a rename). */
-export function keptAsideName(destination: string, time: Date): string {
-  return `${destination}.plugback-before-restore-${time.toISOString().replace(/[:.]/g, '').slice(0, 15)}Z`;
+/** The name the current data gets while a restore replaces it, on the same file system (a rename); never an existing one. */
+export async function keptAsideName(destination: string, time: Date): Promise<string> {
+  const base = `${destination}.plugback-before-restore-${snapshotName(time)}`;
+  let name = base;
+  for (let n = 2; await exists(name); n++) name = `${base}-${n}`;
+  return name;
 }
 
 const keepAside: Step<RestoreContext> = {
@@ -48,7 +52,7 @@ const keepAside: Step<RestoreContext> = {
     const now = new Date();
     for (const item of ctx.plan.items) {
       if (!(await exists(item.to))) continue;
-      const keptAs = keptAsideName(item.to, now);
+      const keptAs = await keptAsideName(item.to, now);
       await rename(item.to, keptAs);
       ctx.keptAside.set(item.to, keptAs);
       ctx.log.info({ path: item.to, keptAs }, `set ${item.to} aside as ${keptAs}`);
@@ -81,7 +85,7 @@ async function copyItem(ctx: RestoreContext, item: RestoreItem): Promise<void> {
   if (features.acls) args.push('-A');
   if (features.xattrs) args.push('-X');
   // In place (--no-keep), compare contents: a file changed without changing size or mtime must still be restored.
-  if (!ctx.plan.keep) args.push('--delete', '--checksum');
+  if (!ctx.plan.keep) args.push('--delete', '--checksum', ...item.excludes.map((p) => `--exclude=${p}`));
   args.push('--', item.isDirectory ? `${item.from}/` : item.from, item.isDirectory ? `${item.to}/` : item.to);
   ctx.log.info({ from: item.from, to: item.to }, `restoring ${item.original} to ${item.to}`);
   const result = await execa('rsync', args, { reject: false, cancelSignal: ctx.signal, stdin: 'ignore' });
@@ -98,6 +102,8 @@ const postRestoreHooks: Step<RestoreContext> = {
       ...ctx.plan.states.map((s) => ({ label: `postRestore hook of state "${s.name}"`, script: s.postRestore, state: s.name, folders: s.folders })),
       { label: 'global postRestore hook', script: ctx.config.hooks.postRestore, folders: ctx.plan.items.map((i) => i.original) },
     ];
+    // Every hook runs, like postBackup: one state's failing hook must not keep another service down.
+    const errors: string[] = [];
     for (const scope of scopes) {
       if (!scope.script) continue;
       const log = ctx.log.child({ hook: scope.label });
@@ -108,8 +114,9 @@ const postRestoreHooks: Step<RestoreContext> = {
         env: restoreHookEnv(ctx, scope.state, scope.folders),
         timeoutMs: ctx.config.backup.hookTimeout,
         onOutput: (stream, line) => log.info({ stream }, line),
-      });
+      }).catch((error: Error) => errors.push(error.message));
     }
+    if (errors.length > 0) throw new Error(`the files are restored, but ${errors.join('; ')}`);
   },
 };
 
@@ -137,7 +144,9 @@ function warn(ctx: RestoreContext, message: string): void {
   ctx.log.warn(message);
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(() => true, () => false);
+}
 
 export const RESTORE_STEPS: readonly Step<RestoreContext>[] = [takeLock, keepAside, restoreCopy, releaseLock, postRestoreHooks];
 

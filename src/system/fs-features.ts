@@ -1,16 +1,18 @@
 // Which metadata the target file system can hold, so rsync is asked only for what it can keep.
 import { execa } from 'execa';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface FsFeatures {
   xattrs: boolean;
   acls: boolean;
+  /** Keeps sub-second modification times, so rsync can compare them to the nanosecond. */
+  fineTimes: boolean;
   /** Why a feature is off, for the warning. */
   notes: string[];
 }
 
-/** Tries a user xattr and an ACL on a scratch file in `dir` (setfattr from attr, setfacl from acl). */
+/** Tries a user xattr, an ACL and a sub-second mtime on a scratch file in `dir` (setfattr from attr, setfacl from acl). */
 export async function probeFsFeatures(dir: string): Promise<FsFeatures> {
   const probe = path.join(dir, `.plugback-probe-${process.pid}`);
   await writeFile(probe, '');
@@ -18,7 +20,9 @@ export async function probeFsFeatures(dir: string): Promise<FsFeatures> {
     const notes: string[] = [];
     const xattrs = await tryTool('setfattr', ['-n', 'user.plugback.probe', '-v', '1', probe], 'extended attributes', notes);
     const acls = await tryTool('setfacl', ['-m', 'u:0:r', probe], 'ACLs', notes);
-    return { xattrs, acls, notes };
+    await utimes(probe, 1_000_000_000.5, 1_000_000_000.5);
+    const fineTimes = (await stat(probe)).mtimeMs % 1000 === 500;
+    return { xattrs, acls, fineTimes, notes };
   } finally {
     await rm(probe, { force: true });
   }

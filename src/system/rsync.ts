@@ -10,6 +10,8 @@ export interface RsyncOptions {
   bandwidthLimitBytes?: number | undefined;
   xattrs: boolean;
   acls: boolean;
+  /** Compare modification times to the nanosecond: an edit that keeps the size within the same second is still copied. */
+  fineTimes?: boolean;
 }
 
 /** rsync's arguments for one state. --delete only ever acts inside the new snapshot (it matters when resuming). */
@@ -17,6 +19,8 @@ export function rsyncArgs(o: RsyncOptions): string[] {
   const args = ['-aHS', '--numeric-ids', '--relative', '--delete', '--delete-excluded'];
   if (o.acls) args.push('-A');
   if (o.xattrs) args.push('-X');
+  // Only where the target keeps sub-second times; elsewhere every file would look changed on every run.
+  if (o.fineTimes) args.push('--modify-window=-1');
   // progress2: one overall progress line; --no-h: plain digits to parse; --stats: the totals for the record.
   args.push('--info=progress2', '--no-h', '--stats');
   if (o.linkDest) args.push(`--link-dest=${o.linkDest}`);

@@ -175,6 +175,18 @@ describe('a backup onto a directory drive', () => {
     expect(diffTrees(await snapshotTree(f.source), copy)).toEqual([]);
     expect(copy.find((e) => e.path === 'owned-12345.txt')).toMatchObject({ uid: 12345, gid: 54321 });
   });
+  it('copies a file edited within the same second without changing its size (nanosecond times)', async () => {
+    const f = await setup();
+    const file = path.join(f.source, 'same-size.txt');
+    await fs.writeFile(file, 'version A');
+    await fs.utimes(file, 1_700_000_000.1, 1_700_000_000.1);
+    expect((await f.run()).outcome).toBe('success');
+    await fs.writeFile(file, 'version B');
+    await fs.utimes(file, 1_700_000_000.9, 1_700_000_000.9);
+    expect((await f.run()).outcome).toBe('success');
+    const [, second] = await f.listSnapshotNames();
+    expect(await fs.readFile(path.join(f.inSnapshot(second as string), 'same-size.txt'), 'utf8')).toBe('version B');
+  });
 });
 
 describe('an interrupted backup', () => {

@@ -91,9 +91,10 @@ describe('the rsync command line', () => {
       bandwidthLimitBytes: 20 * 1024 * 1024,
       xattrs: true,
       acls: true,
+      fineTimes: true,
     });
     expect(args).toEqual([
-      '-aHS', '--numeric-ids', '--relative', '--delete', '--delete-excluded', '-A', '-X',
+      '-aHS', '--numeric-ids', '--relative', '--delete', '--delete-excluded', '-A', '-X', '--modify-window=-1',
       '--info=progress2', '--no-h', '--stats', '--link-dest=/mnt/prev/s', '--bwlimit=20480', '--exclude=*.tmp',
       '--', '/srv/a/', '/', '/mnt/snap/s/',
     ]);

@@ -76,6 +76,7 @@ async function syncState(ctx: BackupContext, state: State, index: number, weight
     bandwidthLimitBytes: ctx.config.backup.bandwidthLimit,
     xattrs: ctx.features?.xattrs ?? true,
     acls: ctx.features?.acls ?? true,
+    fineTimes: ctx.features?.fineTimes ?? false,
   });
   const { command, args: argv } = withLowPriority('rsync', args, ctx.config.backup);
   const log = ctx.log.child({ state: state.name });
