@@ -1,6 +1,8 @@
 // `plugback run DRIVE`: one backup onto a drive that is already there (mounted, or a directory target).
 import { Option, type Command } from 'commander';
+import type { Config } from '../config/model.js';
 import type { JobResult } from '../job/events.js';
+import type { LineSink } from '../job/job-log.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { jobConsole } from './terminal.js';
@@ -36,6 +38,7 @@ Examples:
       const controller = new AbortController();
       const stop = cancelOnSignals(controller);
       const terminal = await jobConsole();
+      const led = await startRunLed(config, terminal.sink);
       try {
         const result = await runBackupJob({
           config,
@@ -44,13 +47,28 @@ Examples:
           signal: controller.signal,
           console: terminal.sink,
           logLevel: flags.logLevel ?? 'info',
-          onEvent: terminal.onEvent,
+          onEvent: (event) => {
+            terminal.onEvent(event);
+            led?.onEvent(event);
+          },
         });
         process.exitCode = exitCodeOf(result);
       } finally {
         stop();
+        // The last colour (green or red) stays lit after plugback exits.
+        await led?.session.close();
       }
     });
+}
+
+/** The LED for this run, when enabled and a stick can be driven; its log lines go with the job's. */
+async function startRunLed(config: Config, sink: LineSink) {
+  if (!config.led.enabled) return undefined;
+  const { JobLog } = await import('../job/job-log.js');
+  const { startLed } = await import('../led/led-session.js');
+  const { ledReporter } = await import('../led/led-reporter.js');
+  const session = await startLed(config.led, new JobLog(sink, 'info', { component: 'led' }).logger);
+  return session && { session, onEvent: ledReporter(session.controller) };
 }
 
 /** The process's exit code for a job's outcome. */

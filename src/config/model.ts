@@ -33,6 +33,7 @@ export interface State extends HookSet {
 
 export type BackupSettings = ParsedConfig['backup'];
 export type RetentionPolicy = BackupSettings['retention'];
+export type LedSettings = ParsedConfig['led'];
 
 export interface Config {
   /** The file it was loaded from, for messages. */
@@ -43,6 +44,7 @@ export interface Config {
   states: State[];
   hooks: HookSet;
   backup: BackupSettings;
+  led: LedSettings;
 }
 
 /** The root a drive's repository lives under: the mount point of a LUKS drive, or the directory. */
@@ -73,6 +75,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
     states,
     hooks: parsed.hooks,
     backup: parsed.backup,
+    led: parsed.led,
   };
 }
 

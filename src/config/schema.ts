@@ -2,6 +2,7 @@
 // validation messages all come from here. Descriptions double as the reference in docs/configuration.md.
 import path from 'node:path';
 import { z } from 'zod';
+import { parseColour } from '../led/colour.js';
 import { DURATION_PATTERN, parseDuration, parseSize, SIZE_PATTERN } from './units.js';
 
 /** Names of drives and states end up in paths, unit names and mapper names: keep them plain. */
@@ -31,6 +32,50 @@ const size = (description: string) =>
     .regex(SIZE_PATTERN, { message: 'expected a size such as 512K, 20MiB, 1.5G or 300MB' })
     .transform((text) => parseSize(text) as number)
     .meta({ description });
+
+const colour = (description: string, fallback: string) =>
+  z
+    .string()
+    .refine((text) => parseColour(text) !== undefined, {
+      message: 'not a colour: use a CSS colour name (green, teal, orange, ...), #rgb, #rrggbb or off',
+    })
+    .default(fallback)
+    .meta({ description });
+
+export const ledSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).meta({ description: 'Show the backup state on a BlinkStick when one is plugged in.' }),
+    serial: z
+      .string()
+      .regex(/^BS\d+-\d\.\d+$/, { message: 'expected a BlinkStick serial like BS012345-3.1 (see `plugback led list`)' })
+      .meta({ description: 'Use the stick with this serial. Default: the first one found.' })
+      .optional(),
+    index: z.int().min(0).max(63).default(0).meta({ description: 'Which LED of the stick shows the state (0 is the first).' }),
+    brightness: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(20)
+      .meta({ description: 'Brightness in percent, applied like the blinkstick CLI\'s --limit.' }),
+    pulse: z.boolean().default(true).meta({ description: 'Pulse slowly while a backup is working, rather than shine steadily.' }),
+    progressBar: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'On a stick with 8 LEDs (Square, Strip), show the copy\'s progress as a bar.' }),
+    colours: z
+      .strictObject({
+        idle: colour('Nothing going on.', 'off'),
+        detected: colour('A drive was plugged in; unlocking and checking it.', 'blue'),
+        working: colour('Backing up.', '#33c280'),
+        done: colour('Done: the drive can be taken away.', 'green'),
+        failed: colour('The last backup failed (until that drive is plugged in again, or `plugback led clear`).', 'red'),
+        overdue: colour('A drive has not been backed up for too long.', '#ffbf00'),
+        attention: colour('Waiting: for the lock, or in the queue (blinks).', 'dodgerblue'),
+      })
+      .prefault({})
+      .meta({ description: 'The colour of each state: CSS names, #rgb or #rrggbb; off is dark.' }),
+  })
+  .meta({ description: 'The status LED: a BlinkStick on USB.' });
 
 const hookScript = (description: string) => z.string().min(1).meta({ description });
 
@@ -137,6 +182,7 @@ export const configSchema = z
       .default({})
       .meta({ description: 'Hooks for every job: preBackup runs before the states\' own, postBackup after theirs.' }),
     backup: backupSchema.prefault({}).meta({ description: 'How backups run.' }),
+    led: ledSchema.prefault({}),
   })
   .meta({ title: 'plugback configuration', description: 'The configuration of plugback, a plug-in-triggered backup daemon.' });
 

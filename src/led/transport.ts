@@ -1,0 +1,59 @@
+// The seam between plugback and USB HID: node-hid (hidraw backend) in production, a recording fake in tests.
+
+export const BLINKSTICK_VENDOR = 0x20a0;
+export const BLINKSTICK_PRODUCT = 0x41e5;
+
+export interface HidDeviceInfo {
+  path: string;
+  serial: string;
+  /** bcdDevice, which tells a Square from a Strip, Nano or Flex. */
+  release: number;
+}
+
+export interface HidHandle {
+  /** Byte 0 is the report id. */
+  sendFeatureReport(data: number[]): Promise<void>;
+  /** The reply's byte 0 is the report id. */
+  getFeatureReport(reportId: number, length: number): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export interface HidTransport {
+  /** The BlinkSticks plugged in now. */
+  list(): Promise<HidDeviceInfo[]>;
+  open(path: string): Promise<HidHandle>;
+}
+
+/** node-hid, loaded on demand: it is a native module, and most commands never touch the LED. */
+export async function nodeHidTransport(): Promise<HidTransport> {
+  let hid: typeof import('node-hid');
+  try {
+    hid = await import('node-hid');
+  } catch (error) {
+    const message = (error as Error).message;
+    const hint = /libusb|libudev/.test(message) ? ' (install libusb-1.0-0 and libudev1)' : '';
+    throw new Error(`cannot load node-hid for the BlinkStick: ${message.split('\n')[0]}${hint}`);
+  }
+  return {
+    async list() {
+      const devices = await hid.devicesAsync(BLINKSTICK_VENDOR, BLINKSTICK_PRODUCT);
+      return devices
+        .filter((d): d is typeof d & { path: string } => typeof d.path === 'string')
+        .map((d) => ({ path: d.path, serial: d.serialNumber ?? '', release: d.release }));
+    },
+    async open(path) {
+      const device = await hid.HIDAsync.open(path);
+      return {
+        async sendFeatureReport(data) {
+          await device.sendFeatureReport(data);
+        },
+        async getFeatureReport(reportId, length) {
+          return [...(await device.getFeatureReport(reportId, length))];
+        },
+        async close() {
+          await device.close();
+        },
+      };
+    },
+  };
+}
