@@ -44,7 +44,7 @@ const TREE_MARKER = 'tree.json';
 const TREE_FORMAT = 1;
 
 const USAGE = `usage: node bench/sync-overhead.mjs [options]
-  --rounds N     timed rounds per scenario (default 5)
+  --rounds N     timed rounds per scenario (default 4; keep it even, so each side runs first equally often)
   --files N      number of files in the generated tree (default 50000)
   --size-mb M    total size of the tree in MiB (default 1024)
   --seed S       seed for the generated tree and the changed files (default 1)
@@ -63,7 +63,7 @@ function parseOptions(argv) {
       args: argv,
       strict: true,
       options: {
-        rounds: { type: 'string', default: '5' },
+        rounds: { type: 'string', default: '4' },
         files: { type: 'string', default: '50000' },
         'size-mb': { type: 'string', default: '1024' },
         seed: { type: 'string', default: '1' },
@@ -288,9 +288,13 @@ function printTail(log, lines = 25) {
 }
 
 // Flushes everything dirty before a timed region, so neither side pays for
-// writes left behind by the other side or by the untimed preparation.
+// writes left behind by the other side or by the untimed preparation. The
+// pause lets the disk finish discards of deleted trees (a root mounted with
+// -o discard keeps trimming after sync returns): without it, whichever side
+// ran first in a round was measurably slower.
 function settle() {
   spawnSync('sync', [], { stdio: 'ignore' });
+  spawnSync('sleep', ['3'], { stdio: 'ignore' });
 }
 
 // Snapshot names have 1-second resolution, and plugback waits for the next

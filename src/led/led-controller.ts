@@ -24,6 +24,7 @@ export class LedController {
   /** Every write goes through this chain, so they reach the stick in the order the states came. */
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
+  private barShown = false;
 
   constructor(
     private readonly settings: LedSettings,
@@ -59,9 +60,10 @@ export class LedController {
     return this.chain;
   }
 
-  /** Stops any animation, leaving the last colour on the stick. */
+  /** Stops any animation, leaving the last colour on the stick; a frame still being written starts no new one. */
   stop(): void {
     this.stopAnimation();
+    this.pattern = undefined;
   }
 
   private stopAnimation(): void {
@@ -80,10 +82,16 @@ export class LedController {
 
   private async draw(pattern: Pattern): Promise<void> {
     this.startedAt = this.now();
+    const off = { r: 0, g: 0, b: 0 };
     if (pattern.kind === 'bar') {
-      const off = { r: 0, g: 0, b: 0 };
       await this.output.showFrame(Array.from({ length: pattern.count }, (_, i) => (i < pattern.lit ? pattern.colour : off)));
+      this.barShown = true;
       return;
+    }
+    if (this.barShown) {
+      // A bar lit several LEDs: darken them all, or "done" would be one green LED among seven teal ones.
+      await this.output.showFrame(Array.from({ length: this.output.ledCount }, () => off));
+      this.barShown = false;
     }
     await this.output.showColour(colourAt(pattern, 0), !isAnimated(pattern));
     if (isAnimated(pattern) && this.pattern === pattern) {

@@ -32,6 +32,7 @@ export class StickConnection implements LedOutput {
   private info: StickInfo | undefined;
   private poller: NodeJS.Timeout | undefined;
   private announcedMissing = false;
+  private unopenable = new Set<string>();
 
   constructor(
     private readonly transport: HidTransport,
@@ -84,12 +85,20 @@ export class StickConnection implements LedOutput {
       }
       return false;
     }
+    let handle: HidHandle;
     try {
-      this.handle = await this.transport.open(found.path);
+      handle = await this.transport.open(found.path);
     } catch (error) {
-      this.log.warn({ path: found.path }, `cannot open the BlinkStick at ${found.path}: ${(error as Error).message} (is the udev rule installed?)`);
+      // Once per device: without the udev rule this would otherwise repeat at every look.
+      if (!this.unopenable.has(found.path)) {
+        this.log.warn({ path: found.path }, `cannot open the BlinkStick at ${found.path}: ${(error as Error).message} (is the udev rule installed?)`);
+        this.unopenable.add(found.path);
+      }
       return false;
     }
+    this.unopenable.delete(found.path);
+    this.handle = handle;
+    handle.onGone((error) => void this.lost(handle, error));
     this.info = describeStick(found);
     this.announcedMissing = false;
     this.log.info({ serial: found.serial }, `using ${this.info.variant} ${found.serial} (${this.info.ledCount} LEDs)`);
@@ -116,14 +125,21 @@ export class StickConnection implements LedOutput {
     try {
       await handle.sendFeatureReport(report);
     } catch (error) {
-      // The stock CLI swallows USB errors; we say what happened, then wait for the stick to come back.
-      this.log.warn(`the BlinkStick stopped answering (${(error as Error).message}); waiting for it to come back`);
-      this.handle = undefined;
-      await handle.close().catch(() => undefined);
-      this.watchForStick();
+      await this.lost(handle, error as Error);
+      // It may be back already (replugged between two writes): then this colour must not be lost.
+      if (this.handle) await this.write(report, check);
       return;
     }
     await check?.();
+  }
+
+  /** The stick went away: say why (the stock CLI swallows USB errors), look for it once, else wait for it. */
+  private async lost(handle: HidHandle, error: Error): Promise<void> {
+    if (this.handle !== handle) return;
+    this.handle = undefined;
+    this.log.warn(`the BlinkStick stopped answering (${error.message}); waiting for it to come back`);
+    await handle.close().catch(() => undefined);
+    if (!(await this.connect())) this.watchForStick();
   }
 
   private async verify(index: number, expected: Rgb): Promise<void> {

@@ -15,6 +15,8 @@ export interface HidHandle {
   sendFeatureReport(data: number[]): Promise<void>;
   /** The reply's byte 0 is the report id. */
   getFeatureReport(reportId: number, length: number): Promise<number[]>;
+  /** Calls `listener` once the device is gone (unplugged): the kernel tells us, nobody polls. */
+  onGone(listener: (error: Error) => void): void;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,12 @@ export async function nodeHidTransport(): Promise<HidTransport> {
         },
         async getFeatureReport(reportId, length) {
           return [...(await device.getFeatureReport(reportId, length))];
+        },
+        onGone(listener) {
+          // A 'data' listener starts node-hid's read loop; when the stick is pulled, the blocked read fails and
+          // node-hid emits 'error'. The stick sends no input reports, so the loop costs nothing meanwhile.
+          device.on('data', () => undefined);
+          device.once('error', (error: Error) => listener(error));
         },
         async close() {
           await device.close();
