@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import {
   closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync,
-  rmSync, utimesSync, writeFileSync,
+  rmSync, utimesSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,6 +50,8 @@ const USAGE = `usage: node bench/sync-overhead.mjs [options]
   --seed S       seed for the generated tree and the changed files (default 1)
   --dir DIR      work directory (default ${join(tmpdir(), 'plugback-bench')})
   --keep         keep the work directory (and so the generated tree) afterwards
+  --same-priority  run plugback's rsync at the baseline's priority (nice: 0, ioClass: none), to
+                 separate plugback's own overhead from the cost of its default politeness
   --help`;
 
 class BenchError extends Error {}
@@ -69,6 +71,7 @@ function parseOptions(argv) {
         seed: { type: 'string', default: '1' },
         dir: { type: 'string', default: join(tmpdir(), 'plugback-bench') },
         keep: { type: 'boolean', default: false },
+        'same-priority': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -86,6 +89,7 @@ function parseOptions(argv) {
     seed: positiveInt(values.seed, '--seed'),
     dir: resolve(values.dir),
     keep: values.keep,
+    samePriority: values['same-priority'],
   };
 }
 
@@ -239,7 +243,11 @@ function changeFiles(source, plan, seed, round) {
     [indices[n], indices[j]] = [indices[j], indices[n]];
     const { rel, size } = plan.entries[indices[n]];
     const path = join(source, rel);
-    writeFileSync(path, poolSlice(pool, Math.floor(rand() * POOL_SIZE), size));
+    // Overwritten in place (same size, same blocks): truncating would free blocks, and on a file system
+    // mounted with -o discard the trims that follow slow down whichever run comes next.
+    const fd = openSync(path, 'r+');
+    writeSync(fd, poolSlice(pool, Math.floor(rand() * POOL_SIZE), size), 0, size, 0);
+    closeSync(fd);
     // Same size, so rsync's quick check needs the mtime to move; set it explicitly.
     utimesSync(path, now, now);
   }
@@ -323,6 +331,9 @@ function newPlugbackTarget(work, source, name) {
   return { name, target, stateDir, config };
 }
 
+// Set from --same-priority: plugback's rsync then runs like the baseline's, without nice and ionice.
+let samePriority = false;
+
 // JSON strings are valid YAML scalars, so paths need no further quoting.
 function plugbackConfig({ work, source, target, stateDir }) {
   const q = JSON.stringify;
@@ -339,6 +350,7 @@ function plugbackConfig({ work, source, target, stateDir }) {
     `  lockFile: ${q(join(work, 'plugback.lock'))}`,
     '  retention:',
     '    keepLast: 1000',
+    ...(samePriority ? ['  nice: 0', '  ioClass: none'] : []),
     '',
   ].join('\n');
 }
@@ -357,11 +369,6 @@ function plugbackSnapshot(pb, label) {
   return r.seconds;
 }
 
-function removePlugbackTarget(pb) {
-  removeTree(pb.target);
-  removeTree(pb.stateDir);
-  removeTree(pb.config);
-}
 
 // ------------------------------------------------------------ baseline side
 
@@ -427,9 +434,8 @@ function benchFirstSnapshot(ctx) {
 
   const results = [];
   for (let i = 0; i < rounds; i++) {
-    // Bound disk use: the previous round's copies go before the next ones are made.
-    removePlugbackTarget(pb);
-    removeTree(bl.root);
+    // Earlier rounds' copies stay until the work directory goes (about 2 GiB a round): deleting them here
+    // made the disk trim freed blocks during the next timed run, penalising whichever side ran first.
     pb = newPlugbackTarget(work, source, `first-${i + 1}`);
     bl = newBaselineArea(work, `first-${i + 1}`);
     const r = timeRound(
@@ -538,6 +544,7 @@ function rsyncVersion() {
 
 function main() {
   const opts = parseOptions(process.argv.slice(2));
+  samePriority = opts.samePriority;
   if (!existsSync(PLUGBACK_MAIN)) {
     console.error(`sync-overhead: ${PLUGBACK_MAIN} is missing: run \`npm run build\` first`);
     process.exit(2);
@@ -559,7 +566,8 @@ function main() {
 
     console.log('');
     console.log(`sync-overhead: ${plan.entries.length} files, ${human(plan.totalBytes)}, ` +
-      `${opts.rounds} rounds, rsync ${rsyncVer}`);
+      `${opts.rounds} rounds, rsync ${rsyncVer}` +
+      (samePriority ? ', plugback at the baseline\'s priority (--same-priority)' : ', plugback with its default nice 19 / ionice idle'));
     console.log(summaryLine('first snapshot', first.results));
     console.log(summaryLine('incremental 1%', incr.results));
     console.log(`(medians over rounds; ratio = plugback/rsync, target <= ${TARGET_RATIO})`);

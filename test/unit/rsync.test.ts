@@ -43,6 +43,17 @@ describe('rsync progress2 output', () => {
     expect(lines).toEqual(['Number of files: 3 (reg: 2, dir: 1)', 'Total file size: 1000 bytes']);
   });
 
+  it('parses only the newest of the updates that arrive together, without losing other lines', () => {
+    const progress: RsyncProgress[] = [];
+    const lines: string[] = [];
+    const splitter = new RsyncOutputSplitter((p) => progress.push(p), (l) => lines.push(l));
+    const updates = Array.from({ length: 1000 }, (_, i) => `  ${i * 10} ${Math.floor(i / 10)}%  1.00MB/s    0:00:09 (xfr#${i}, to-chk=1/2)`);
+    splitter.push(`\r${updates.join('\r')}\nNumber of files: 3 (reg: 2, dir: 1)\n`);
+    splitter.end();
+    expect(progress).toEqual([{ bytes: 9990, percent: 99, rate: 1024 * 1024, etaSeconds: undefined }]);
+    expect(lines).toEqual(['Number of files: 3 (reg: 2, dir: 1)']);
+  });
+
   it('keeps memory bounded when a line never ends', () => {
     const splitter = new RsyncOutputSplitter(() => undefined, () => undefined);
     for (let i = 0; i < 1000; i++) splitter.push('x'.repeat(1000));

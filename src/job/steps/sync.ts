@@ -3,9 +3,10 @@
 import { execa } from 'execa';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import type { State } from '../../config/model.js';
 import { INCOMPLETE_SUFFIX } from '../../repo/layout.js';
-import { listSnapshots } from '../../repo/snapshots.js';
+import { listSnapshots, type SourceMount } from '../../repo/snapshots.js';
 import {
   classifyRsyncExit,
   parseRsyncStats,
@@ -86,7 +87,8 @@ async function syncState(ctx: BackupContext, state: State, index: number, weight
   const share = weights[index] ?? 0;
   const report = progressReporter(ctx, state, index, (p) => done + (share * p.percent));
   const lines: string[] = [];
-  const splitter = new RsyncOutputSplitter(report, (line) => lines.length < 100 && lines.push(line));
+  // Only the last lines matter (the statistics come at the end); keep a bounded tail.
+  const splitter = new RsyncOutputSplitter(report, (line) => lines.push(line) > 100 && lines.shift());
 
   const child = execa(command, argv, { cancelSignal: ctx.signal, reject: false, buffer: false, stdin: 'ignore' });
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => splitter.push(chunk));
@@ -111,7 +113,7 @@ async function syncState(ctx: BackupContext, state: State, index: number, weight
   if (outcome.kind === 'warning') ctx.warn(`state "${state.name}": rsync ${outcome.meaning} (exit ${outcome.code}); see the listed files`);
   const stats = parseRsyncStats(lines);
   if (!stats) throw new Error(`rsync for state "${state.name}" printed no statistics; cannot tell what it copied`);
-  const mounts: Record<string, NonNullable<Awaited<ReturnType<typeof sourceMount>>>> = {};
+  const mounts: Record<string, SourceMount> = {};
   for (const folder of state.folders) {
     const m = await sourceMount(folder);
     if (m) mounts[folder] = m;
@@ -127,7 +129,6 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 /** rsync's complaints (one per line) go to the log and into the snapshot's record, bounded. */
 async function collectStderr(stream: NodeJS.ReadableStream | null, ctx: BackupContext, log: BackupContext['log']): Promise<void> {
   if (!stream) return;
-  const { createInterface } = await import('node:readline');
   for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
     if (line.trim() === '') continue;
     log.warn({ stream: 'rsync' }, line);
