@@ -13,6 +13,7 @@ import type { DriveIdentity } from '../../src/repo/identity.js';
 import type { SnapshotRecord } from '../../src/repo/snapshots.js';
 import { BackupFixture, DRIVE, HOST, type FixtureSettings } from '../helpers/backup-fixture.js';
 import { buildFidelityTree, diffTrees, inodeOf, snapshotTree } from '../helpers/tree.js';
+import { sq, readEnv } from '../helpers/processes.js';
 
 const execFileP = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -93,18 +94,7 @@ async function lockIsFree(file: string): Promise<boolean> {
   return execFileP('flock', ['--nonblock', file, 'true']).then(() => true, () => false);
 }
 
-/** Single-quotes a value for /bin/sh. */
-const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Reads a file written by `env -0`. */
-async function readEnv(file: string): Promise<Map<string, string>> {
-  const env = new Map<string, string>();
-  for (const pair of (await fs.readFile(file, 'utf8')).split('\0')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) env.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  return env;
-}
 
 function progressBytes(events: JobEvent[]): number {
   return Math.max(0, ...events.map((e) => (e.type === 'progress' ? e.progress.bytes : 0)));

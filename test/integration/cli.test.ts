@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rsyncProcessesUnder } from '../helpers/processes.js';
 
 const execFileP = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -236,18 +237,6 @@ async function readIdentity(drive: string): Promise<IdentityJson> {
 // Processes
 // ---------------------------------------------------------------------------
 
-/** PIDs of rsync processes whose command line mentions `dir` (the ones a run in that sandbox started). */
-async function rsyncProcessesUnder(dir: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const comm = await fs.readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'rsync') continue;
-    const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.split('\0').join(' ').includes(dir)) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

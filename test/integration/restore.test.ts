@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackupFixture, DRIVE, type FixtureSettings } from '../helpers/backup-fixture.js';
 import { buildFidelityTree, diffTrees, snapshotTree, type TreeEntry } from '../helpers/tree.js';
+import { sq, readEnv, rsyncProcessesUnder } from '../helpers/processes.js';
 
 const execFileP = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -68,18 +69,6 @@ async function setup(settings: FixtureSettings = {}): Promise<BackupFixture> {
   return f;
 }
 
-/** PIDs of rsync processes whose command line mentions `dir` (left behind by a CLI that was killed). */
-async function rsyncProcessesUnder(dir: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const comm = await fs.readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'rsync') continue;
-    const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.split('\0').join(' ').includes(dir)) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 function killQuietly(pid: number): void {
   try {
@@ -140,18 +129,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 
 const without = (tree: TreeEntry[], drop: (p: string) => boolean) => tree.filter((e) => !drop(e.path));
 
-/** Single-quotes a value for /bin/sh. */
-const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Reads a file written by `env -0`. */
-async function readEnv(file: string): Promise<Map<string, string>> {
-  const env = new Map<string, string>();
-  for (const pair of (await fs.readFile(file, 'utf8')).split('\0')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) env.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  return env;
-}
 
 /** What a user might do to a fidelity tree after its backup: edit, delete, add, chmod, drop an xattr. */
 async function changeFidelityTree(root: string): Promise<void> {
