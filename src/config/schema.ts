@@ -159,6 +159,12 @@ const backupSchema = z.strictObject({
     .default(50)
     .meta({ description: 'Refuse a snapshot when a state lost more than this share of its files or bytes since the last one. 100 turns this check off (an empty or unmounted folder is still refused without --allow-shrink).' }),
   hookTimeout: duration('How long a hook may run before it is killed and counted as failed.').prefault('15m'),
+  verifySample: z
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(20)
+    .meta({ description: 'After each backup, read this many random files back from the new snapshot and compare them with the source. 0 turns it off.' }),
 });
 
 export const configSchema = z

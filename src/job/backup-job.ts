@@ -15,6 +15,7 @@ import { postBackupHooks, preBackupHooks } from './steps/hooks.js';
 import { releaseLock, takeLock } from './steps/lock.js';
 import { prune } from './steps/prune.js';
 import { sync } from './steps/sync.js';
+import { verify } from './steps/verify.js';
 
 export interface BackupJobRequest {
   config: Config;
@@ -39,6 +40,8 @@ export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
   sync,
   checkShrink,
   complete,
+  // Before prune: a snapshot that reads back wrong must not be the reason older ones are deleted.
+  verify,
   prune,
   releaseLock,
   postBackupHooks,

@@ -13,6 +13,7 @@ export type StepName =
   | 'check-shrink'
   | 'complete'
   | 'prune'
+  | 'verify'
   | 'release-lock'
   | 'post-backup-hooks'
   | 'keep-aside'

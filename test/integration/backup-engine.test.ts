@@ -8,7 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../../src/cli/run.js';
+import type { BackupContext } from '../../src/job/context.js';
 import type { JobEvent } from '../../src/job/events.js';
+import { verify } from '../../src/job/steps/verify.js';
 import type { DriveIdentity } from '../../src/repo/identity.js';
 import type { SnapshotRecord } from '../../src/repo/snapshots.js';
 import { BackupFixture, DRIVE, HOST, type FixtureSettings } from '../helpers/backup-fixture.js';
@@ -552,5 +554,49 @@ describe('rsync exit code 23', () => {
     expect(record.rsyncExitCodes).toEqual([23]);
     expect(record.problems.some((p) => p.includes('overflows max-path'))).toBe(true);
     expect(await fs.readFile(path.join(f.inSnapshot(snap), 'fine.txt'), 'utf8')).toBe('fine\n');
+  });
+});
+
+describe('verification of the new snapshot', () => {
+  async function verifyAgain(f: BackupFixture, snapshot: string, startedAt: Date): Promise<{ error?: Error; logs: string[] }> {
+    const logs: string[] = [];
+    const config = { ...f.config, backup: { ...f.config.backup, verifySample: 5 } };
+    const ctx = { config, snapshot, startedAt, paths: f.repo, log: { info: (_o: unknown, msg: string) => logs.push(msg) } };
+    try {
+      await verify.run(ctx as unknown as BackupContext);
+      return { logs };
+    } catch (error) {
+      return { error: error as Error, logs };
+    }
+  }
+
+  it('checks sampled files after every backup and says so', async () => {
+    const f = await setup();
+    await writeFiles(f.source, { 'only.txt': 'the only file\n' });
+    const result = await f.run();
+    expect(result.outcome).toBe('success');
+    expect(f.logged('verified 1 sampled files against the source')).toBe(true);
+  });
+
+  it('fails when a file reads back differently from an unchanged source file, naming the file', async () => {
+    const f = await setup();
+    await writeFiles(f.source, { 'only.txt': 'the only file\n' });
+    const result = await f.run();
+    const copy = path.join(f.inSnapshot(result.snapshot as string), 'only.txt');
+    // Corrupt the copy (as a failing drive would), keeping its size.
+    await fs.writeFile(copy, 'THE ONLY FILE\n');
+    const { error } = await verifyAgain(f, result.snapshot as string, new Date());
+    expect(error?.message).toContain(`${f.source}/only.txt`);
+    expect(error?.message).toContain('the drive may be failing');
+  });
+
+  it('does not count a source file changed after the backup began as a mismatch', async () => {
+    const f = await setup();
+    await writeFiles(f.source, { 'only.txt': 'the only file\n' });
+    const result = await f.run();
+    await fs.writeFile(path.join(f.source, 'only.txt'), 'edited since\n');
+    const { error, logs } = await verifyAgain(f, result.snapshot as string, new Date(Date.now() - 60_000));
+    expect(error).toBeUndefined();
+    expect(logs).toContain('verified 0 sampled files against the source');
   });
 });
