@@ -51,8 +51,3 @@ export function parseSnapshotName(name: string): Date | undefined {
   const time = new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s));
   return snapshotName(time) === name ? time : undefined;
 }
-
-/** Where the copy of `folder` of `state` sits inside a snapshot directory. */
-export function folderInSnapshot(snapshotDir: string, state: string, folder: string): string {
-  return path.join(snapshotDir, state, folder);
-}
