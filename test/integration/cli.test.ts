@@ -627,6 +627,29 @@ describe('plugback demo', () => {
   });
 });
 
+describe('plugback led', () => {
+  it('lists the sticks plugged in, or says there are none and how to check', async () => {
+    const r = await cli(['led', 'list']);
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toMatch(/^(no BlinkStick found \(plugged in\? `lsusb -d 20a0:41e5`|BS\d+-\d\.\d+ {2}BlinkStick)/);
+  });
+
+  it('refuses what is neither a state nor a colour with exit 2, before looking for a stick', async () => {
+    const r = await cli(['led', 'show', 'blurple']);
+    expect(r.code, shown(r)).toBe(2);
+    expect(r.stderr).toContain('"blurple" is neither a state (idle, detected, working, done, failed, overdue, attention) nor a colour');
+  });
+
+  it('says which stick it could not find, with exit 1', async () => {
+    const { dir } = await sandbox();
+    const config = path.join(dir, 'led.yaml');
+    await fs.writeFile(config, `drives:\n  d:\n    path: ${dir}\nstates:\n  s:\n    folders: [/srv]\nled:\n  serial: BS999999-9.9\n`);
+    const r = await cli(['led', 'show', 'working', '--config', config]);
+    expect(r.code, shown(r)).toBe(1);
+    expect(r.stderr).toContain('no BlinkStick with serial BS999999-9.9 found (see plugback led list)');
+  });
+});
+
 describe('plugback help and usage errors', () => {
   it('mentions demo, run and config check in the top-level help', async () => {
     const r = await cli(['--help']);

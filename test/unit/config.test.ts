@@ -128,6 +128,13 @@ describe('config problems', () => {
     expect(bad).toMatch(/^plugback\.yaml:2:3: drives\.my drive: a drive name must be letters, digits/);
   });
 
+  it('refuses an LED colour it does not know, at its line, instead of showing nothing', () => {
+    const text = `${VALID}led:\n  colours:\n    done: greenish\n`;
+    expect(problemsOf(text)).toEqual([
+      `${FILE}:12:11: led.colours.done: not a colour: use a CSS colour name (green, teal, orange, ...), #rgb, #rrggbb or off, got "greenish"`,
+    ]);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     expect(problemsOf('drives:\n  a:\n    path: /x\n    path: /y\n')).toEqual([`${FILE}:4:5: YAML: Map keys must be unique`]);
   });
