@@ -94,17 +94,23 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
   });
   for (const u of outcome.undoErrors) log.error({ step: u.step, err: u.error.message }, `clean-up of ${u.step} failed: ${u.error.message}`);
 
+  // A cancel that comes after the snapshot is complete does not undo it: say so, rather than "cancelled".
+  let failure = outcome.failure;
+  if (failure?.cancelled && ctx.snapshot) {
+    ctx.warn(`cancelled after snapshot ${ctx.snapshot} was complete; ${failure.step} and the steps after it did not run`);
+    failure = undefined;
+  }
   const finished = new Date();
   const result: JobResult = {
     jobId,
     drive: req.drive.name,
-    outcome: outcomeOf(outcome.failure?.cancelled, outcome.failure !== undefined, warnings.length > 0),
+    outcome: outcomeOf(failure?.cancelled, failure !== undefined, warnings.length > 0),
     startedAt: ctx.startedAt.toISOString(),
     finishedAt: finished.toISOString(),
     durationMs: finished.getTime() - ctx.startedAt.getTime(),
     snapshot: ctx.snapshot,
-    failedStep: outcome.failure?.step as StepName | undefined,
-    error: outcome.failure?.error.message,
+    failedStep: failure?.step as StepName | undefined,
+    error: failure?.error.message,
     leftForResume: ctx.workDir,
     transferredBytes: ctx.transferredBytes,
     warnings,

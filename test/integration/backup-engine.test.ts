@@ -244,6 +244,22 @@ describe('an interrupted backup', () => {
     expect(post.get('PLUGBACK_RESULT')).toBe('failure');
     expect(post.get('PLUGBACK_EVENT')).toBe('postBackup');
   });
+
+  it('reports a cancel that comes after the snapshot is complete as a warning, with the snapshot', async () => {
+    const f = await setup();
+    await writeFiles(f.source, { 'a.txt': 'a\n' });
+    const controller = new AbortController();
+    const result = await f.run({
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'step-finished' && e.step === 'complete') controller.abort();
+      },
+    });
+    expect(result).toMatchObject({ outcome: 'warning', failedStep: undefined, error: undefined });
+    expect(result.warnings.join(' ')).toContain(`cancelled after snapshot ${result.snapshot} was complete; verify and the steps after it did not run`);
+    expect(await f.listSnapshotNames()).toEqual([result.snapshot]);
+    expect(await lockIsFree(f.lockFile)).toBe(true);
+  });
 });
 
 describe('the source checks', () => {
