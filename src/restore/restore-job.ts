@@ -12,7 +12,7 @@ import { releaseLock, takeLock, type LockingContext } from '../job/steps/lock.js
 import { snapshotName } from '../repo/layout.js';
 import type { HeldLock } from '../system/flock.js';
 import { probeFsFeatures } from '../system/fs-features.js';
-import { runHookOrThrow } from '../system/hooks.js';
+import { hookEnvironment, runLoggedHook } from '../system/hooks.js';
 import { classifyRsyncExit } from '../system/rsync.js';
 import type { RestoreItem, RestorePlan } from './plan.js';
 
@@ -106,14 +106,11 @@ const postRestoreHooks: Step<RestoreContext> = {
     const errors: string[] = [];
     for (const scope of scopes) {
       if (!scope.script) continue;
-      const log = ctx.log.child({ hook: scope.label });
-      log.info(`running the ${scope.label}`);
-      await runHookOrThrow({
+      await runLoggedHook(ctx.log, {
         label: scope.label,
         script: scope.script,
         env: restoreHookEnv(ctx, scope.state, scope.folders),
         timeoutMs: ctx.config.backup.hookTimeout,
-        onOutput: (stream, line) => log.info({ stream }, line),
       }).catch((error: Error) => errors.push(error.message));
     }
     if (errors.length > 0) throw new Error(`the files are restored, but ${errors.join('; ')}`);
@@ -123,20 +120,22 @@ const postRestoreHooks: Step<RestoreContext> = {
 /** The same variables as backup hooks, for the restore: the snapshot restored and where the files went. */
 function restoreHookEnv(ctx: RestoreContext, state: string | undefined, folders: string[]): Record<string, string> {
   const items = ctx.plan.items.filter((i) => state === undefined || i.state === state);
-  return {
-    PLUGBACK_EVENT: 'postRestore',
-    PLUGBACK_JOB_ID: ctx.jobId,
-    PLUGBACK_DRIVE: ctx.drive.name,
-    PLUGBACK_HOST: ctx.config.host,
-    PLUGBACK_TARGET: driveRoot(ctx.drive),
-    PLUGBACK_STATE: state ?? '',
-    PLUGBACK_FOLDERS: folders.join('\n'),
-    PLUGBACK_SNAPSHOT: ctx.plan.snapshot.name,
-    PLUGBACK_SNAPSHOT_DIR: ctx.plan.snapshot.dir,
+  const facts = {
+    event: 'postRestore',
+    jobId: ctx.jobId,
+    drive: ctx.drive.name,
+    host: ctx.config.host,
+    target: driveRoot(ctx.drive),
+    state: state ?? '',
+    folders,
+    snapshot: ctx.plan.snapshot.name,
+    snapshotDir: ctx.plan.snapshot.dir,
+    config: ctx.config.file,
+  } as const;
+  return hookEnvironment(facts, {
     PLUGBACK_RESTORED: items.map((i) => i.to).join('\n'),
     PLUGBACK_RESTORE_TO: ctx.plan.to ?? '',
-    PLUGBACK_CONFIG: ctx.config.file,
-  };
+  });
 }
 
 function warn(ctx: RestoreContext, message: string): void {

@@ -1,5 +1,6 @@
 // Running a user's hook: shell by design, values passed through the environment, never spliced into the script.
 import { execa } from 'execa';
+import type { Logger } from 'pino';
 import { createInterface } from 'node:readline';
 
 export interface HookRequest {
@@ -100,4 +101,44 @@ export async function runHookOrThrow(req: HookRequest): Promise<HookResult> {
         : `exited with code ${outcome.exitCode}`;
   const tail = outcome.tail.length > 0 ? `; its last output: ${outcome.tail.slice(-5).join(' | ')}` : '';
   throw new Error(`the ${req.label} ${why}${tail}`);
+}
+
+/** What every hook is told, backup or restore; the one place the PLUGBACK_* names are spelled. */
+export interface HookFacts {
+  event: 'preBackup' | 'postBackup' | 'postRestore';
+  jobId: string;
+  drive: string;
+  host: string;
+  target: string;
+  /** Empty for the global hooks. */
+  state: string;
+  folders: string[];
+  snapshot: string;
+  snapshotDir: string;
+  config: string;
+}
+
+/** The environment of a hook: values go through variables, never into the script text. */
+export function hookEnvironment(facts: HookFacts, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PLUGBACK_EVENT: facts.event,
+    PLUGBACK_JOB_ID: facts.jobId,
+    PLUGBACK_DRIVE: facts.drive,
+    PLUGBACK_HOST: facts.host,
+    PLUGBACK_TARGET: facts.target,
+    PLUGBACK_STATE: facts.state,
+    PLUGBACK_FOLDERS: facts.folders.join('\n'),
+    PLUGBACK_SNAPSHOT: facts.snapshot,
+    PLUGBACK_SNAPSHOT_DIR: facts.snapshotDir,
+    PLUGBACK_CONFIG: facts.config,
+    ...extra,
+  };
+}
+
+/** Runs a hook with its output in the job's log, before and after lines included; throws like runHookOrThrow. */
+export async function runLoggedHook(parent: Logger, req: Omit<HookRequest, 'onOutput'>): Promise<void> {
+  const log = parent.child({ hook: req.label });
+  log.info(`running the ${req.label}`);
+  const outcome = await runHookOrThrow({ ...req, onOutput: (stream, line) => log.info({ stream }, line) });
+  log.info({ durationMs: outcome.durationMs }, `the ${req.label} succeeded`);
 }

@@ -1,7 +1,7 @@
 // pre-backup-hooks and post-backup-hooks. The global preBackup runs first, then each state's; postBackup runs
 // each state's, then the global one. A scope whose preBackup ran (a service it stopped) always gets its
 // postBackup, also when the job failed or was cancelled: that is this step's undo.
-import { runHookOrThrow } from '../../system/hooks.js';
+import { hookEnvironment, runLoggedHook, type HookFacts } from '../../system/hooks.js';
 import type { BackupContext, HookScope } from '../context.js';
 import type { Step } from '../runner.js';
 
@@ -20,40 +20,34 @@ function labelOf(scope: HookScope, event: HookEvent): string {
   return scope.kind === 'global' ? `global ${event} hook` : `${event} hook of state "${scope.state.name}"`;
 }
 
-/** The environment a hook sees; values go through variables, never into the script text. */
-export function hookEnv(ctx: BackupContext, scope: HookScope, event: HookEvent, result?: Result): Record<string, string> {
-  const env: Record<string, string> = {
-    PLUGBACK_EVENT: event,
-    PLUGBACK_JOB_ID: ctx.jobId,
-    PLUGBACK_DRIVE: ctx.drive.name,
-    PLUGBACK_HOST: ctx.config.host,
-    PLUGBACK_TARGET: ctx.paths.root,
-    PLUGBACK_STATE: scope.kind === 'state' ? scope.state.name : '',
-    PLUGBACK_FOLDERS: (scope.kind === 'state' ? scope.state.folders : ctx.config.states.flatMap((s) => s.folders)).join('\n'),
-    PLUGBACK_SNAPSHOT: ctx.snapshot ?? ctx.snapshotName ?? '',
-    PLUGBACK_SNAPSHOT_DIR: ctx.snapshot ? `${ctx.paths.snapshots}/${ctx.snapshot}` : (ctx.workDir ?? ''),
-    PLUGBACK_CONFIG: ctx.config.file,
+/** The environment a backup hook sees. */
+function hookEnv(ctx: BackupContext, scope: HookScope, event: HookEvent, result?: Result): Record<string, string> {
+  const facts: HookFacts = {
+    event,
+    jobId: ctx.jobId,
+    drive: ctx.drive.name,
+    host: ctx.config.host,
+    target: ctx.paths.root,
+    state: scope.kind === 'state' ? scope.state.name : '',
+    folders: scope.kind === 'state' ? scope.state.folders : ctx.config.states.flatMap((s) => s.folders),
+    snapshot: ctx.snapshot ?? ctx.snapshotName ?? '',
+    snapshotDir: ctx.snapshot ? `${ctx.paths.snapshots}/${ctx.snapshot}` : (ctx.workDir ?? ''),
+    config: ctx.config.file,
   };
-  if (result) env.PLUGBACK_RESULT = result;
-  return env;
+  return hookEnvironment(facts, result ? { PLUGBACK_RESULT: result } : {});
 }
 
 async function runScopeHook(ctx: BackupContext, scope: HookScope, event: HookEvent, result?: Result): Promise<void> {
   const script = scriptOf(ctx, scope, event);
   if (!script) return;
-  const label = labelOf(scope, event);
-  const log = ctx.log.child({ hook: label });
-  log.info(`running the ${label}`);
-  const outcome = await runHookOrThrow({
-    label,
+  await runLoggedHook(ctx.log, {
+    label: labelOf(scope, event),
     script,
     env: hookEnv(ctx, scope, event, result),
     timeoutMs: ctx.config.backup.hookTimeout,
     // A postBackup hook restarts what preBackup stopped: it runs to the end even when the job is being cancelled.
     signal: event === 'preBackup' ? ctx.signal : undefined,
-    onOutput: (stream, line) => log.info({ stream }, line),
   });
-  log.info({ durationMs: outcome.durationMs }, `the ${label} succeeded`);
 }
 
 /** Runs the postBackup hooks not yet run, states first, then the global one; returns the errors. */
