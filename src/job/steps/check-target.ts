@@ -13,8 +13,14 @@ export const checkTarget: Step<BackupContext> = {
   name: 'check-target',
   async run(ctx) {
     ctx.identity = await verifyDrive(ctx.config, ctx.drive, ctx.paths);
-    await ensureRepoFolders(ctx.paths);
-    ctx.features = await probeFsFeatures(ctx.paths.snapshots);
+    try {
+      await ensureRepoFolders(ctx.paths);
+      ctx.features = await probeFsFeatures(ctx.paths.snapshots);
+    } catch (error) {
+      throw new Error(
+        `cannot write to drive "${ctx.drive.name}" at ${ctx.paths.root} (${(error as Error).message}): is it mounted read-only, full, or owned by another user?`,
+      );
+    }
     for (const note of ctx.features.notes) ctx.warn(note);
     const listing = await listSnapshots(ctx.paths, true);
     ctx.previous = listing.complete.at(-1);
