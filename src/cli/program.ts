@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { UserError } from './common.js';
 import { registerConfig } from './config-cmd.js';
+import { registerDaemon } from './daemon-cmd.js';
 import { registerDemo } from './demo.js';
 import { registerDrive } from './drive-cmd.js';
 import { registerLed } from './led-cmd.js';
@@ -30,7 +31,7 @@ See history:  plugback snapshots offsite-a
 Get it back:  plugback restore offsite-a --dry-run
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerLed, registerConfig, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerLed, registerDaemon, registerConfig, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -34,6 +34,7 @@ export interface State extends HookSet {
 export type BackupSettings = ParsedConfig['backup'];
 export type RetentionPolicy = BackupSettings['retention'];
 export type LedSettings = ParsedConfig['led'];
+export type DaemonSettings = ParsedConfig['daemon'];
 
 export interface Config {
   /** The file it was loaded from, for messages. */
@@ -45,6 +46,7 @@ export interface Config {
   hooks: HookSet;
   backup: BackupSettings;
   led: LedSettings;
+  daemon: DaemonSettings;
 }
 
 /** The root a drive's repository lives under: the mount point of a LUKS drive, or the directory. */
@@ -76,6 +78,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
     hooks: parsed.hooks,
     backup: parsed.backup,
     led: parsed.led,
+    daemon: parsed.daemon,
   };
 }
 

@@ -167,6 +167,12 @@ const backupSchema = z.strictObject({
     .meta({ description: 'After each backup, read this many random files back from the new snapshot and compare them with the source. 0 turns it off.' }),
 });
 
+const daemonSchema = z.strictObject({
+  minInterval: duration(
+    'A drive plugged in again within this time of its last good backup is not backed up again (the LED shows green: safe to remove). "0s" backs up on every plug.',
+  ).prefault('1h'),
+});
+
 export const configSchema = z
   .strictObject({
     host: z
@@ -189,6 +195,7 @@ export const configSchema = z
       .meta({ description: 'Hooks for every job: preBackup runs before the states\' own, postBackup after theirs.' }),
     backup: backupSchema.prefault({}).meta({ description: 'How backups run.' }),
     led: ledSchema.prefault({}),
+    daemon: daemonSchema.prefault({}).meta({ description: 'How `plugback daemon` reacts to drives being plugged in.' }),
   })
   .meta({ title: 'plugback configuration', description: 'The configuration of plugback, a plug-in-triggered backup daemon.' });
 

@@ -29,6 +29,8 @@ export interface BackupJobRequest {
   onEvent?: JobListener;
   /** Steps that make the drive available (unlock, mount) and put it away (unmount, close, power off): the daemon's. */
   deviceSteps?: { before: Step<BackupContext>[]; after: Step<BackupContext>[] };
+  /** See RunnerHooks.settleFailure: lets the daemon turn an I/O error into "drive removed during <step>". */
+  settleFailure?: () => Promise<void>;
 }
 
 /** The steps that run with the drive in place, from check-target to post-backup-hooks. */
@@ -82,6 +84,7 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
   log.info({ steps: steps.map((s) => s.name), config: req.config.file }, `backup of drive "${req.drive.name}" started`);
   emit({ type: 'job-started', jobId, drive: req.drive.name, steps: steps.map((s) => s.name) });
   const outcome = await runSteps(steps, ctx, {
+    ...(req.settleFailure ? { settleFailure: req.settleFailure } : {}),
     stepStarted: (step) => {
       log.debug({ step }, `step ${step}`);
       emit({ type: 'step-started', step });

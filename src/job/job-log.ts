@@ -5,15 +5,20 @@ import { pino, type Logger, type Level } from 'pino';
 
 export type LineSink = (line: string) => void;
 
+/** A pino logger writing JSON lines to `sink`. */
+export function lineLogger(sink: LineSink, level: Level, bindings: Record<string, string>): Logger {
+  return pino({ level, base: { ...bindings }, timestamp: pino.stdTimeFunctions.isoTime }, { write: (line: string) => sink(line) });
+}
+
 export class JobLog {
   readonly logger: Logger;
-  private early: string[] = [];
+  /** Lines logged before the file was attached; undefined once it was (nothing is kept after detaching). */
+  private early: string[] | undefined = [];
   private fd: number | undefined;
   private filePath: string | undefined;
 
   constructor(console: LineSink, level: Level = 'info', bindings: Record<string, string> = {}) {
-    const destination = { write: (line: string) => this.write(console, line) };
-    this.logger = pino({ level, base: { ...bindings }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+    this.logger = lineLogger((line) => this.write(console, line), level, bindings);
   }
 
   /** Starts saving the log to `file` (created, appended to), beginning with what was logged so far. */
@@ -21,8 +26,8 @@ export class JobLog {
     if (this.fd !== undefined) return;
     this.fd = openSync(file, 'a', 0o640);
     this.filePath = file;
-    for (const line of this.early) writeSync(this.fd, line);
-    this.early = [];
+    for (const line of this.early ?? []) writeSync(this.fd, line);
+    this.early = undefined;
   }
 
   get file(): string | undefined {
@@ -39,6 +44,6 @@ export class JobLog {
   private write(console: LineSink, line: string): void {
     console(line);
     if (this.fd !== undefined) writeSync(this.fd, line);
-    else if (this.early.length < 10_000) this.early.push(line);
+    else if (this.early && this.early.length < 10_000) this.early.push(line);
   }
 }

@@ -22,7 +22,18 @@ export interface StepFailure {
   cancelled: boolean;
 }
 
+/**
+ * An abort reason that fails the job instead of cancelling it, naming the step it hit: the daemon aborts with
+ * `new AbortFailure('drive removed')` and the job fails with "drive removed during sync".
+ */
+export class AbortFailure extends Error {}
+
 export interface RunnerHooks {
+  /**
+   * Called when a step fails on its own, before the failure is recorded: the daemon waits there briefly for
+   * news that the drive was pulled out, which is the real cause when rsync fails with an I/O error first.
+   */
+  settleFailure?(): Promise<void>;
   stepStarted(step: StepName): void;
   stepFinished(step: StepName, durationMs: number): void;
   stepFailed(failure: StepFailure): void;
@@ -39,7 +50,7 @@ export async function runSteps<C extends StepContext>(steps: readonly Step<C>[],
   let failure: StepFailure | undefined;
   for (const step of steps) {
     if (ctx.signal.aborted) {
-      failure = { step: step.name, error: new Error('cancelled'), cancelled: true };
+      failure = abortFailure(step.name, ctx.signal) ?? { step: step.name, error: new Error('cancelled'), cancelled: true };
       hooks.stepFailed(failure);
       break;
     }
@@ -48,7 +59,8 @@ export async function runSteps<C extends StepContext>(steps: readonly Step<C>[],
     try {
       await step.run(ctx);
     } catch (error) {
-      failure = { step: step.name, error: asError(error), cancelled: ctx.signal.aborted };
+      if (!ctx.signal.aborted) await hooks.settleFailure?.();
+      failure = abortFailure(step.name, ctx.signal) ?? { step: step.name, error: asError(error), cancelled: ctx.signal.aborted };
       hooks.stepFailed(failure);
       break;
     }
@@ -70,6 +82,12 @@ export async function runSteps<C extends StepContext>(steps: readonly Step<C>[],
     }
   }
   return failure ? { failure, undoErrors } : { undoErrors };
+}
+
+/** The failure an AbortFailure reason stands for, e.g. "drive removed during sync". */
+function abortFailure(step: StepName, signal: AbortSignal): StepFailure | undefined {
+  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  return reason instanceof AbortFailure ? { step, error: new Error(`${reason.message} during ${step}`), cancelled: false } : undefined;
 }
 
 function asError(value: unknown): Error {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StepName } from '../../src/job/events.js';
-import { runSteps, type Step, type StepContext } from '../../src/job/runner.js';
+import { AbortFailure, runSteps, type Step, type StepContext } from '../../src/job/runner.js';
 
 interface Ctx extends StepContext {
   trail: string[];
@@ -73,5 +73,32 @@ describe('the step runner', () => {
     expect(outcome.failure).toMatchObject({ step: 'sync', cancelled: true });
     expect(failed).toEqual(['sync']);
     expect(c.trail).toEqual(['run lock', 'undo lock']);
+  });
+
+  it('turns an AbortFailure into a failure of the step it hit, e.g. "drive removed during sync"', async () => {
+    const abort = new AbortController();
+    const sync: Step<Ctx> = {
+      name: 'sync',
+      async run() {
+        abort.abort(new AbortFailure('drive removed'));
+        throw new Error('rsync was killed');
+      },
+    };
+    const c = ctx(abort.signal);
+    const outcome = await runSteps([step('mount', { undo: true }), sync, step('complete')], c, quiet);
+    expect(outcome.failure).toMatchObject({ step: 'sync', cancelled: false });
+    expect(outcome.failure?.error.message).toBe('drive removed during sync');
+    expect(c.trail).toEqual(['run mount', 'undo mount']);
+  });
+
+  it('lets the caller settle a failure first: news of a removal that arrives then names the cause', async () => {
+    const abort = new AbortController();
+    const outcome = await runSteps([step('sync', { fail: true })], ctx(abort.signal), {
+      ...quiet,
+      settleFailure: async () => {
+        abort.abort(new AbortFailure('drive removed'));
+      },
+    });
+    expect(outcome.failure?.error.message).toBe('drive removed during sync');
   });
 });

@@ -1,0 +1,246 @@
+// `plugback daemon`: watches for the configured drives and backs each one up when it is plugged in, one job at
+// a time: unlock, mount, the backup steps, unmount, close, power off, then "safe to remove".
+import type { Level, Logger } from 'pino';
+import type { Config, LuksDrive } from '../config/model.js';
+import { formatDuration } from '../config/units.js';
+import { DriveWatcher } from '../drives/drive-watcher.js';
+import { runBackupJob } from '../job/backup-job.js';
+import type { JobEvent, JobResult } from '../job/events.js';
+import { lineLogger, type LineSink } from '../job/job-log.js';
+import { AbortFailure } from '../job/runner.js';
+import { deviceSteps } from '../job/steps/device.js';
+import { ledReporter } from '../led/led-reporter.js';
+import { startLed, type LedSession } from '../led/led-session.js';
+import { DbusConnection, errorText } from '../system/dbus.js';
+import { notifySystemd } from '../system/sd-notify.js';
+import { Systemd1 } from '../system/systemd1.js';
+import { watchForReload } from './config-watch.js';
+import { DriveQueue } from './queue.js';
+import { recoverLeftovers } from './recovery.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  /** Where log lines go (stdout, with journal priorities under systemd). */
+  sink: LineSink;
+  logLevel: Level;
+  /** Loads the config file again for a reload; throws ConfigError when it is invalid. */
+  loadConfig(file: string): Promise<Config>;
+  /** The daemon cannot go on (the system bus went away): the process should exit non-zero so systemd restarts it. */
+  onFatal(error: Error): void;
+}
+
+/** What the daemon tells the outside (the D-Bus API listens to these). */
+export type DaemonEvent =
+  | { type: 'queued'; drive: string; behind: string }
+  | { type: 'skipped'; drive: string; reason: string }
+  | { type: 'job'; drive: string; event: JobEvent };
+
+interface RunningJob {
+  drive: string;
+  controller: AbortController;
+  removed: boolean;
+  onRemoved: Set<() => void>;
+}
+
+/** How long a failed step waits for news of the drive's removal before its own error is taken as the cause. */
+const REMOVAL_SETTLE_MS = 2000;
+
+export class Daemon {
+  private readonly log: Logger;
+  private dbus: DbusConnection | undefined;
+  private systemd: Systemd1 | undefined;
+  private watcher: DriveWatcher | undefined;
+  private led: LedSession | undefined;
+  private readonly queue = new DriveQueue();
+  private current: RunningJob | undefined;
+  private pump: Promise<void> | undefined;
+  private readonly lastSuccess = new Map<string, number>();
+  private readonly listeners = new Set<(event: DaemonEvent) => void>();
+  private stopWatching: (() => Promise<void>) | undefined;
+  private reloading: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** Drives found during start-up wait in the queue until the daemon is ready. */
+  private ready = false;
+
+  constructor(
+    private config: Config,
+    private readonly options: DaemonOptions,
+  ) {
+    this.log = lineLogger(options.sink, options.logLevel, { component: 'daemon' });
+  }
+
+  onEvent(listener: (event: DaemonEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Connects to the system bus, cleans up after an earlier run, and starts watching; drives already plugged in are queued. */
+  async start(): Promise<void> {
+    this.dbus = await DbusConnection.system();
+    this.dbus.bus.on('error', (error: unknown) => this.fatal(new Error(`lost the D-Bus system bus: ${errorText(error)}`)));
+    this.systemd = await Systemd1.connect(this.dbus);
+    await recoverLeftovers(this.config, this.systemd, this.log);
+    this.led = await startLed(this.config.led, this.log.child({ component: 'led' }));
+    this.watcher = new DriveWatcher(this.dbus, this.systemd, { added: (d) => this.driveAdded(d), removed: (d) => this.driveRemoved(d) }, this.log);
+    await this.watcher.start(luksDrives(this.config));
+    this.stopWatching = watchForReload(this.options.configFile, (why) => void this.reload(why));
+    const names = luksDrives(this.config).map((d) => d.name);
+    this.log.info({ drives: names, config: this.options.configFile }, `plugback daemon ready, waiting for ${names.length ? names.map((n) => `"${n}"`).join(', ') : 'drives (none is configured)'}`);
+    await notifySystemd({ READY: '1', STATUS: this.idleStatus() });
+    this.ready = true;
+    this.runQueueSoon();
+  }
+
+  /** Stops cleanly: a running job is cancelled and its clean-up (unmount, close) finishes before this resolves. */
+  async stop(why: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await notifySystemd({ STOPPING: '1' });
+    if (this.current) {
+      this.log.info({ drive: this.current.drive }, `${why}: cancelling the backup of "${this.current.drive}" and cleaning up`);
+      this.current.controller.abort(new Error(`cancelled: the daemon is stopping (${why})`));
+    }
+    await this.pump;
+    await this.stopWatching?.();
+    this.watcher?.stop();
+    await this.led?.close();
+    this.dbus?.close();
+    this.log.info(`plugback daemon stopped (${why})`);
+  }
+
+  /** Reads the config file again; an invalid file is refused with its problems and the old config stays in force. */
+  reload(why: string): Promise<void> {
+    this.reloading = this.reloading.then(async () => {
+      if (this.stopping) return;
+      let next: Config;
+      try {
+        next = await this.options.loadConfig(this.options.configFile);
+      } catch (error) {
+        this.log.error({ why }, `the config was not reloaded (${why}); the previous one stays in force until this is fixed:\n${(error as Error).message}`);
+        return;
+      }
+      const ledChanged = JSON.stringify(next.led) !== JSON.stringify(this.config.led);
+      this.config = next;
+      await this.watcher?.setDrives(luksDrives(next));
+      const running = this.current ? `; the backup of "${this.current.drive}" goes on with the config it started with` : '';
+      this.log.info({ why, drives: next.drives.map((d) => d.name) }, `config reloaded (${why})${running}`);
+      if (ledChanged) this.log.info('the new LED settings take effect when the daemon restarts');
+    });
+    return this.reloading;
+  }
+
+  private driveAdded(drive: LuksDrive): void {
+    if (this.stopping || this.current?.drive === drive.name || this.queue.has(drive.name)) return;
+    const last = this.lastSuccess.get(drive.name);
+    const minInterval = this.config.daemon.minInterval;
+    if (last !== undefined && minInterval > 0 && Date.now() - last < minInterval) {
+      const reason = `backed up ${formatDuration(Date.now() - last)} ago, within daemon.minInterval (${formatDuration(minInterval)})`;
+      this.log.info({ drive: drive.name }, `drive "${drive.name}" was ${reason}: not backing it up again; it is safe to remove`);
+      this.emit({ type: 'skipped', drive: drive.name, reason });
+      if (!this.current) void this.led?.controller.set('done');
+      return;
+    }
+    this.queue.add(drive.name);
+    if (this.current) {
+      this.log.info({ drive: drive.name, behind: this.current.drive }, `drive "${drive.name}" is queued: it is backed up after "${this.current.drive}"`);
+      this.emit({ type: 'queued', drive: drive.name, behind: this.current.drive });
+      return;
+    }
+    void this.led?.controller.set('detected');
+    this.runQueueSoon();
+  }
+
+  private runQueueSoon(): void {
+    if (!this.ready || this.stopping) return;
+    this.pump ??= this.runQueue().finally(() => {
+      this.pump = undefined;
+    });
+  }
+
+  private driveRemoved(drive: LuksDrive): void {
+    if (this.queue.remove(drive.name)) this.log.info({ drive: drive.name }, `drive "${drive.name}" was removed before its backup started`);
+    const job = this.current;
+    if (job?.drive !== drive.name || job.removed) return;
+    job.removed = true;
+    job.controller.abort(new AbortFailure('drive removed'));
+    for (const notify of job.onRemoved) notify();
+  }
+
+  private async runQueue(): Promise<void> {
+    for (let name = this.queue.next(); name !== undefined && !this.stopping; name = this.queue.next()) {
+      const present = this.watcher?.find(name);
+      if (!present) continue;
+      await this.runJob(present.drive).catch((error: unknown) => {
+        this.log.error({ drive: name }, `the backup of "${name}" ended with an internal error: ${(error as Error).stack ?? String(error)}`);
+      });
+    }
+    if (!this.stopping) await notifySystemd({ STATUS: this.idleStatus() });
+  }
+
+  private async runJob(drive: LuksDrive): Promise<JobResult> {
+    const { systemd, watcher } = this;
+    if (!systemd || !watcher) throw new Error('the daemon is not started');
+    // The job keeps the config it started with; a reload meanwhile applies to the next job.
+    const config = this.config;
+    const job: RunningJob = { drive: drive.name, controller: new AbortController(), removed: false, onRemoved: new Set() };
+    this.current = job;
+    const led = this.led ? ledReporter(this.led.controller) : undefined;
+    await notifySystemd({ STATUS: `backing up "${drive.name}"` });
+    try {
+      const result = await runBackupJob({
+        config,
+        drive,
+        signal: job.controller.signal,
+        console: this.options.sink,
+        logLevel: this.options.logLevel,
+        onEvent: (event) => {
+          led?.(event);
+          this.emit({ type: 'job', drive: drive.name, event });
+        },
+        deviceSteps: deviceSteps({ systemd, udisks: watcher.udisksClient, present: () => watcher.find(drive.name) }),
+        settleFailure: () => waitForRemoval(job, REMOVAL_SETTLE_MS),
+      });
+      if (result.outcome === 'success' || result.outcome === 'warning') {
+        this.lastSuccess.set(drive.name, Date.now());
+        this.log.info({ drive: drive.name, snapshot: result.snapshot }, `drive "${drive.name}" is done: safe to remove`);
+      } else if (!job.removed) {
+        this.log.info({ drive: drive.name }, `drive "${drive.name}" was left unmounted and closed after the failure: safe to remove`);
+      }
+      return result;
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private emit(event: DaemonEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private idleStatus(): string {
+    return `waiting for drives (${luksDrives(this.config).map((d) => d.name).join(', ') || 'none configured'})`;
+  }
+
+  private fatal(error: Error): void {
+    this.log.fatal(error.message);
+    this.options.onFatal(error);
+  }
+}
+
+/** The drives the daemon watches: LUKS drives. Directory targets are for `plugback run` and timers. */
+function luksDrives(config: Config): LuksDrive[] {
+  return config.drives.filter((d): d is LuksDrive => d.kind === 'luks');
+}
+
+/** Resolves when the job's drive is reported removed, or after `ms`, whichever comes first. */
+function waitForRemoval(job: RunningJob, ms: number): Promise<void> {
+  if (job.removed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      job.onRemoved.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    job.onRemoved.add(done);
+  });
+}

@@ -1,0 +1,193 @@
+// The daemon's steps around a backup: unlock and mount before, unmount, close-luks and power-off after.
+// Unlocking goes through systemd (`systemd-cryptsetup@<name>.service`, made from the crypttab line), so the
+// mapping is a unit systemd knows about and stops by itself when the disk is pulled out (BindsTo=).
+import { access, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { execa } from 'execa';
+import type { LuksDrive } from '../../config/model.js';
+import type { UdisksClient } from '../../drives/udisks.js';
+import type { PresentDrive } from '../../drives/drive-watcher.js';
+import { mountAt } from '../../system/mounts.js';
+import { fsTypeOf, mountDevice, preenExt, unmount, unmountLazily } from '../../system/mount-device.js';
+import type { JobResultName, Systemd1 } from '../../system/systemd1.js';
+import { cryptsetupUnit } from '../../units/systemd-escape.js';
+import type { BackupContext } from '../context.js';
+import type { Step } from '../runner.js';
+
+export interface DeviceAccess {
+  systemd: Systemd1;
+  /** Absent when udisks2 is not on the system: then the drive is not powered off. */
+  udisks: UdisksClient | undefined;
+  /** Where the drive is now; undefined once it has been pulled out. */
+  present(): PresentDrive | undefined;
+  timeouts?: Partial<DeviceTimeouts>;
+}
+
+export interface DeviceTimeouts {
+  unlockMs: number;
+  cleartextMs: number;
+  lockMs: number;
+  powerOffMs: number;
+}
+
+const DEFAULT_TIMEOUTS: DeviceTimeouts = { unlockMs: 120_000, cleartextMs: 30_000, lockMs: 60_000, powerOffMs: 60_000 };
+
+/** The device steps for one job on a LUKS drive; they share what they find (the cleartext device) through a closure. */
+export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext>[]; after: Step<BackupContext>[] } {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...access_.timeouts };
+  let cleartext: string | undefined;
+  let fsType: string | undefined;
+
+  const luks = (ctx: BackupContext): LuksDrive => {
+    if (ctx.drive.kind !== 'luks') throw new Error(`drive "${ctx.drive.name}" is a directory target; it has no device to unlock`);
+    return ctx.drive;
+  };
+
+  const closeMapping = async (ctx: BackupContext) => {
+    const drive = luks(ctx);
+    const unit = cryptsetupUnit(drive.cryptName);
+    const result = await access_.systemd.stopUnit(unit, timeouts.lockMs);
+    if (result !== 'done') {
+      throw new Error(`could not close the LUKS mapping ${drive.cryptName} (stopping ${unit} ended "${result}"); the drive is NOT safe to remove: run "systemctl stop '${unit}'"`);
+    }
+    ctx.log.info({ unit }, `closed the LUKS mapping ${drive.cryptName}`);
+  };
+
+  const unlock: Step<BackupContext> = {
+    name: 'unlock',
+    async run(ctx) {
+      const drive = luks(ctx);
+      const unit = cryptsetupUnit(drive.cryptName);
+      await access(drive.keyFile, constants.R_OK).catch(() => {
+        throw new Error(
+          `the key file ${drive.keyFile} of drive "${drive.name}" is missing or unreadable: put the drive's key there (owned by root, mode 600), or set drives.${drive.name}.keyFile in ${ctx.config.file}`,
+        );
+      });
+      const state = await access_.systemd.unitState(unit);
+      if (state.loadState === 'not-found') {
+        throw new Error(
+          `systemd has no unit ${unit}: /etc/crypttab has no line for "${drive.cryptName}". Add this line to /etc/crypttab and run "systemctl daemon-reload":\n` +
+            `  ${drive.cryptName} UUID=${drive.uuid} ${drive.keyFile} luks,noauto,nofail,headless=true`,
+        );
+      }
+      if (state.activeState === 'active') {
+        ctx.log.info({ unit }, `the LUKS mapping ${drive.cryptName} is already open`);
+      } else {
+        ctx.log.info({ unit }, `unlocking drive "${drive.name}" through ${unit}`);
+        const result = await access_.systemd.startUnit(unit, timeouts.unlockMs);
+        if (result !== 'done') throw new Error(await unlockFailure(drive, unit, result));
+      }
+      cleartext = await findCleartext(drive, access_, timeouts.cleartextMs);
+    },
+    undo: closeMapping,
+  };
+
+  const mount: Step<BackupContext> = {
+    name: 'mount',
+    async run(ctx) {
+      const drive = luks(ctx);
+      const device = cleartext ?? `/dev/mapper/${drive.cryptName}`;
+      await mkdir(drive.mountPoint, { recursive: true, mode: 0o700 });
+      const already = await mountAt(drive.mountPoint);
+      if (already) {
+        throw new Error(`${already.source} is already mounted at ${drive.mountPoint}; plugback mounts only onto an empty mount point. Unmount it ("umount ${drive.mountPoint}") and plug the drive in again`);
+      }
+      fsType = await fsTypeOf(device);
+      if (fsType && /^ext[234]$/.test(fsType)) {
+        const preen = await preenExt(device, ctx.signal);
+        if (preen.repaired) ctx.warn(`e2fsck repaired the file system of drive "${drive.name}": ${preen.output.split('\n').slice(-3).join(' / ')}`);
+      }
+      await mountDevice(device, drive.mountPoint, fsType);
+      ctx.log.info({ device, mountPoint: drive.mountPoint, fsType }, `mounted ${device} at ${drive.mountPoint}`);
+    },
+    async undo(ctx) {
+      const drive = luks(ctx);
+      // The run log lives on the drive: let go of it first, or the unmount is busy because of us.
+      ctx.runLog.detachFile();
+      if (!access_.present()) {
+        await unmountLazily(drive.mountPoint);
+        ctx.log.warn({ mountPoint: drive.mountPoint }, `detached ${drive.mountPoint} (the drive is gone)`);
+        return;
+      }
+      try {
+        await unmount(drive.mountPoint, { attempts: 3 });
+      } catch (error) {
+        await unmountLazily(drive.mountPoint);
+        ctx.log.warn({ mountPoint: drive.mountPoint }, `${(error as Error).message}; detached it lazily instead`);
+      }
+    },
+  };
+
+  const unmountStep: Step<BackupContext> = {
+    name: 'unmount',
+    closes: 'mount',
+    async run(ctx) {
+      const drive = luks(ctx);
+      ctx.runLog.detachFile();
+      await unmount(drive.mountPoint);
+      ctx.log.info({ mountPoint: drive.mountPoint }, `unmounted ${drive.mountPoint}`);
+    },
+  };
+
+  const closeLuks: Step<BackupContext> = { name: 'close-luks', closes: 'unlock', run: closeMapping };
+
+  const powerOff: Step<BackupContext> = {
+    name: 'power-off',
+    async run(ctx) {
+      const where = access_.present();
+      const drivePath = where?.block?.drive;
+      const info = drivePath && drivePath !== '/' ? access_.udisks?.driveInfo(drivePath) : undefined;
+      if (!access_.udisks || !drivePath || !info) {
+        ctx.log.info('the drive is unmounted and closed; it cannot be powered off from here (no udisks2 drive object)');
+        return;
+      }
+      if (!info.canPowerOff) {
+        ctx.log.info(`${info.name} cannot be powered off by software; it is unmounted and closed`);
+        return;
+      }
+      try {
+        await access_.udisks.powerOff(drivePath, timeouts.powerOffMs);
+        ctx.log.info({ drive: drivePath }, `powered off ${info.name}`);
+      } catch (error) {
+        // The data is safe once unmounted and closed; a drive that stays powered is only a warning.
+        ctx.warn(`could not power off ${info.name}: ${(error as Error).message}; it is unmounted and closed, so it is safe to remove`);
+      }
+    },
+  };
+
+  return { before: [unlock, mount], after: [unmountStep, closeLuks, powerOff] };
+}
+
+/** The cleartext device udisks2 announces for the unlocked container, or /dev/mapper/<name> without udisks2. */
+async function findCleartext(drive: LuksDrive, access_: DeviceAccess, timeoutMs: number): Promise<string> {
+  const block = access_.present()?.block;
+  if (!access_.udisks || !block) return `/dev/mapper/${drive.cryptName}`;
+  const clear = await access_.udisks.cleartextOf(block.path, timeoutMs);
+  if (!clear) throw new Error(`the LUKS container of drive "${drive.name}" was unlocked, but udisks2 announced no cleartext device within ${Math.round(timeoutMs / 1000)}s`);
+  return clear.device;
+}
+
+/** What went wrong with an unlock, and what to do about it. */
+async function unlockFailure(drive: LuksDrive, unit: string, result: JobResultName): Promise<string> {
+  const journal = await journalTail(unit);
+  const seeJournal = journal ? `; systemd's log says: ${journal}` : `; see "journalctl -u '${unit}'"`;
+  switch (result) {
+    case 'failed':
+      return (
+        `systemd-cryptsetup could not open drive "${drive.name}" with the key file ${drive.keyFile}. ` +
+        `If the key file is there, it is probably not a key of this container: check with "cryptsetup open --test-passphrase --key-file ${drive.keyFile} /dev/disk/by-uuid/${drive.uuid}"${seeJournal}`
+      );
+    case 'timeout':
+      return `unlocking drive "${drive.name}" timed out: /dev/disk/by-uuid/${drive.uuid} did not appear in time or the key derivation took too long${seeJournal}`;
+    case 'dependency':
+      return `the device of drive "${drive.name}" (/dev/disk/by-uuid/${drive.uuid}) is not there any more: was it unplugged?`;
+    default:
+      return `unlocking drive "${drive.name}" through ${unit} ended "${result}" instead of "done"${seeJournal}`;
+  }
+}
+
+/** The last few lines systemd logged for the unit, when journalctl can tell. */
+async function journalTail(unit: string): Promise<string> {
+  const result = await execa('journalctl', ['-u', unit, '-n', '5', '-o', 'cat', '--no-pager', '--since', '-10min'], { reject: false, timeout: 5000 });
+  return result.exitCode === 0 ? result.stdout.split('\n').filter((l) => l.trim() && !l.startsWith('-- ')).join(' / ') : '';
+}
