@@ -34,6 +34,10 @@ export interface State extends HookSet {
 export type BackupSettings = ParsedConfig['backup'];
 export type RetentionPolicy = BackupSettings['retention'];
 export type LedSettings = ParsedConfig['led'];
+export type MailSettings = NonNullable<ParsedConfig['mail']>;
+export type ReminderSettings = ParsedConfig['reminders'];
+export type MetricsSettings = ParsedConfig['metrics'];
+export type HealthcheckSettings = ParsedConfig['healthchecks'][string];
 
 export interface Config {
   /** The file it was loaded from, for messages. */
@@ -45,6 +49,12 @@ export interface Config {
   hooks: HookSet;
   backup: BackupSettings;
   led: LedSettings;
+  /** Unset: no mail is sent. */
+  mail?: MailSettings | undefined;
+  reminders: ReminderSettings;
+  metrics: MetricsSettings;
+  /** Ping URLs by drive name. */
+  healthchecks: Record<string, HealthcheckSettings>;
 }
 
 /** The root a drive's repository lives under: the mount point of a LUKS drive, or the directory. */
@@ -76,6 +86,10 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
     hooks: parsed.hooks,
     backup: parsed.backup,
     led: parsed.led,
+    mail: parsed.mail,
+    reminders: parsed.reminders,
+    metrics: parsed.metrics,
+    healthchecks: parsed.healthchecks,
   };
 }
 
