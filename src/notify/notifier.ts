@@ -136,22 +136,20 @@ export class Notifier {
 
   /**
    * Gives waiting mail up to `timeoutMs` to go, retrying with the outbox's pauses: for one-shot commands before they exit.
-   * Returns how many were sent and how many still wait in the outbox for the next plugback process.
+   * Returns how many mails still wait in the outbox (for the next plugback process).
    */
-  async flush(timeoutMs: number): Promise<{ sent: number; left: number }> {
-    if (!this.outbox) return { sent: 0, left: 0 };
+  async flush(timeoutMs: number): Promise<{ left: number }> {
+    if (!this.outbox) return { left: 0 };
     const deadline = Date.now() + timeoutMs;
-    let sent = 0;
     for (;;) {
       const pass = await beforeDeadline(this.outbox.deliver(this.takeFirstDelivery()), deadline);
       if (!pass) break;
-      sent += pass.sent;
-      if (pass.left === 0) return { sent, left: 0 };
+      if (pass.left === 0) return { left: 0 };
       const wait = Math.max(0, (pass.nextAttemptAt?.getTime() ?? deadline) - this.now().getTime());
       if (Date.now() + wait >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    return { sent, left: (await this.outbox.waiting()).length };
+    return { left: (await this.outbox.waiting()).length };
   }
 
   /** One delivery pass in the background; in the daemon, a timer for the next retry. */
