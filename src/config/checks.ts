@@ -91,7 +91,7 @@ function healthcheckFindings(config: CheckedView): Finding[] {
     .map((name) => ({
       path: ['healthchecks', name],
       atKey: true,
-      message: `healthchecks.${name}: there is no drive "${name}" under drives: (drives: ${known.join(', ') || 'none'})`,
+      message: `there is no drive "${name}" under drives: (drives: ${known.join(', ') || 'none'})`,
     }));
 }
 
