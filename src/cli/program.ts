@@ -29,6 +29,7 @@ Try it:       plugback demo
 Check config: plugback config check /etc/plugback/config.yaml
 Back up now:  plugback run offsite-a
 See history:  plugback snapshots offsite-a
+All drives:   plugback drives
 Get it back:  plugback restore offsite-a --dry-run
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );

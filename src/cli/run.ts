@@ -24,6 +24,9 @@ export function registerRun(program: Command): void {
       'after',
       `
 Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings.
+After the run, the drive's history is updated (see plugback drives), the metrics textfile is
+written, healthchecks are pinged, and a failure (or, with mail.onSuccess, a success) is mailed.
+Mail that cannot be sent within 20 seconds waits in stateDir/outbox for the next plugback process.
 Ctrl-C (or SIGTERM) stops the copy cleanly: post-backup hooks run, the lock is released, and the
 partial copy stays on the drive so the next run continues where this one stopped. A second
 Ctrl-C quits at once (exit 130) without the clean-up.
