@@ -29,6 +29,9 @@ export interface JobDetails {
 
 export type OverdueListener = (drives: string[]) => void;
 
+/** The longest jobStarted or jobFinished keeps its caller waiting. */
+const CALL_LIMIT_MS = 60_000;
+
 export interface NotifierOptions {
   /** The clock, for tests. */
   now?: () => Date;
@@ -56,7 +59,7 @@ export class Notifier {
 
   /** A job for `drive` started: the drive is there (ledger lastSeen) and its healthcheck gets the start ping. */
   async jobStarted(drive: string): Promise<void> {
-    await Promise.all([
+    await this.bounded('jobStarted', [
       this.safely('record the drive in the ledger', () => updateLedger(this.config.stateDir, (l) => void (recordOf(l, drive, this.now()).lastSeen = this.now().toISOString()))),
       ping(this.config.healthchecks[drive], 'start', this.log),
     ]);
@@ -65,7 +68,7 @@ export class Notifier {
   /** A job ended: ledger, metrics, mail (queued, sent in the background) and healthcheck ping. Never throws. */
   async jobFinished(drive: string, result: JobResult, details: JobDetails = {}): Promise<void> {
     const good = result.outcome === 'success' || result.outcome === 'warning';
-    await Promise.all([
+    await this.bounded('jobFinished', [
       this.safely('update the ledger and metrics', async () => {
         const ledger = await updateLedger(this.config.stateDir, (l) => recordJob(l, drive, result, details, this.now()));
         await this.refreshOverdue(ledger);
@@ -189,6 +192,12 @@ export class Notifier {
     if (overdue.join('\n') === this.overdue.join('\n')) return;
     this.overdue = overdue;
     for (const listener of this.listeners) listener(this.overdueDrives());
+  }
+
+  /** Waits for `work`, but at most CALL_LIMIT_MS: a hung disk or server must not hold the caller's job. */
+  private async bounded(what: string, work: Promise<unknown>[]): Promise<void> {
+    const done = await beforeDeadline(Promise.all(work), Date.now() + CALL_LIMIT_MS);
+    if (done === undefined) this.log.warn(`${what} gave up waiting after ${CALL_LIMIT_MS / 1000}s; what is left goes on in the background`);
   }
 
   /** Runs `work`; a failure becomes a warning that says what could not be done. */

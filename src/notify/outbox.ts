@@ -27,6 +27,7 @@ export interface DeliveryPass {
 const FIRST_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 3_600_000;
 const CLAIM = '.sending-';
+let sequence = 0;
 
 /** After n failed attempts: 30s, 1m, 2m, ... at most an hour. */
 export function retryDelay(attempts: number): number {
@@ -47,7 +48,8 @@ export class Outbox {
   async add(message: MailMessage): Promise<string> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const now = this.now();
-    const id = `${now.getTime()}-${randomBytes(4).toString('hex')}`;
+    // Sorted by name, the ids give the order the mails were queued in (also within one millisecond).
+    const id = `${now.getTime()}-${String(sequence++).padStart(6, '0')}-${randomBytes(4).toString('hex')}`;
     const entry: Entry = { id, queuedAt: now.toISOString(), attempts: 0, nextAttemptAt: now.toISOString(), message };
     await writeFileAtomic(this.fileOf(id), `${JSON.stringify(entry)}\n`);
     return id;
