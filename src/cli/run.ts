@@ -48,7 +48,7 @@ Examples:
       const capture = new LogCapture(terminal.sink);
       const notifier = await startRunNotifier(config, terminal.sink);
       try {
-        await notifier.jobStarted(drive.name);
+        await notifier.jobStarted(drive.name, false);
         const result = await runBackupJob({
           config,
           drive,

@@ -57,10 +57,16 @@ export class Notifier {
     this.outbox = mail && new Outbox(path.join(config.stateDir, 'outbox'), (m) => sendMail(mail, config.host, m), log, this.now);
   }
 
-  /** A job for `drive` started: the drive is there (ledger lastSeen) and its healthcheck gets the start ping. */
-  async jobStarted(drive: string): Promise<void> {
+  /**
+   * A job for `drive` started: its healthcheck gets the start ping, and the ledger notes the drive as seen, unless the
+   * caller does not know that the drive is there (`plugback run`: then the finished job tells, once it found the drive).
+   */
+  async jobStarted(drive: string, driveIsThere = true): Promise<void> {
+    const now = this.now().toISOString();
     await this.bounded('jobStarted', [
-      this.safely('record the drive in the ledger', () => updateLedger(this.config.stateDir, (l) => void (recordOf(l, drive, this.now()).lastSeen = this.now().toISOString()))),
+      driveIsThere
+        ? this.safely('record the drive in the ledger', () => updateLedger(this.config.stateDir, (l) => void (recordOf(l, drive, this.now()).lastSeen = now)))
+        : Promise.resolve(),
       ping(this.config.healthchecks[drive], 'start', this.log),
     ]);
   }
@@ -213,7 +219,8 @@ export class Notifier {
 /** The ledger's view of a finished job. */
 function recordJob(ledger: Ledger, drive: string, r: JobResult, details: JobDetails, now: Date): void {
   const record = recordOf(ledger, drive, now);
-  record.lastSeen ??= r.startedAt;
+  // A log on the drive means check-target found the right drive there.
+  if (r.logFile !== undefined && (record.lastSeen ?? '') < r.startedAt) record.lastSeen = r.startedAt;
   record.lastRun = {
     outcome: r.outcome,
     startedAt: r.startedAt,

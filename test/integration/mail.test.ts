@@ -155,6 +155,24 @@ describe('failure mail over SMTP', () => {
   });
 });
 
+describe('security: starttls', () => {
+  it('never sends the password or the mail to a server that cannot encrypt the connection', async () => {
+    const server = await startedServer();
+    const f = await fixtureWithMail(server);
+    const passwordFile = path.join(f.root, 'smtp-password');
+    await f.configure({
+      notify: { mail: { to: 'admin@example.org', timeout: '5s', smtp: { host: '127.0.0.1', port: server.port, security: 'starttls', user: 'nas', passwordFile } } },
+    });
+    const { log, lines } = memoryLogger();
+    const notifier = new Notifier(f.config, log);
+    await notifier.jobFinished(DRIVE, { ...(await f.run()), outcome: 'failed', failedStep: 'sync', error: 'boom' });
+    expect(await notifier.flush(1_000)).toEqual({ left: 1 });
+    expect(server.logins).toEqual([]);
+    expect(server.received).toEqual([]);
+    expect(lines.join('')).toMatch(/via smtp 127\.0\.0\.1:\d+ \(starttls\) failed: .*STARTTLS/);
+  });
+});
+
 describe('a mail server that is down', () => {
   it('keeps the mail in the outbox, and the mail arrives once when the server is back, also from the next process', async () => {
     const server = await MailServer.onFreePort({ user: 'nas', password: PASSWORD });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { updateLedger } from '../../src/notify/ledger.js';
+import { readLedger, updateLedger } from '../../src/notify/ledger.js';
 import { MailServer } from '../helpers/mail-server.js';
 
 const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -90,11 +90,12 @@ describe('plugback run tells people', () => {
 
     const drives = await cli(['drives', '--json', '--config', sb.config]);
     expect(drives.code).toBe(0);
-    const target = (JSON.parse(drives.stdout) as { drives: { drive: string; record: { lastFailure?: { step: string }; snapshotCount?: number } }[] }).drives.find(
+    const target = (JSON.parse(drives.stdout) as { drives: { drive: string; record: { lastFailure?: { step: string }; snapshotCount?: number; lastSeen?: string } }[] }).drives.find(
       (d) => d.drive === 'target',
     );
     expect(target?.record.lastFailure?.step).toBe('check-source');
     expect(target?.record.snapshotCount).toBe(1);
+    expect(target?.record.lastSeen).toBeDefined();
   });
 
   it('keeps the mail in the outbox and says so when the mail server is down, with the job\'s exit code unchanged', async () => {
@@ -105,6 +106,10 @@ describe('plugback run tells people', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`1 mail(s) could not be sent yet; they wait in ${sb.stateDir}/outbox`);
     expect((await fs.readdir(path.join(sb.stateDir, 'outbox'))).filter((n) => n.endsWith('.json'))).toHaveLength(1);
+    // The drive was never there: the ledger has the failure, but does not claim the drive was seen.
+    const target = (await readLedger(sb.stateDir)).target;
+    expect(target?.lastFailure?.step).toBe('check-target');
+    expect(target?.lastSeen).toBeUndefined();
   });
 });
 
