@@ -16,7 +16,10 @@ export function registerNotifyFailure(program: Command): void {
     .addHelpText(
       'after',
       `
-The generated units wire this in as OnFailure=plugback-notify-failure@%n.service. By hand:
+For systemd: a template unit plugback-notify-failure@.service with
+  ExecStart=/usr/bin/plugback notify-failure %i
+and, in the unit to watch, OnFailure=plugback-notify-failure@%n.service (the generated units do this).
+By hand, e.g. to check that mail works:
   plugback notify-failure plugback.service
 Exit codes: 0 the mail went, 1 it waits in stateDir/outbox (the next plugback process sends it),
 2 no mail: section in the config.`,
