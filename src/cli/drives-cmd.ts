@@ -57,13 +57,13 @@ export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: Re
 }
 
 function renderDrives(rows: DriveRow[], now: Date): string {
-  const ago = (iso: string | undefined) => (iso ? `${formatDuration(now.getTime() - Date.parse(iso))} ago` : '-');
+  const ago = (iso: string | undefined) => (iso ? formatAge(now.getTime() - Date.parse(iso)) : '-');
   const body = rows.map((r) => {
     const rec = r.record;
     const failure = rec?.lastFailure;
     return [
       r.drive,
-      r.sinceLastSuccessMs === null ? 'never' : `${formatDuration(r.sinceLastSuccessMs)} ago`,
+      r.sinceLastSuccessMs === null ? 'never' : formatAge(r.sinceLastSuccessMs),
       rec?.lastRun ? `${rec.lastRun.outcome}, ${formatDuration(rec.lastRun.durationMs)}, ${formatBytes(rec.lastRun.transferredBytes)}` : '-',
       rec?.snapshotCount === undefined ? '-' : String(rec.snapshotCount),
       rec?.freeBytes === undefined ? '-' : formatBytes(rec.freeBytes),
@@ -74,6 +74,20 @@ function renderDrives(rows: DriveRow[], now: Date): string {
     ];
   });
   return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'LAST SEEN', 'NOTE'], body);
+}
+
+/** "47 days ago", "5 hours ago", "12 minutes ago": the unit a person thinks in for an age. */
+export function formatAge(ms: number): string {
+  const units: [string, number][] = [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+  ];
+  for (const [name, size] of units) {
+    const n = Math.floor(ms / size);
+    if (n >= 1) return `${n} ${name}${n === 1 ? '' : 's'} ago`;
+  }
+  return 'just now';
 }
 
 function shorten(text: string): string {

@@ -4,6 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobOutcome, StepName } from '../job/events.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
+import { acquireLock } from '../system/flock.js';
 
 export interface LastRun {
   outcome: JobOutcome;
@@ -51,17 +52,24 @@ export async function readLedger(stateDir: string): Promise<Ledger> {
   }
 }
 
-// Writers in one process queue behind each other, so two quick updates cannot both read the old file.
+// Writers in one process queue behind each other, and processes (the daemon, `plugback run`) take a flock on
+// ledger.lock, so two updates cannot both read the old file and one of them be lost.
 let queue: Promise<unknown> = Promise.resolve();
+const LOCK_WAIT_MS = 10_000;
 
-/** Changes the ledger under one process-wide queue and writes it atomically; returns the new ledger. */
+/** Changes the ledger under the lock and writes it atomically; returns the new ledger. */
 export function updateLedger(stateDir: string, change: (ledger: Ledger) => void): Promise<Ledger> {
   const next = queue.then(async () => {
-    const ledger = await readLedger(stateDir);
-    change(ledger);
     await mkdir(stateDir, { recursive: true });
-    await writeFileAtomic(path.join(stateDir, FILE), `${JSON.stringify({ version: 1, drives: ledger }, null, 2)}\n`);
-    return ledger;
+    const lock = await acquireLock(path.join(stateDir, 'ledger.lock'), { waitMs: LOCK_WAIT_MS });
+    try {
+      const ledger = await readLedger(stateDir);
+      change(ledger);
+      await writeFileAtomic(path.join(stateDir, FILE), `${JSON.stringify({ version: 1, drives: ledger }, null, 2)}\n`);
+      return ledger;
+    } finally {
+      await lock.release();
+    }
   });
   queue = next.catch(() => undefined);
   return next;
