@@ -1,8 +1,10 @@
 // Overdue reminders with a clock the test sets, through a real SMTP server, across a restart of the notifier;
 // and the cron schedule really firing.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getTasks } from 'node-cron';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
@@ -41,7 +43,9 @@ async function setup(schedule = '0 9 * * *'): Promise<{ config: Config; server: 
     '  remindEvery: 7d',
     `  schedule: "${schedule}"`,
   ].join('\n');
-  return { config: parseConfig(yaml, path.join(dir, 'plugback.yaml')), server };
+  const file = path.join(dir, 'plugback.yaml');
+  await fs.writeFile(file, yaml);
+  return { config: parseConfig(yaml, file), server };
 }
 
 function success(drive: string, finishedAt: string): JobResult {
@@ -152,3 +156,34 @@ describe('the reminder schedule', () => {
     ]);
   });
 });
+
+describe('stopping the notifier', () => {
+  it('lets the process exit, with the schedule running and a mail waiting for a retry', async () => {
+    const { config, server } = await setup('* * * * * *');
+    // The mail server is down: the queued mail gets a retry timer.
+    await server.stop();
+    const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+    const script = `
+      import { parseConfig } from ${JSON.stringify(path.join(dist, 'config/load.js'))};
+      import { Notifier } from ${JSON.stringify(path.join(dist, 'notify/notifier.js'))};
+      import { pino } from 'pino';
+      import { readFileSync } from 'node:fs';
+      const config = parseConfig(readFileSync(process.argv[1], 'utf8'), process.argv[1]);
+      const notifier = new Notifier(config, pino({ level: 'silent' }));
+      notifier.start();
+      await notifier.queue({ subject: 'waiting', text: 'x', attachments: [] });
+      await notifier.checkReminders();
+      await notifier.stop();
+      console.log('stopped');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, config.file], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.push(async () => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(out).toBe('stopped\n');
+    expect(code).toBe(0);
+  });
+});
+
