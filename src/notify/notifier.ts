@@ -85,7 +85,10 @@ export class Notifier {
     void this.deliver();
   }
 
-  /** For the daemon: the reminder check on its schedule (and once now), and retries of waiting mail. */
+  /**
+   * For the daemon: the reminder check on its schedule (reminders go out at the configured time, not at each restart),
+   * the overdue state computed now from the ledger, and waiting mail tried now and retried until it goes.
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
