@@ -6,8 +6,10 @@ import { registerConfig } from './config-cmd.js';
 import { registerDaemon } from './daemon-cmd.js';
 import { registerDemo } from './demo.js';
 import { registerDrive } from './drive-cmd.js';
+import { registerDrives } from './drives-cmd.js';
 import { registerLed } from './led-cmd.js';
 import { EXIT } from './exit-codes.js';
+import { registerNotifyFailure } from './notify-failure-cmd.js';
 import { registerRestore } from './restore-cmd.js';
 import { registerRun } from './run.js';
 import { registerSnapshots } from './snapshots-cmd.js';
@@ -28,10 +30,11 @@ Try it:       plugback demo
 Check config: plugback config check /etc/plugback/config.yaml
 Back up now:  plugback run offsite-a
 See history:  plugback snapshots offsite-a
+All drives:   plugback drives
 Get it back:  plugback restore offsite-a --dry-run
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerLed, registerDaemon, registerConfig, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerDrives, registerNotifyFailure, registerLed, registerDaemon, registerConfig, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

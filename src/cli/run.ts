@@ -1,8 +1,9 @@
 // `plugback run DRIVE`: one backup onto a drive that is already there (mounted, or a directory target).
 import { Option, type Command } from 'commander';
-import type { Config } from '../config/model.js';
+import type { Config, Drive } from '../config/model.js';
 import type { JobResult } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
+import type { Notifier } from '../notify/notifier.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { jobConsole } from './terminal.js';
@@ -23,6 +24,9 @@ export function registerRun(program: Command): void {
       'after',
       `
 Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings.
+After the run, the drive's history is updated (see plugback drives), the metrics textfile is
+written, healthchecks are pinged, and a failure (or, with mail.onSuccess, a success) is mailed.
+Mail that cannot be sent within 20 seconds waits in stateDir/outbox for the next plugback process.
 Ctrl-C (or SIGTERM) stops the copy cleanly: post-backup hooks run, the lock is released, and the
 partial copy stays on the drive so the next run continues where this one stopped. A second
 Ctrl-C quits at once (exit 130) without the clean-up.
@@ -39,13 +43,18 @@ Examples:
       const stop = cancelOnSignals(controller);
       const terminal = await jobConsole();
       const led = await startRunLed(config, terminal.sink);
+      const { LogCapture } = await import('../notify/log-capture.js');
+      // The job's lines, kept for the failure mail (the LED's and the notifier's own lines are not in it).
+      const capture = new LogCapture(terminal.sink);
+      const notifier = await startRunNotifier(config, terminal.sink);
       try {
+        await notifier.jobStarted(drive.name, false);
         const result = await runBackupJob({
           config,
           drive,
           options: { allowShrink: flags.allowShrink ?? false },
           signal: controller.signal,
-          console: terminal.sink,
+          console: capture.sink,
           logLevel: flags.logLevel ?? 'info',
           onEvent: (event) => {
             terminal.onEvent(event);
@@ -53,6 +62,7 @@ Examples:
           },
         });
         process.exitCode = exitCodeOf(result);
+        await tellAboutRun(config, drive, result, capture.text(), notifier);
       } finally {
         stop();
         // The last colour (green or red) stays lit after plugback exits.
@@ -69,6 +79,29 @@ async function startRunLed(config: Config, sink: LineSink) {
   const { ledReporter } = await import('../led/led-reporter.js');
   const session = await startLed(config.led, new JobLog(sink, 'info', { component: 'led' }).logger);
   return session && { session, onEvent: ledReporter(session.controller) };
+}
+
+/** How long `plugback run` waits for its mail to go before exiting; what is not sent waits in the outbox. */
+const MAIL_FLUSH_MS = 20_000;
+
+/** The notifier for this run; its log lines go to the console, not into the job's log. */
+async function startRunNotifier(config: Config, sink: LineSink) {
+  const { JobLog } = await import('../job/job-log.js');
+  const { Notifier } = await import('../notify/notifier.js');
+  return new Notifier(config, new JobLog(sink, 'info', { component: 'notify' }).logger);
+}
+
+/** Ledger, metrics, mail and pings for the finished run; mail gets a bounded chance to go before plugback exits. */
+async function tellAboutRun(config: Config, drive: Drive, result: JobResult, logText: string, notifier: Notifier): Promise<void> {
+  const { driveFacts } = await import('../notify/drive-facts.js');
+  const facts = await driveFacts(config, drive, result.logFile !== undefined);
+  await notifier.jobFinished(drive.name, result, { logText, logFile: result.logFile, ...facts });
+  const { left } = await notifier.flush(MAIL_FLUSH_MS);
+  if (left > 0) {
+    process.stderr.write(
+      `plugback: ${left} mail(s) could not be sent yet; they wait in ${config.stateDir}/outbox and go with the next plugback run or the daemon\n`,
+    );
+  }
 }
 
 /** The process's exit code for a job's outcome. */

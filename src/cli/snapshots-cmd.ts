@@ -6,6 +6,7 @@ import { repoPaths } from '../repo/layout.js';
 import { listSnapshots, type SnapshotEntry } from '../repo/snapshots.js';
 import { mountAt } from '../system/mounts.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
+import { renderColumns } from './table.js';
 
 export interface SnapshotSummary {
   name: string;
@@ -75,7 +76,5 @@ function renderTable(rows: SnapshotSummary[], incomplete: string[]): string {
     [r.resumedFrom ? 'resumed' : '', r.problems ? `${r.problems} problems` : ''].filter(Boolean).join(', '),
   ]);
   for (const name of incomplete) body.push([name, '', '', '', '', '', 'interrupted: the next run continues it']);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`;
-  return [header, ...body].map(line).join('');
+  return renderColumns(header, body);
 }

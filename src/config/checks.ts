@@ -5,6 +5,10 @@ import type { ConfigPath } from './positions.js';
 export interface CheckedView {
   drives: Record<string, { uuid?: string; path?: string; mountPoint?: string; keyFile?: string; cryptName?: string }>;
   states: Record<string, { folders: string[] }>;
+  /** Whether mail.smtp has a `password` key (refused: see secretFindings). */
+  inlinePassword?: boolean;
+  /** The drive names under healthchecks:. */
+  healthcheckDrives?: string[];
 }
 
 type Raw = Record<string, unknown>;
@@ -37,7 +41,10 @@ export function viewForChecks(raw: unknown): CheckedView {
     // Keep indexes stable (findings point at folders[i]); a folder of the wrong shape becomes a path that matches nothing.
     states[name] = { folders: folders.map((f) => absolute(f) ?? '\0') };
   }
-  return { drives, states };
+  const mail = isRecord(root.mail) ? root.mail : {};
+  const inlinePassword = isRecord(mail.smtp) && 'password' in mail.smtp;
+  const healthcheckDrives = Object.keys(isRecord(root.healthchecks) ? root.healthchecks : {});
+  return { drives, states, inlinePassword, healthcheckDrives };
 }
 
 export interface Finding {
@@ -54,7 +61,38 @@ export function isSameOrInside(inner: string, outer: string): boolean {
 
 /** Every cross-field problem of a config that passed the schema. */
 export function crossChecks(config: CheckedView): Finding[] {
-  return [...driveKindFindings(config), ...duplicateDriveFindings(config), ...folderFindings(config), ...targetInSourceFindings(config)];
+  return [
+    ...driveKindFindings(config),
+    ...duplicateDriveFindings(config),
+    ...folderFindings(config),
+    ...targetInSourceFindings(config),
+    ...secretFindings(config),
+    ...healthcheckFindings(config),
+  ];
+}
+
+/** A password written into the config is refused: configs get shared, pasted and read by other users. */
+function secretFindings(config: CheckedView): Finding[] {
+  if (!config.inlinePassword) return [];
+  return [
+    {
+      path: ['mail', 'smtp', 'password'],
+      atKey: true,
+      message:
+        'a password in the config is refused (anyone who can read this file could read it): write it to a file only root can read (chmod 600) and give that file as passwordFile, or name an environment variable in passwordEnv',
+    },
+  ];
+}
+
+function healthcheckFindings(config: CheckedView): Finding[] {
+  const known = Object.keys(config.drives);
+  return (config.healthcheckDrives ?? [])
+    .filter((name) => !known.includes(name))
+    .map((name) => ({
+      path: ['healthchecks', name],
+      atKey: true,
+      message: `there is no drive "${name}" under drives: (drives: ${known.join(', ') || 'none'})`,
+    }));
 }
 
 function driveKindFindings(config: CheckedView): Finding[] {

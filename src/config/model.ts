@@ -35,6 +35,10 @@ export type BackupSettings = ParsedConfig['backup'];
 export type RetentionPolicy = BackupSettings['retention'];
 export type LedSettings = ParsedConfig['led'];
 export type DaemonSettings = ParsedConfig['daemon'];
+export type MailSettings = NonNullable<ParsedConfig['mail']>;
+export type ReminderSettings = ParsedConfig['reminders'];
+export type MetricsSettings = ParsedConfig['metrics'];
+export type HealthcheckSettings = ParsedConfig['healthchecks'][string];
 
 export interface Config {
   /** The file it was loaded from, for messages. */
@@ -47,6 +51,12 @@ export interface Config {
   backup: BackupSettings;
   led: LedSettings;
   daemon: DaemonSettings;
+  /** Unset: no mail is sent. */
+  mail?: MailSettings | undefined;
+  reminders: ReminderSettings;
+  metrics: MetricsSettings;
+  /** Ping URLs by drive name. */
+  healthchecks: Record<string, HealthcheckSettings>;
 }
 
 /** The root a drive's repository lives under: the mount point of a LUKS drive, or the directory. */
@@ -79,6 +89,10 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
     backup: parsed.backup,
     led: parsed.led,
     daemon: parsed.daemon,
+    mail: parsed.mail,
+    reminders: parsed.reminders,
+    metrics: parsed.metrics,
+    healthchecks: parsed.healthchecks,
   };
 }
 

@@ -1,6 +1,7 @@
 // The one schema of plugback's config: the TypeScript types, config/plugback.schema.json and the
 // validation messages all come from here. Descriptions double as the reference in docs/configuration.md.
 import path from 'node:path';
+import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { parseColour } from '../led/colour.js';
 import { DURATION_PATTERN, parseDuration, parseSize, SIZE_PATTERN } from './units.js';
@@ -76,6 +77,110 @@ export const ledSchema = z
       .meta({ description: 'The colour of each state: CSS names, #rgb or #rrggbb; off is dark.' }),
   })
   .meta({ description: 'The status LED: a BlinkStick on USB.' });
+
+const emailAddress = z
+  .string()
+  .regex(/^[^\s@<>]+@[^\s@<>]+$/, { message: 'expected a mail address like backup-admin@example.org' });
+
+const smtpSchema = z
+  .strictObject({
+    host: z.string().min(1).meta({ description: 'The SMTP server, e.g. smtp.example.org or localhost.' }),
+    port: z.int().min(1).max(65_535).optional().meta({ description: 'Its port. Default: 465 with security tls, else 587.' }),
+    security: z
+      .enum(['starttls', 'tls', 'none'])
+      .default('starttls')
+      .meta({ description: 'starttls (upgrade a plain connection, refused if the server cannot), tls (TLS from the start, port 465) or none (only for a server on this machine).' }),
+    user: z.string().min(1).optional().meta({ description: 'User name to log in with. Unset: send without logging in.' }),
+    passwordFile: absolutePath('passwordFile')
+      .optional()
+      .meta({ description: 'File holding the password (one line), readable only by root. Never put the password in this config.' }),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected the name of an environment variable, like PLUGBACK_SMTP_PASSWORD' })
+      .optional()
+      .meta({ description: 'Name of an environment variable holding the password (e.g. set by systemd from a credential).' }),
+  })
+  .refine((s) => s.user === undefined || s.passwordFile !== undefined || s.passwordEnv !== undefined, {
+    message: 'smtp.user needs its password from passwordFile or passwordEnv',
+  })
+  .meta({ description: 'Send through an SMTP server.' });
+
+const mailSchema = z
+  .strictObject({
+    to: z
+      .union([emailAddress, z.array(emailAddress).min(1)])
+      .transform((to) => (Array.isArray(to) ? to : [to]))
+      .meta({ description: 'Who gets the mail: one address or a list.' }),
+    from: emailAddress.optional().meta({ description: 'The sender address. Default: plugback@<host>.' }),
+    onSuccess: z.boolean().default(false).meta({ description: 'Also send a short summary after each successful backup.' }),
+    smtp: smtpSchema.optional(),
+    sendmail: z
+      .strictObject({
+        path: absolutePath('sendmail.path')
+          .default('/usr/sbin/sendmail')
+          .meta({ description: 'The sendmail program of the local mail system (postfix, exim, msmtp, nullmailer).' }),
+      })
+      .meta({ description: 'Hand mail to the local sendmail program.' })
+      .optional(),
+    timeout: duration(
+      'How long one attempt to send may take. A mail that cannot be sent waits in stateDir/outbox/ and is retried (after 30s, 1m, 2m, ... at most hourly) until it goes.',
+    ).prefault('30s'),
+  })
+  .refine((m) => (m.smtp === undefined) !== (m.sendmail === undefined), {
+    message: 'mail needs exactly one way to send: smtp (a server) or sendmail (the local mail system)',
+  })
+  .meta({ description: 'Mail on failure (and on success when asked), overdue reminders and failures of plugback itself.' });
+
+const cronExpression = z
+  .string()
+  .superRefine((text, ctx) => {
+    const result = validateDetailed(text);
+    if (result.valid) return;
+    const why = result.errors.map((e) => e.message).join('; ');
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a cron expression (${why}): use "minute hour day-of-month month day-of-week", e.g. "0 9 * * *" for 09:00 every day`,
+    });
+  });
+
+const remindersSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).meta({ description: 'Check for overdue drives on a schedule (the daemon does; mail needs mail:).' }),
+    overdueAfterDays: z
+      .number()
+      .positive()
+      .default(14)
+      .meta({ description: 'A drive whose last good backup is older than this many days is overdue: the LED says so and a reminder is mailed.' }),
+    remindEvery: duration('How long after a reminder for a drive the next one for the same drive is sent, while it stays overdue.').prefault('7d'),
+    schedule: cronExpression
+      .default('0 9 * * *')
+      .meta({ description: 'When to check, as a cron expression in local time (an optional first field is seconds). Default: daily at 09:00.' }),
+  })
+  .meta({ description: 'Reminders for drives that have not been backed up for too long, also when none is plugged in.' });
+
+const metricsSchema = z
+  .strictObject({
+    textfile: absolutePath('textfile')
+      .refine((p) => p.endsWith('.prom'), { message: "node_exporter's textfile collector only reads files ending in .prom" })
+      .meta({ description: "Write per-drive metrics to this file for node_exporter's textfile collector (e.g. /var/lib/prometheus/node-exporter/plugback.prom)." })
+      .optional(),
+  })
+  .meta({ description: 'Metrics for Prometheus.' });
+
+const pingUrl = (description: string) =>
+  z
+    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+    .meta({ description })
+    .optional();
+
+const healthcheckSchema = z
+  .strictObject({
+    start: pingUrl('Requested when a backup of this drive starts.'),
+    success: pingUrl('Requested when it succeeds (also with warnings).'),
+    fail: pingUrl('Requested (POST, with the error) when it fails or is cancelled.'),
+    timeout: duration('How long one ping may take; a ping never holds up or fails a backup.').prefault('10s'),
+  })
+  .meta({ description: 'URLs to ping for one drive, dead man\'s switch style (healthchecks.io, Uptime Kuma, ...).' });
 
 const hookScript = (description: string) => z.string().min(1).meta({ description });
 
@@ -182,7 +287,7 @@ export const configSchema = z
       .optional(),
     stateDir: absolutePath('stateDir')
       .default('/var/lib/plugback')
-      .meta({ description: "plugback's own state on this machine: the drives it knows." }),
+      .meta({ description: "plugback's own state on this machine: the drives it knows, each drive's history (ledger.json) and mail not yet sent (outbox/)." }),
     drives: z
       .record(z.string().regex(NAME_PATTERN, { message: `a drive name must be ${NAME_RULE}` }), driveSchema)
       .meta({ description: 'The backup drives, by name.' }),
@@ -196,6 +301,13 @@ export const configSchema = z
     backup: backupSchema.prefault({}).meta({ description: 'How backups run.' }),
     led: ledSchema.prefault({}),
     daemon: daemonSchema.prefault({}).meta({ description: 'How `plugback daemon` reacts to drives being plugged in.' }),
+    mail: mailSchema.optional(),
+    reminders: remindersSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
+    healthchecks: z
+      .record(z.string().regex(NAME_PATTERN, { message: `a drive name must be ${NAME_RULE}` }), healthcheckSchema)
+      .default({})
+      .meta({ description: 'Healthcheck URLs by drive name: one check per drive, so each drive can be watched for going stale.' }),
   })
   .meta({ title: 'plugback configuration', description: 'The configuration of plugback, a plug-in-triggered backup daemon.' });
 

@@ -27,16 +27,19 @@ export function parseDuration(text: string): number | undefined {
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const seconds = Math.round(ms / 1000);
-  const parts: string[] = [];
   const d = Math.floor(seconds / 86_400);
   const h = Math.floor((seconds % 86_400) / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
-  if (d) parts.push(`${d}d`);
-  if (h) parts.push(`${h}h`);
-  if (m) parts.push(`${m}m`);
-  if (s || parts.length === 0) parts.push(`${s}s`);
-  return parts.slice(0, 2).join(' ');
+  // The largest unit and the one right below it: 47 days and 1 second is "47d", not "47d 1s".
+  const all: [number, string][] = [[d, 'd'], [h, 'h'], [m, 'm'], [s, 's']];
+  const first = all.findIndex(([value]) => value > 0);
+  if (first < 0) return '0s';
+  return all
+    .slice(first, first + 2)
+    .filter(([value]) => value > 0)
+    .map(([value, unit]) => `${value}${unit}`)
+    .join(' ');
 }
 
 // Binary prefixes (K, KiB) count in 1024s, SI ones (KB) in 1000s, as rsync and most users expect.

@@ -5,7 +5,8 @@ import { watch } from 'chokidar';
 
 const DEBOUNCE_MS = 300;
 
-export function watchForReload(file: string, reload: (why: string) => void): () => Promise<void> {
+/** Starts watching; resolves once chokidar is watching (a change before that would be missed), with the function that stops it. */
+export async function watchForReload(file: string, reload: (why: string) => void): Promise<() => Promise<void>> {
   let timer: NodeJS.Timeout | undefined;
   const soon = () => {
     clearTimeout(timer);
@@ -13,6 +14,7 @@ export function watchForReload(file: string, reload: (why: string) => void): () 
   };
   const watcher = watch(file, { ignoreInitial: true, atomic: true });
   watcher.on('change', soon).on('add', soon);
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   const onHup = () => reload('SIGHUP');
   process.on('SIGHUP', onHup);
   return async () => {

@@ -11,6 +11,9 @@ import { AbortFailure } from '../job/runner.js';
 import { deviceSteps } from '../job/steps/device.js';
 import { ledReporter } from '../led/led-reporter.js';
 import { startLed, type LedSession } from '../led/led-session.js';
+import { driveFacts, type DriveFacts } from '../notify/drive-facts.js';
+import { LogCapture } from '../notify/log-capture.js';
+import { Notifier, readLedger } from '../notify/notifier.js';
 import { DbusConnection, errorText } from '../system/dbus.js';
 import { notifySystemd } from '../system/sd-notify.js';
 import { Systemd1 } from '../system/systemd1.js';
@@ -52,9 +55,14 @@ export class Daemon {
   private watcher: DriveWatcher | undefined;
   private led: LedSession | undefined;
   private readonly queue = new DriveQueue();
+  /** Drives just plugged in whose last backup is being looked up (daemon.minInterval). */
+  private readonly checking = new Set<string>();
   private current: RunningJob | undefined;
   private pump: Promise<void> | undefined;
-  private readonly lastSuccess = new Map<string, number>();
+  private notifier: Notifier | undefined;
+  private stopOverdueWatch: (() => void) | undefined;
+  /** What the LED shows after a job: green until the drive is taken away, red until its next plug. */
+  private ledResult: 'done' | 'failed' | undefined;
   private readonly listeners = new Set<(event: DaemonEvent) => void>();
   private stopWatching: (() => Promise<void>) | undefined;
   private reloading: Promise<void> = Promise.resolve();
@@ -81,9 +89,10 @@ export class Daemon {
     this.systemd = await Systemd1.connect(this.dbus);
     await recoverLeftovers(this.config, this.systemd, this.log);
     this.led = await startLed(this.config.led, this.log.child({ component: 'led' }));
+    this.startNotifier(this.config);
     this.watcher = new DriveWatcher(this.dbus, this.systemd, { added: (d) => this.driveAdded(d), removed: (d) => this.driveRemoved(d) }, this.log);
     await this.watcher.start(luksDrives(this.config));
-    this.stopWatching = watchForReload(this.options.configFile, (why) => void this.reload(why));
+    this.stopWatching = await watchForReload(this.options.configFile, (why) => void this.reload(why));
     const names = luksDrives(this.config).map((d) => d.name);
     this.log.info({ drives: names, config: this.options.configFile }, `plugback daemon ready, waiting for ${names.length ? names.map((n) => `"${n}"`).join(', ') : 'drives (none is configured)'}`);
     await notifySystemd({ READY: '1', STATUS: this.idleStatus() });
@@ -103,6 +112,7 @@ export class Daemon {
     await this.pump;
     await this.stopWatching?.();
     this.watcher?.stop();
+    await this.stopNotifier();
     await this.led?.close();
     this.dbus?.close();
     this.log.info(`plugback daemon stopped (${why})`);
@@ -121,6 +131,8 @@ export class Daemon {
       }
       const ledChanged = JSON.stringify(next.led) !== JSON.stringify(this.config.led);
       this.config = next;
+      await this.stopNotifier();
+      this.startNotifier(next);
       await this.watcher?.setDrives(luksDrives(next));
       const running = this.current ? `; the backup of "${this.current.drive}" goes on with the config it started with` : '';
       this.log.info({ why, drives: next.drives.map((d) => d.name) }, `config reloaded (${why})${running}`);
@@ -130,22 +142,40 @@ export class Daemon {
   }
 
   private driveAdded(drive: LuksDrive): void {
-    if (this.stopping || this.current?.drive === drive.name || this.queue.has(drive.name)) return;
-    const last = this.lastSuccess.get(drive.name);
+    if (this.stopping || this.current?.drive === drive.name || this.queue.has(drive.name) || this.checking.has(drive.name)) return;
+    this.checking.add(drive.name);
+    void this.recentlyBackedUp(drive).then((reason) => {
+      this.checking.delete(drive.name);
+      if (this.stopping || !this.watcher?.find(drive.name)) return; // pulled out again meanwhile
+      if (reason === undefined) this.enqueue(drive);
+      else this.skip(drive, reason);
+    });
+  }
+
+  /** Why the drive needs no backup now (its last good one is within daemon.minInterval), or undefined. */
+  private async recentlyBackedUp(drive: LuksDrive): Promise<string | undefined> {
     const minInterval = this.config.daemon.minInterval;
-    if (last !== undefined && minInterval > 0 && Date.now() - last < minInterval) {
-      const reason = `backed up ${formatDuration(Date.now() - last)} ago, within daemon.minInterval (${formatDuration(minInterval)})`;
-      this.log.info({ drive: drive.name }, `drive "${drive.name}" was ${reason}: not backing it up again; it is safe to remove`);
-      this.emit({ type: 'skipped', drive: drive.name, reason });
-      if (!this.current) void this.led?.controller.set('done');
-      return;
-    }
-    this.queue.add(drive.name);
+    if (minInterval <= 0) return undefined;
+    const ledger = await readLedger(this.config.stateDir).catch(() => undefined);
+    const last = ledger?.[drive.name]?.lastSuccess;
+    const ago = last ? Date.now() - Date.parse(last) : Number.POSITIVE_INFINITY;
+    return ago < minInterval ? `backed up ${formatDuration(ago)} ago, within daemon.minInterval (${formatDuration(minInterval)})` : undefined;
+  }
+
+  private skip(drive: LuksDrive, reason: string): void {
+    this.log.info({ drive: drive.name }, `drive "${drive.name}" was ${reason}: not backing it up again; it is safe to remove`);
+    this.emit({ type: 'skipped', drive: drive.name, reason });
+    if (!this.current) this.showResult('done');
+  }
+
+  private enqueue(drive: LuksDrive): void {
+    if (!this.queue.add(drive.name)) return;
     if (this.current) {
       this.log.info({ drive: drive.name, behind: this.current.drive }, `drive "${drive.name}" is queued: it is backed up after "${this.current.drive}"`);
       this.emit({ type: 'queued', drive: drive.name, behind: this.current.drive });
       return;
     }
+    this.ledResult = undefined;
     void this.led?.controller.set('detected');
     this.runQueueSoon();
   }
@@ -160,6 +190,11 @@ export class Daemon {
   private driveRemoved(drive: LuksDrive): void {
     if (this.queue.remove(drive.name)) this.log.info({ drive: drive.name }, `drive "${drive.name}" was removed before its backup started`);
     const job = this.current;
+    if (!job && this.ledResult === 'done') {
+      // Green has done its job once the drive is gone; red stays until that drive's next plug.
+      this.ledResult = undefined;
+      this.showIdle();
+    }
     if (job?.drive !== drive.name || job.removed) return;
     job.removed = true;
     job.controller.abort(new AbortFailure('drive removed'));
@@ -185,23 +220,37 @@ export class Daemon {
     const job: RunningJob = { drive: drive.name, controller: new AbortController(), removed: false, onRemoved: new Set() };
     this.current = job;
     const led = this.led ? ledReporter(this.led.controller) : undefined;
+    const notifier = this.notifier;
+    // The job's own lines, for the failure mail: its log file on the drive is unmounted by the time mail is written.
+    const capture = new LogCapture(this.options.sink);
+    let facts: DriveFacts = {};
     await notifySystemd({ STATUS: `backing up "${drive.name}"` });
+    await notifier?.jobStarted(drive.name);
     try {
       const result = await runBackupJob({
         config,
         drive,
         signal: job.controller.signal,
-        console: this.options.sink,
+        console: capture.sink,
         logLevel: this.options.logLevel,
         onEvent: (event) => {
           led?.(event);
           this.emit({ type: 'job', drive: drive.name, event });
         },
-        deviceSteps: deviceSteps({ systemd, udisks: watcher.udisksClient, present: () => watcher.find(drive.name) }),
+        deviceSteps: deviceSteps({
+          systemd,
+          udisks: watcher.udisksClient,
+          present: () => watcher.find(drive.name),
+          beforeUnmount: async (ctx) => {
+            facts = await driveFacts(config, drive, ctx.runLog.file !== undefined);
+          },
+        }),
         settleFailure: () => waitForRemoval(job, REMOVAL_SETTLE_MS),
       });
-      if (result.outcome === 'success' || result.outcome === 'warning') {
-        this.lastSuccess.set(drive.name, Date.now());
+      const good = result.outcome === 'success' || result.outcome === 'warning';
+      this.ledResult = good ? 'done' : 'failed';
+      await notifier?.jobFinished(drive.name, result, { logText: capture.text(), ...facts });
+      if (good) {
         this.log.info({ drive: drive.name, snapshot: result.snapshot }, `drive "${drive.name}" is done: safe to remove`);
       } else if (!job.removed) {
         this.log.info({ drive: drive.name }, `drive "${drive.name}" was left unmounted and closed after the failure: safe to remove`);
@@ -210,6 +259,30 @@ export class Daemon {
     } finally {
       this.current = undefined;
     }
+  }
+
+  /** Mail, ledger, metrics and the reminder schedule for `config`; the overdue drives light the LED when it is idle. */
+  private startNotifier(config: Config): void {
+    this.notifier = new Notifier(config, this.log.child({ component: 'notify' }));
+    this.stopOverdueWatch = this.notifier.onOverdueChange(() => this.showIdle());
+    this.notifier.start();
+  }
+
+  private async stopNotifier(): Promise<void> {
+    this.stopOverdueWatch?.();
+    await this.notifier?.stop();
+    this.notifier = undefined;
+  }
+
+  private showResult(state: 'done' | 'failed'): void {
+    this.ledResult = state;
+    void this.led?.controller.set(state);
+  }
+
+  /** With no job running and no result to show, the LED shows "overdue" when a drive is overdue, else nothing. */
+  private showIdle(): void {
+    if (this.current || this.queue.list().length > 0 || this.ledResult) return;
+    void this.led?.controller.set(this.notifier?.overdueDrives().length ? 'overdue' : 'idle');
   }
 
   private emit(event: DaemonEvent): void {

@@ -34,6 +34,8 @@ export interface FixtureSettings {
   backup?: Partial<NonNullable<ConfigInput['backup']>>;
   /** Replaces the directory drive, e.g. { uuid, mountPoint } for a LUKS drive. */
   drive?: ConfigInput['drives'][string];
+  /** Mail, reminders, metrics and healthchecks, as written in the YAML. */
+  notify?: Pick<ConfigInput, 'mail' | 'reminders' | 'metrics' | 'healthchecks'>;
 }
 
 export interface RunOptions extends Partial<BackupOptions> {
@@ -80,6 +82,7 @@ export class BackupFixture {
       states: settings.states ?? { data: { folders: [this.source] } },
       ...(settings.hooks ? { hooks: settings.hooks } : {}),
       backup: { lockFile: this.lockFile, lockWait: '2s', hookTimeout: '20s', ...settings.backup },
+      ...settings.notify,
     };
     await fs.writeFile(this.configFile, stringify(doc));
     this.config = await loadConfig(this.configFile);

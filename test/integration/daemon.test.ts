@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readLedger } from '../../src/notify/ledger.js';
 import { diffTrees, snapshotTree } from '../helpers/tree.js';
 import { DaemonFixture } from '../helpers/daemon-fixture.js';
 
@@ -70,7 +71,29 @@ describe('plugback daemon', () => {
       return diffTrees(await snapshotTree(f.source), await snapshotTree(latest));
     });
     expect(diff).toEqual([]);
+    // The ledger has the run, with what was on the drive read before it was unmounted.
+    const record = (await readLedger(f.stateDir))['offsite-a'];
+    expect(record?.lastSuccess).toBeDefined();
+    expect(record?.snapshotCount).toBe(1);
+    expect(record?.freeBytes).toBeGreaterThan(0);
     expect(await f.stopDaemon()).toBe(0);
+  });
+
+  it('does not back up again a drive plugged back within daemon.minInterval of its last good backup, even after a restart', async () => {
+    const f = await setUp();
+    await f.addDrive('offsite-a');
+    await f.writeConfig({ daemon: { minInterval: '1h' } });
+    await f.startDaemon();
+    await f.plug('offsite-a');
+    await f.waitForLog(/is done: safe to remove/, 'offsite-a');
+    expect(await f.stopDaemon()).toBe(0);
+
+    await f.startDaemon();
+    await f.plug('offsite-a');
+    await f.waitForLog(/was backed up \d+m?s ago, within daemon.minInterval \(1h\): not backing it up again; it is safe to remove/, 'offsite-a');
+    const starts = (await f.peer.calls()).filter((c) => c.member === 'StartUnit');
+    expect(starts).toHaveLength(1);
+    expect(await snapshotsOn(f, 'offsite-a')).toHaveLength(1);
   });
 
   it('counts a drive plugged in before the daemon started as plugged in', async () => {
@@ -156,6 +179,9 @@ describe('plugback daemon', () => {
     expect(failed.msg).toMatch(/could not open drive "offsite-a" with the key file .*offsite-a\.key/);
     expect(failed.msg).toMatch(/cryptsetup open --test-passphrase/);
     expect(await f.isMounted('offsite-a')).toBe(false);
+    const record = (await readLedger(f.stateDir))['offsite-a'];
+    expect(record?.lastFailure?.step).toBe('unlock');
+    expect(record?.lastSuccess).toBeUndefined();
     expect((await f.peer.calls()).some((c) => c.member === 'PowerOff')).toBe(false);
   });
 

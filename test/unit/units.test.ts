@@ -22,6 +22,9 @@ describe('durations', () => {
     expect(formatDuration(42_000)).toBe('42s');
     expect(formatDuration(3_900_000)).toBe('1h 5m');
     expect(formatDuration(90_061_000)).toBe('1d 1h');
+    // Only the two largest adjacent units: a gap is not filled with a smaller one.
+    expect(formatDuration((47 * 86_400 + 1) * 1000)).toBe('47d');
+    expect(formatDuration(3_605_000)).toBe('1h');
   });
 });
 

@@ -21,6 +21,8 @@ export interface DeviceAccess {
   /** Where the drive is now; undefined once it has been pulled out. */
   present(): PresentDrive | undefined;
   timeouts?: Partial<DeviceTimeouts>;
+  /** Runs just before the drive is unmounted (after the backup, or in the clean-up after a failure), while it can still be read. */
+  beforeUnmount?: (ctx: BackupContext) => Promise<void>;
 }
 
 export interface DeviceTimeouts {
@@ -102,6 +104,7 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
     },
     async undo(ctx) {
       const drive = luks(ctx);
+      if (access_.present()) await access_.beforeUnmount?.(ctx);
       // The run log lives on the drive: let go of it first, or the unmount is busy because of us.
       ctx.runLog.detachFile();
       if (!access_.present()) {
@@ -123,6 +126,7 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
     closes: 'mount',
     async run(ctx) {
       const drive = luks(ctx);
+      await access_.beforeUnmount?.(ctx);
       ctx.runLog.detachFile();
       await unmount(drive.mountPoint);
       ctx.log.info({ mountPoint: drive.mountPoint }, `unmounted ${drive.mountPoint}`);

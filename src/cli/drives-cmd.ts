@@ -1,0 +1,96 @@
+// `plugback drives [--json]`: each drive's history from the ledger, the drive longest without a good backup first.
+import type { Command } from 'commander';
+import type { Config } from '../config/model.js';
+import { formatBytes, formatDuration } from '../config/units.js';
+import type { DriveRecord, Ledger } from '../notify/ledger.js';
+import { configFileOf, loadConfigOrExit } from './common.js';
+import { renderColumns } from './table.js';
+
+export interface DriveRow {
+  drive: string;
+  /** Milliseconds since the last good backup; null when there has been none. */
+  sinceLastSuccessMs: number | null;
+  overdue: boolean;
+  record: DriveRecord | null;
+}
+
+export function registerDrives(program: Command): void {
+  program
+    .command('drives')
+    .description("every drive's history on this machine: last good backup and its age, last run, last failure, snapshots, free space")
+    .option('--json', 'print JSON instead of a table')
+    .addHelpText(
+      'after',
+      `
+The drive that has gone longest without a good backup comes first; "overdue" marks drives older than
+reminders.overdueAfterDays. The history is kept in stateDir/ledger.json and works with no drive plugged in.
+
+Examples:
+  plugback drives
+  plugback drives --json | jq '.drives[] | select(.overdue) | .drive'`,
+    )
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      const config = await loadConfigOrExit(configFileOf(command));
+      const { readLedger } = await import('../notify/ledger.js');
+      const { checkOverdue } = await import('../notify/overdue.js');
+      const now = new Date();
+      const ledger = await readLedger(config.stateDir);
+      const names = config.drives.map((d) => d.name);
+      const overdue = new Set(checkOverdue(now, ledger, names, config.reminders).overdue.map((d) => d.drive));
+      const rows = driveRows(config, ledger, now, overdue);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ host: config.host, now: now.toISOString(), drives: rows }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(renderDrives(rows, now));
+    });
+}
+
+/** One row per configured drive, stalest first (never backed up counts as stalest). */
+export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: ReadonlySet<string>): DriveRow[] {
+  const rows = config.drives.map((d): DriveRow => {
+    const record = ledger[d.name] ?? null;
+    const since = record?.lastSuccess ? now.getTime() - Date.parse(record.lastSuccess) : null;
+    return { drive: d.name, sinceLastSuccessMs: since, overdue: overdue.has(d.name), record };
+  });
+  return rows.sort((a, b) => (b.sinceLastSuccessMs ?? Infinity) - (a.sinceLastSuccessMs ?? Infinity) || a.drive.localeCompare(b.drive));
+}
+
+function renderDrives(rows: DriveRow[], now: Date): string {
+  const ago = (iso: string | undefined) => (iso ? formatAge(now.getTime() - Date.parse(iso)) : '-');
+  const body = rows.map((r) => {
+    const rec = r.record;
+    const failure = rec?.lastFailure;
+    return [
+      r.drive,
+      r.sinceLastSuccessMs === null ? 'never' : formatAge(r.sinceLastSuccessMs),
+      rec?.lastRun ? `${rec.lastRun.outcome}, ${formatDuration(rec.lastRun.durationMs)}, ${formatBytes(rec.lastRun.transferredBytes)}` : '-',
+      rec?.snapshotCount === undefined ? '-' : String(rec.snapshotCount),
+      rec?.freeBytes === undefined ? '-' : formatBytes(rec.freeBytes),
+      ago(rec?.lastSeen),
+      [r.overdue ? 'OVERDUE' : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '']
+        .filter(Boolean)
+        .join('; '),
+    ];
+  });
+  return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'LAST SEEN', 'NOTE'], body);
+}
+
+/** "47 days ago", "5 hours ago", "12 minutes ago": the unit a person thinks in for an age. */
+export function formatAge(ms: number): string {
+  const units: [string, number][] = [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+  ];
+  for (const [name, size] of units) {
+    const n = Math.floor(ms / size);
+    if (n >= 1) return `${n} ${name}${n === 1 ? '' : 's'} ago`;
+  }
+  return 'just now';
+}
+
+function shorten(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+}

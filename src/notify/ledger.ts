@@ -1,0 +1,82 @@
+// The ledger: one small record per drive in stateDir/ledger.json, the machine's memory of each drive's history.
+// `plugback drives`, reminders, metrics and the daemon's re-plug rule read it; the notifier writes it.
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { JobOutcome, StepName } from '../job/events.js';
+import { writeFileAtomic } from '../system/atomic-file.js';
+import { acquireLock } from '../system/flock.js';
+
+export interface LastRun {
+  outcome: JobOutcome;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  transferredBytes: number;
+  snapshot?: string | undefined;
+}
+
+export interface DriveRecord {
+  /** When plugback first recorded this drive: the start of the clock for a drive never backed up. */
+  trackedSince: string;
+  /** The last time a job for it started (the drive was there). */
+  lastSeen?: string | undefined;
+  /** finishedAt of the last run that completed a snapshot (success or warning). */
+  lastSuccess?: string | undefined;
+  lastFailure?: { at: string; step?: StepName | undefined; reason: string } | undefined;
+  lastRun?: LastRun | undefined;
+  snapshotCount?: number | undefined;
+  freeBytes?: number | undefined;
+  /** When the last overdue reminder was sent. */
+  lastReminder?: string | undefined;
+}
+
+export type Ledger = Record<string, DriveRecord>;
+
+const FILE = 'ledger.json';
+
+/** The ledger in `stateDir`; empty when there is none yet. Exported for the daemon (last success per drive). */
+export async function readLedger(stateDir: string): Promise<Ledger> {
+  let text: string;
+  try {
+    text = await readFile(path.join(stateDir, FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const drives = (parsed as { drives?: unknown }).drives;
+    return typeof drives === 'object' && drives !== null ? (drives as Ledger) : {};
+  } catch {
+    throw new Error(`${path.join(stateDir, FILE)} is not valid JSON; move it aside and plugback starts a new one`);
+  }
+}
+
+// Writers in one process queue behind each other, and processes (the daemon, `plugback run`) take a flock on
+// ledger.lock, so two updates cannot both read the old file and one of them be lost.
+let queue: Promise<unknown> = Promise.resolve();
+const LOCK_WAIT_MS = 10_000;
+
+/** Changes the ledger under the lock and writes it atomically; returns the new ledger. */
+export function updateLedger(stateDir: string, change: (ledger: Ledger) => void): Promise<Ledger> {
+  const next = queue.then(async () => {
+    await mkdir(stateDir, { recursive: true });
+    const lock = await acquireLock(path.join(stateDir, 'ledger.lock'), { waitMs: LOCK_WAIT_MS });
+    try {
+      const ledger = await readLedger(stateDir);
+      change(ledger);
+      await writeFileAtomic(path.join(stateDir, FILE), `${JSON.stringify({ version: 1, drives: ledger }, null, 2)}\n`);
+      return ledger;
+    } finally {
+      await lock.release();
+    }
+  });
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+/** The drive's record, created (with trackedSince = now) when it is new. */
+export function recordOf(ledger: Ledger, drive: string, now: Date): DriveRecord {
+  ledger[drive] ??= { trackedSince: now.toISOString() };
+  return ledger[drive];
+}

@@ -1,0 +1,78 @@
+// Handing one message to the mail system: SMTP (nodemailer) or the local sendmail, with a time limit,
+// and the password read from its file or environment variable at the moment of sending, never logged.
+import { readFile } from 'node:fs/promises';
+import nodemailer from 'nodemailer';
+import type { MailSettings } from '../config/model.js';
+import type { MailMessage } from './mail-message.js';
+
+/** Sends `message` to mail.to; rejects with a message that names the transport and the reason. */
+export async function sendMail(settings: MailSettings, host: string, message: MailMessage): Promise<void> {
+  const transport = nodemailer.createTransport(await transportOptions(settings));
+  const via = describeTransport(settings);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${settings.timeout / 1000}s`)), settings.timeout);
+  });
+  try {
+    await Promise.race([
+      transport.sendMail({
+        from: settings.from ?? `plugback@${host}`,
+        to: settings.to,
+        subject: message.subject,
+        text: message.text,
+        attachments: message.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: 'text/plain; charset=utf-8' })),
+      }),
+      timeout,
+    ]);
+  } catch (error) {
+    throw new Error(`sending mail to ${settings.to.join(', ')} via ${via} failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+    transport.close();
+  }
+}
+
+/** "smtp mail.example.org:587 (starttls)" or "sendmail /usr/sbin/sendmail": for messages and logs. */
+export function describeTransport(settings: MailSettings): string {
+  if (settings.sendmail) return `sendmail ${settings.sendmail.path}`;
+  const smtp = settings.smtp;
+  return smtp ? `smtp ${smtp.host}:${smtpPort(smtp)} (${smtp.security})` : 'no transport';
+}
+
+type SmtpSettings = NonNullable<MailSettings['smtp']>;
+
+function smtpPort(smtp: SmtpSettings): number {
+  return smtp.port ?? (smtp.security === 'tls' ? 465 : 587);
+}
+
+async function transportOptions(settings: MailSettings) {
+  if (settings.sendmail) return { sendmail: true as const, path: settings.sendmail.path, newline: 'unix' };
+  const smtp = settings.smtp;
+  if (!smtp) throw new Error('mail has neither smtp nor sendmail');
+  const timeouts = { connectionTimeout: settings.timeout, greetingTimeout: settings.timeout, socketTimeout: settings.timeout };
+  return {
+    host: smtp.host,
+    port: smtpPort(smtp),
+    secure: smtp.security === 'tls',
+    // starttls: refuse to go on in plain text when the server cannot upgrade (a downgrade would expose the password).
+    requireTLS: smtp.security === 'starttls',
+    ignoreTLS: smtp.security === 'none',
+    ...timeouts,
+    ...(smtp.user ? { auth: { user: smtp.user, pass: await smtpPassword(smtp) } } : {}),
+  };
+}
+
+/** The password from passwordFile (its first line) or passwordEnv. */
+async function smtpPassword(smtp: SmtpSettings): Promise<string> {
+  if (smtp.passwordFile) {
+    try {
+      return (await readFile(smtp.passwordFile, 'utf8')).split('\n')[0] ?? '';
+    } catch (error) {
+      throw new Error(`cannot read the SMTP password from ${smtp.passwordFile} (mail.smtp.passwordFile): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; create it with the password on one line and chmod 600`);
+    }
+  }
+  const name = smtp.passwordEnv ?? '';
+  const value = process.env[name];
+  if (value === undefined) throw new Error(`the environment variable ${name} (mail.smtp.passwordEnv) is not set in plugback's environment`);
+  return value;
+}

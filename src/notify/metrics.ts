@@ -1,0 +1,67 @@
+// Per-drive metrics in the Prometheus text format, written atomically for node_exporter's textfile collector.
+import type { JobOutcome } from '../job/events.js';
+import { writeFileAtomic } from '../system/atomic-file.js';
+import type { Ledger } from './ledger.js';
+
+const OUTCOMES: readonly JobOutcome[] = ['success', 'warning', 'failed', 'cancelled'];
+
+interface Family {
+  name: string;
+  help: string;
+  samples: { labels: Record<string, string>; value: number }[];
+}
+
+/** The textfile for every configured drive; a drive with nothing on record yet gets no samples. */
+export function renderMetrics(ledger: Ledger, drives: readonly string[], overdue: readonly string[]): string {
+  const family = (name: string, help: string): Family => ({ name, help, samples: [] });
+  const lastSuccess = family('plugback_last_success_timestamp_seconds', 'When the last backup that completed a snapshot finished (Unix time).');
+  const lastRun = family('plugback_last_run_timestamp_seconds', 'When the last backup finished, however it went (Unix time).');
+  const duration = family('plugback_last_run_duration_seconds', 'How long the last backup took.');
+  const bytes = family('plugback_last_run_transferred_bytes', 'Bytes copied by the last backup.');
+  const result = family('plugback_last_run_result', 'How the last backup ended: 1 for its result, 0 for the others.');
+  const snapshots = family('plugback_snapshots', 'Complete snapshots of this host on the drive, when it was last seen.');
+  const free = family('plugback_drive_free_bytes', 'Free space on the drive, when it was last seen.');
+  const overdueFamily = family('plugback_drive_overdue', '1 when the drive has not been backed up for longer than reminders.overdueAfterDays.');
+
+  for (const drive of drives) {
+    const labels = { drive };
+    const record = ledger[drive];
+    overdueFamily.samples.push({ labels, value: overdue.includes(drive) ? 1 : 0 });
+    if (!record) continue;
+    if (record.lastSuccess) lastSuccess.samples.push({ labels, value: seconds(record.lastSuccess) });
+    const run = record.lastRun;
+    if (run) {
+      lastRun.samples.push({ labels, value: seconds(run.finishedAt) });
+      duration.samples.push({ labels, value: run.durationMs / 1000 });
+      bytes.samples.push({ labels, value: run.transferredBytes });
+      for (const outcome of OUTCOMES) result.samples.push({ labels: { drive, result: outcome }, value: run.outcome === outcome ? 1 : 0 });
+    }
+    if (record.snapshotCount !== undefined) snapshots.samples.push({ labels, value: record.snapshotCount });
+    if (record.freeBytes !== undefined) free.samples.push({ labels, value: record.freeBytes });
+  }
+  return [lastSuccess, lastRun, duration, bytes, result, snapshots, free, overdueFamily].map(renderFamily).join('');
+}
+
+/** Writes the textfile so node_exporter never reads half of it. */
+export async function writeMetrics(file: string, text: string): Promise<void> {
+  await writeFileAtomic(file, text);
+}
+
+function renderFamily(f: Family): string {
+  const lines = [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} gauge`];
+  for (const s of f.samples) {
+    const labels = Object.entries(s.labels)
+      .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+      .join(',');
+    lines.push(`${f.name}{${labels}} ${s.value}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function seconds(iso: string): number {
+  return Date.parse(iso) / 1000;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}

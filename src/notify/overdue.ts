@@ -1,0 +1,45 @@
+// Which drives are overdue, and which of them get a reminder now: a pure function of the time, the ledger
+// and the settings, so tests can pass any "now" and a restart changes nothing (the ledger remembers reminders).
+import type { ReminderSettings } from '../config/model.js';
+import type { Ledger } from './ledger.js';
+
+const DAY_MS = 86_400_000;
+
+export interface OverdueDrive {
+  drive: string;
+  /** The last good backup; undefined for a drive never backed up on this machine. */
+  lastSuccess?: string | undefined;
+  /** Whole days since the last good backup (or since plugback first knew the drive). */
+  days: number;
+}
+
+export interface OverdueCheck {
+  /** Every overdue drive, stalest first: what the LED and the metrics show. */
+  overdue: OverdueDrive[];
+  /** The overdue drives that get a reminder now: never reminded, or reminded at least remindEvery ago. */
+  remind: OverdueDrive[];
+}
+
+/**
+ * The overdue state of each configured drive at `now`. A drive with no record yet counts from `now`, so a
+ * freshly configured drive is not overdue at once; the caller keeps that start in the ledger (trackedSince).
+ */
+export function checkOverdue(now: Date, ledger: Ledger, drives: readonly string[], settings: ReminderSettings): OverdueCheck {
+  const overdue: OverdueDrive[] = [];
+  const remind: OverdueDrive[] = [];
+  const limit = settings.overdueAfterDays * DAY_MS;
+  for (const drive of drives) {
+    const record = ledger[drive];
+    const reference = Date.parse(record?.lastSuccess ?? record?.trackedSince ?? now.toISOString());
+    const age = now.getTime() - reference;
+    if (age <= limit) continue;
+    const entry: OverdueDrive = { drive, lastSuccess: record?.lastSuccess, days: Math.floor(age / DAY_MS) };
+    overdue.push(entry);
+    const reminded = record?.lastReminder ? Date.parse(record.lastReminder) : undefined;
+    // A reminder from before the last success belongs to an earlier stale spell: this one has had none yet.
+    const thisSpell = reminded !== undefined && reminded > reference;
+    if (!thisSpell || now.getTime() - (reminded ?? 0) >= settings.remindEvery) remind.push(entry);
+  }
+  const stalestFirst = (a: OverdueDrive, b: OverdueDrive) => b.days - a.days || a.drive.localeCompare(b.drive);
+  return { overdue: overdue.sort(stalestFirst), remind: remind.sort(stalestFirst) };
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { JobResult } from '../../src/job/events.js';
+import { jobMail, readableLogLines, reminderMail } from '../../src/notify/mail-message.js';
+
+const base: JobResult = {
+  jobId: 'j1',
+  drive: 'offsite-a',
+  outcome: 'success',
+  startedAt: '2026-11-22T05:00:00.000Z',
+  finishedAt: '2026-11-22T06:02:03.000Z',
+  durationMs: 3_723_000,
+  transferredBytes: 5 * 1024 ** 3,
+  warnings: [],
+  undoErrors: [],
+};
+
+describe('job mails', () => {
+  it('say a cancelled run was cancelled, and that the copy so far is kept', () => {
+    const mail = jobMail({ host: 'nas', result: { ...base, outcome: 'cancelled', failedStep: 'sync', error: 'cancelled by SIGTERM', leftForResume: '/d/x.incomplete' } });
+    expect(mail.subject).toBe('plugback: backup of offsite-a on nas was cancelled during sync');
+    expect(mail.text).toContain('Kept:         /d/x.incomplete (the next run continues it)');
+    expect(mail.text).toContain('Finished:     2026-11-22T06:02:03.000Z (took 1h 2m)');
+    expect(mail.text).toContain('Copied:       5.00 GiB');
+  });
+
+  it('list warnings and failed clean-ups, which need a person', () => {
+    const mail = jobMail({
+      host: 'nas',
+      result: { ...base, outcome: 'warning', snapshot: 'S', warnings: ['prune failed: EIO'], undoErrors: [{ step: 'lock', error: 'EBADF' }] },
+      snapshotCount: 7,
+      freeBytes: 1024,
+    });
+    expect(mail.subject).toBe('plugback: backup of offsite-a on nas finished with warnings');
+    expect(mail.text).toContain('  - prune failed: EIO');
+    expect(mail.text).toContain('  - lock: EBADF');
+    expect(mail.text).toContain('Snapshots:    7 on the drive');
+    expect(mail.text).toContain('Free space:   1.00 KiB');
+  });
+});
+
+describe('reminder mails', () => {
+  it('say how long ago and where, and what to do', () => {
+    const mail = reminderMail('nas', { drive: 'offsite-b', lastSuccess: '2026-10-06T09:00:00Z', days: 47 });
+    expect(mail.subject).toBe('plugback: offsite-b last backed up 47 days ago on nas');
+    expect(mail.text.split('\n')[0]).toBe('offsite-b last backed up 47 days ago on nas: bring it home and plug it in.');
+  });
+});
+
+describe('readableLogLines', () => {
+  it('turns pino lines into "time LEVEL message" and keeps other lines as they are', () => {
+    const text = `${JSON.stringify({ level: 50, time: '2026-11-22T05:00:00.000Z', msg: 'failed at sync' })}\nplain line\n\n`;
+    expect(readableLogLines(text)).toEqual(['2026-11-22T05:00:00.000Z ERROR failed at sync', 'plain line']);
+  });
+});
