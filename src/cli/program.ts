@@ -5,6 +5,8 @@ import { UserError } from './common.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDemo } from './demo.js';
 import { registerDrive } from './drive-cmd.js';
+import { registerGenerate } from './generate-cmd.js';
+import { registerInstall } from './install-cmd.js';
 import { registerLed } from './led-cmd.js';
 import { EXIT } from './exit-codes.js';
 import { registerRestore } from './restore-cmd.js';
@@ -30,7 +32,7 @@ See history:  plugback snapshots offsite-a
 Get it back:  plugback restore offsite-a --dry-run
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerLed, registerConfig, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerLed, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -9,6 +9,8 @@ export interface LuksDrive {
   keyFile: string;
   cryptName: string;
   mountPoint: string;
+  /** How long systemd waits for the drive to appear when asked to unlock it, in ms. */
+  deviceTimeout: number;
 }
 
 export interface DirectoryDrive {
@@ -34,6 +36,7 @@ export interface State extends HookSet {
 export type BackupSettings = ParsedConfig['backup'];
 export type RetentionPolicy = BackupSettings['retention'];
 export type LedSettings = ParsedConfig['led'];
+export type InstallSettings = ParsedConfig['install'];
 
 export interface Config {
   /** The file it was loaded from, for messages. */
@@ -45,7 +48,11 @@ export interface Config {
   hooks: HookSet;
   backup: BackupSettings;
   led: LedSettings;
+  install: InstallSettings;
 }
+
+/** x-systemd.device-timeout= when the config does not say: long enough for a slow USB hub, short enough to notice. */
+const DEFAULT_DEVICE_TIMEOUT_MS = 30_000;
 
 /** The root a drive's repository lives under: the mount point of a LUKS drive, or the directory. */
 export function driveRoot(drive: Drive): string {
@@ -63,6 +70,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
           keyFile: d.keyFile ?? `/etc/plugback/keys/${name}.key`,
           cryptName: d.cryptName ?? `plugback-${name}`,
           mountPoint: d.mountPoint ?? `/run/plugback/${name}`,
+          deviceTimeout: d.deviceTimeout ?? DEFAULT_DEVICE_TIMEOUT_MS,
         }
       : { kind: 'directory', name, path: d.path as string },
   );
@@ -76,6 +84,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
     hooks: parsed.hooks,
     backup: parsed.backup,
     led: parsed.led,
+    install: parsed.install,
   };
 }
 

@@ -36,6 +36,7 @@ describe('a valid config', () => {
         keyFile: '/etc/plugback/keys/offsite-a.key',
         cryptName: 'plugback-offsite-a',
         mountPoint: '/run/plugback/offsite-a',
+        deviceTimeout: 30_000,
       },
       { kind: 'directory', name: 'nas-disk', path: '/srv/backup' },
     ]);
