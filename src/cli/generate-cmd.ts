@@ -1,6 +1,8 @@
 // `plugback generate`: the systemd units, crypttab lines, udev rules and bus policies for this config,
 // printed, written into a folder, or compared with the system.
 import type { Command } from 'commander';
+import path from 'node:path';
+import type { Config } from '../config/model.js';
 import { configFileOf, loadConfigOrExit, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import type { Generated } from '../units/generate.js';
@@ -25,12 +27,15 @@ Examples:
 See docs/installing.md.`,
     )
     .action(async (flags: { out?: string; diff?: boolean; root: string; bin?: string }, command: Command) => {
-      const generated = await generateForCli(command, flags.bin);
+      const { config, generated } = await generateForCli(command, flags.bin);
       if (flags.diff) {
+        const root = path.resolve(flags.root);
         const { planFiles } = await import('../install/plan.js');
-        const { describeChanges } = await import('../install/diff.js');
-        const changes = await orUserError(async () => describeChanges(await planFiles(flags.root, generated, true)));
-        process.stdout.write(changes === '' ? `nothing to change under ${flags.root}\n` : changes);
+        const { describeChanges, describeRemovals } = await import('../install/diff.js');
+        const changes =
+          (await orUserError(async () => describeChanges(await planFiles(root, generated, true)))) +
+          (await describeRemovals(root, config.stateDir, generated));
+        process.stdout.write(changes === '' ? `nothing to change under ${root}\n` : changes);
         if (changes !== '') process.exitCode = EXIT.failed;
         return;
       }
@@ -48,7 +53,7 @@ See docs/installing.md.`,
 }
 
 /** Loads the config and renders everything, turning what the user can fix into a UserError. */
-export async function generateForCli(command: Command, bin: string | undefined): Promise<Generated> {
+export async function generateForCli(command: Command, bin: string | undefined): Promise<{ config: Config; generated: Generated }> {
   const configFile = configFileOf(command);
   const config = await loadConfigOrExit(configFile);
   const { generate } = await import('../units/generate.js');
@@ -57,7 +62,7 @@ export async function generateForCli(command: Command, bin: string | undefined):
   const { VERSION } = await import('../version.js');
   const { fileURLToPath } = await import('node:url');
   const templates = await loadTemplates();
-  return orUserError(async () =>
+  const generated = await orUserError(async () =>
     generate(config, templates, {
       command: plugbackCommand(bin),
       configFile: config.file,
@@ -65,6 +70,7 @@ export async function generateForCli(command: Command, bin: string | undefined):
       version: VERSION,
     }),
   );
+  return { config, generated };
 }
 
 /** Runs `work`, turning plugback's own refusals (a crypttab clash, a bad --bin, a name systemd cannot take) into messages. */

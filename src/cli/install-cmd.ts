@@ -1,5 +1,6 @@
 // `plugback install` and `plugback uninstall`: the generated files on the system (or under --root), and off it again.
 import type { Command } from 'commander';
+import path from 'node:path';
 import { configFileOf } from './common.js';
 import { generateForCli, orUserError } from './generate-cmd.js';
 
@@ -22,20 +23,20 @@ Examples:
 See docs/installing.md.`,
     )
     .action(async (flags: { root: string; bin?: string; writeCrypttab?: boolean }, command: Command) => {
-      const generated = await generateForCli(command, flags.bin);
-      const { loadConfigOrExit } = await import('./common.js');
-      const config = await loadConfigOrExit(configFileOf(command));
+      const root = path.resolve(flags.root);
+      const { config, generated } = await generateForCli(command, flags.bin);
       const { install } = await import('../install/install.js');
-      const report = await orUserError(() => install(flags.root, generated, config.stateDir, flags.writeCrypttab ?? false));
+      const report = await orUserError(() => install(root, generated, config.stateDir, flags.writeCrypttab ?? false));
       for (const note of report.notes) process.stdout.write(`${note}\n`);
       for (const file of report.changed) process.stdout.write(`wrote ${file}\n`);
-      if (report.changed.length === 0 && report.notes.length === 0) process.stdout.write(`nothing to change under ${flags.root}\n`);
+      for (const file of report.removed) process.stdout.write(`removed ${file} (no longer generated)\n`);
+      if (report.changed.length === 0 && report.removed.length === 0 && report.notes.length === 0) process.stdout.write(`nothing to change under ${root}\n`);
       if (!flags.writeCrypttab && generated.crypttab.length > 0) {
         process.stdout.write(
           `\n/etc/crypttab needs these lines (add them, or run install again with --write-crypttab):\n${generated.crypttab.join('\n')}\n`,
         );
       }
-      await reloadIfRoot(flags.root, report.reload);
+      await reloadIfRoot(root, report.reload);
     });
 
   program
@@ -50,19 +51,19 @@ and listed. Example:
   sudo plugback uninstall`,
     )
     .action(async (flags: { root: string }, command: Command) => {
+      const root = path.resolve(flags.root);
       const { stateDirOf } = await import('./install-state.js');
       const { uninstall } = await import('../install/uninstall.js');
-      const report = await uninstall(flags.root, await stateDirOf(configFileOf(command)));
+      const report = await uninstall(root, await stateDirOf(configFileOf(command)));
       for (const file of report.removed) process.stdout.write(`removed ${file}\n`);
       for (const file of report.kept) process.stdout.write(`kept ${file}\n`);
-      if (report.removed.length === 0) process.stdout.write(`nothing of plugback's installed under ${flags.root}\n`);
-      await reloadIfRoot(flags.root, report.reload);
+      if (report.removed.length === 0) process.stdout.write(`nothing of plugback's installed under ${root}\n`);
+      await reloadIfRoot(root, report.reload);
     });
 }
 
 async function reloadIfRoot(root: string, what: { systemd: boolean; udev: boolean }): Promise<void> {
-  const path = await import('node:path');
-  if (path.resolve(root) !== '/' || (!what.systemd && !what.udev)) return;
+  if (root !== '/' || (!what.systemd && !what.udev)) return;
   const { reloadSystem } = await import('../install/reload.js');
   for (const problem of await reloadSystem(what)) process.stderr.write(`plugback: ${problem}\n`);
 }

@@ -3,7 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { needsChange, type PlannedFile } from './plan.js';
+import type { Generated } from '../units/generate.js';
+import { readManifest } from './manifest.js';
+import { needsChange, underRoot, type PlannedFile } from './plan.js';
+import { staleEntries } from './remove.js';
 
 /** The changes as text (empty when there are none). */
 export async function describeChanges(files: PlannedFile[]): Promise<string> {
@@ -34,4 +37,11 @@ export async function describeChanges(files: PlannedFile[]): Promise<string> {
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The files an earlier install wrote that this config no longer generates, which install would remove. */
+export async function describeRemovals(root: string, stateDir: string, generated: Generated): Promise<string> {
+  const manifest = await readManifest(underRoot(root, stateDir));
+  const stale = staleEntries(manifest, generated.files.map((f) => f.path));
+  return stale.map((entry) => `would remove ${entry.path} (installed earlier, no longer generated)\n`).join('');
 }

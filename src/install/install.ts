@@ -7,12 +7,15 @@ import { CRYPTTAB, GROUP, LOG_DIR, type Generated } from '../units/generate.js';
 import { addGroup, groupId } from './group.js';
 import { readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
 import { needsChange, planFiles, underRoot } from './plan.js';
+import { reloadFor, removeInstalled, staleEntries } from './remove.js';
 
 export const CRYPTTAB_BACKUP = '/etc/crypttab.plugback-backup';
 
 export interface InstallReport {
   /** Paths (on the target system) written or replaced. */
   changed: string[];
+  /** Paths an earlier install wrote that this config no longer generates, now removed. */
+  removed: string[];
   /** Things done besides files: folders, the group, the crypttab backup. */
   notes: string[];
   /** Whether systemd or udev must reread their files. */
@@ -22,7 +25,7 @@ export interface InstallReport {
 export async function install(root: string, generated: Generated, stateDir: string, writeCrypttab: boolean): Promise<InstallReport> {
   const stateOnRoot = underRoot(root, stateDir);
   const manifest = await readManifest(stateOnRoot);
-  const report: InstallReport = { changed: [], notes: [], reload: { systemd: false, udev: false } };
+  const report: InstallReport = { changed: [], removed: [], notes: [], reload: { systemd: false, udev: false } };
 
   if ((await groupId(root, GROUP)) === undefined) {
     await addGroup(root, GROUP);
@@ -54,10 +57,19 @@ export async function install(root: string, generated: Generated, stateDir: stri
         await chmod(target, mode);
       }
       report.changed.push(file.path);
-      if (file.path.startsWith('/etc/systemd/') || file.path === CRYPTTAB) report.reload.systemd = true;
-      if (file.path.startsWith('/etc/udev/')) report.reload.udev = true;
+      reloadFor(file.path, report.reload);
     }
     record(manifest, file.path, file.want);
+  }
+  // What an earlier install wrote and this config no longer generates (a drive taken out, another trigger).
+  for (const entry of staleEntries(manifest, generated.files.map((f) => f.path))) {
+    const result = await removeInstalled(root, entry);
+    if (result === 'removed') {
+      report.removed.push(entry.path);
+      reloadFor(entry.path, report.reload);
+    } else if (result !== 'gone') report.notes.push(`kept ${result.kept}, which this config no longer generates`);
+    manifest.files = manifest.files.filter((f) => f.path !== entry.path);
+    manifest.symlinks = manifest.symlinks.filter((l) => l.path !== entry.path);
   }
   await writeManifest(stateOnRoot, manifest);
   return report;

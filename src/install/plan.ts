@@ -28,8 +28,10 @@ export async function planFiles(root: string, generated: Generated, writeCryptta
       have: await currentState(underRoot(root, file.path)),
     })),
   );
-  if (writeCrypttab && generated.crypttab.length > 0) {
-    const have = await currentState(underRoot(root, CRYPTTAB));
+  // Also with no LUKS drive left: an earlier block of plugback's lines then goes.
+  const crypttab = writeCrypttab ? await currentState(underRoot(root, CRYPTTAB)) : undefined;
+  if (writeCrypttab && (generated.crypttab.length > 0 || crypttab)) {
+    const have = crypttab;
     const existing = have && 'content' in have ? have.content : '';
     planned.push({ path: CRYPTTAB, purpose: 'one line per LUKS drive, so systemd can unlock it', want: { content: mergeCrypttab(existing, generated.crypttab) }, have });
   }

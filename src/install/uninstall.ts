@@ -1,12 +1,13 @@
 // `plugback uninstall`: removes what the manifest says install wrote, when it is still as install wrote it.
-import { copyFile, readdir, readFile, readlink, rm, rmdir } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import { removeCrypttabBlock } from '../units/crypttab.js';
 import { CRYPTTAB, GROUP } from '../units/generate.js';
 import { deleteGroup } from './group.js';
 import { CRYPTTAB_BACKUP } from './install.js';
-import { MANIFEST_NAME, readManifest, sha256 } from './manifest.js';
+import { MANIFEST_NAME, readManifest } from './manifest.js';
+import { reloadFor, removeInstalled } from './remove.js';
 import { underRoot } from './plan.js';
 
 export interface UninstallReport {
@@ -22,29 +23,13 @@ export async function uninstall(root: string, stateDir: string): Promise<Uninsta
   const report: UninstallReport = { removed: [], kept: [], reload: { systemd: false, udev: false } };
   const removed = (file: string) => {
     report.removed.push(file);
-    if (file.startsWith('/etc/systemd/') || file === CRYPTTAB) report.reload.systemd = true;
-    if (file.startsWith('/etc/udev/')) report.reload.udev = true;
+    reloadFor(file, report.reload);
   };
 
-  for (const file of manifest.files) {
-    const text = await readFile(underRoot(root, file.path), 'utf8').catch(() => undefined);
-    if (text === undefined) continue;
-    if (sha256(text) !== file.sha256) {
-      report.kept.push(`${file.path} (changed since plugback installed it)`);
-      continue;
-    }
-    await rm(underRoot(root, file.path));
-    removed(file.path);
-  }
-  for (const link of manifest.symlinks) {
-    const target = await readlink(underRoot(root, link.path)).catch(() => undefined);
-    if (target === undefined) continue;
-    if (target !== link.target) {
-      report.kept.push(`${link.path} (now points to ${target})`);
-      continue;
-    }
-    await rm(underRoot(root, link.path));
-    removed(link.path);
+  for (const entry of [...manifest.files, ...manifest.symlinks]) {
+    const result = await removeInstalled(root, entry);
+    if (result === 'removed') removed(entry.path);
+    else if (result !== 'gone') report.kept.push(result.kept);
   }
   if (manifest.crypttab) {
     const text = await readFile(underRoot(root, CRYPTTAB), 'utf8').catch(() => '');

@@ -310,6 +310,24 @@ describe('plugback install and uninstall under --root', () => {
     expect(diff.stdout).toContain('+++ /etc/systemd/system/systemd-cryptsetup@plugback\\x2doffsite\\x2dc.service.d/50-plugback.conf');
   });
 
+  it('install takes away what the config no longer generates, after generate --diff said it would', async () => {
+    const { root } = await userRoot();
+    const dir = await tempDir('cfg');
+    const config = await writeConfig(dir, 'daemon');
+    expect((await cli(['install', '--config', config, '--root', root])).code).toBe(0);
+    await writeConfig(dir, 'units');
+    const diff = await cli(['generate', '--config', config, '--diff', '--root', root]);
+    expect(diff.code, shown(diff)).toBe(1);
+    expect(diff.stdout).toContain('would remove /etc/systemd/system/plugback.service (installed earlier, no longer generated)');
+    const r = await cli(['install', '--config', config, '--root', root]);
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toContain('removed /etc/systemd/system/plugback.service (no longer generated)');
+    const unitDir = path.join(root, 'etc/systemd/system');
+    await expect(fs.stat(path.join(unitDir, 'plugback.service'))).rejects.toThrow(/ENOENT/);
+    await expect(fs.readlink(path.join(unitDir, 'multi-user.target.wants/plugback.service'))).rejects.toThrow(/ENOENT/);
+    expect(await fs.readFile(path.join(unitDir, 'plugback-drive@offsite\\x2da.service.d/50-plugback.conf'), 'utf8')).toContain('BindsTo=');
+  });
+
   it('uninstall removes what install wrote and leaves the user\'s files, lines and edits alone', async () => {
     const { root, crypttab, own } = await userRoot();
     const config = await writeConfig(await tempDir('cfg'), 'units');
