@@ -61,7 +61,7 @@ export async function generateForCli(command: Command, bin: string | undefined):
   const { plugbackCommand } = await import('../install/self.js');
   const { VERSION } = await import('../version.js');
   const { fileURLToPath } = await import('node:url');
-  const templates = await loadTemplates();
+  const templates = await orUserError(() => loadTemplates());
   const generated = await orUserError(async () =>
     generate(config, templates, {
       command: plugbackCommand(bin),
@@ -73,12 +73,22 @@ export async function generateForCli(command: Command, bin: string | undefined):
   return { config, generated };
 }
 
-/** Runs `work`, turning plugback's own refusals (a crypttab clash, a bad --bin, a name systemd cannot take) into messages. */
+/** Exit codes of plugback's own refusals: what the config or the command line asks for (2), or what the system holds (1). */
+const REFUSALS: Record<string, number> = {
+  CrypttabError: EXIT.usage,
+  EscapeError: EXIT.usage,
+  BinError: EXIT.usage,
+  InstallError: EXIT.failed,
+  TemplateError: EXIT.failed,
+};
+
+/** Runs `work`, turning plugback's own refusals (a crypttab clash, a bad --bin, a failed groupadd...) into messages. */
 export async function orUserError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (['CrypttabError', 'EscapeError', 'BinError'].includes((error as Error).name)) throw new UserError((error as Error).message, EXIT.usage);
+    const exitCode = REFUSALS[(error as Error).name];
+    if (exitCode !== undefined) throw new UserError((error as Error).message, exitCode);
     throw error;
   }
 }

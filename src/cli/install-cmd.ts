@@ -54,7 +54,8 @@ and listed. Example:
       const root = path.resolve(flags.root);
       const { stateDirOf } = await import('./install-state.js');
       const { uninstall } = await import('../install/uninstall.js');
-      const report = await uninstall(root, await stateDirOf(configFileOf(command)));
+      const stateDir = await stateDirOf(configFileOf(command));
+      const report = await orUserError(() => uninstall(root, stateDir));
       for (const file of report.removed) process.stdout.write(`removed ${file}\n`);
       for (const file of report.kept) process.stdout.write(`kept ${file}\n`);
       if (report.removed.length === 0) process.stdout.write(`nothing of plugback's installed under ${root}\n`);

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { InstallError } from './errors.js';
 
 /** The group's GID under `root`, or undefined when it does not exist there. */
 export async function groupId(root: string, name: string): Promise<number | undefined> {
@@ -20,12 +21,12 @@ export async function addGroup(root: string, name: string): Promise<void> {
   const args = root === '/' ? ['--system', name] : ['--prefix', root, '--system', name];
   const result = await execa('groupadd', args, { reject: false });
   if (result.exitCode !== 0) {
-    throw new Error(`groupadd ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.exitCode}`}; create the group ${name} by hand and run install again`);
+    throw new InstallError(`groupadd ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.exitCode}`}; create the group ${name} by hand and run install again`);
   }
 }
 
 export async function deleteGroup(root: string, name: string): Promise<void> {
   const args = root === '/' ? [name] : ['--prefix', root, name];
   const result = await execa('groupdel', args, { reject: false });
-  if (result.exitCode !== 0) throw new Error(`groupdel ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
+  if (result.exitCode !== 0) throw new InstallError(`groupdel ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
 }

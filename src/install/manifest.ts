@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../system/atomic-file.js';
+import { InstallError } from './errors.js';
 
 export interface Manifest {
   /** Files written, with the SHA-256 of what was written (a file changed since is left alone). */
@@ -37,7 +38,7 @@ export async function readManifest(stateDirOnRoot: string): Promise<Manifest> {
   try {
     return { ...emptyManifest(), ...(JSON.parse(text) as Partial<Manifest>) };
   } catch {
-    throw new Error(`${file} is not valid JSON; it lists what plugback installed: restore it, or remove the files by hand (docs/installing.md lists them)`);
+    throw new InstallError(`${file} is not valid JSON; it lists what plugback installed: restore it, or remove the files by hand (docs/installing.md lists them)`);
   }
 }
 

@@ -14,6 +14,14 @@ export const TEMPLATE_FILES = [
   'policy/io.github.plugback.policy',
 ] as const;
 
+/** A template that cannot be read: plugback's own files are incomplete. */
+export class TemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateError';
+  }
+}
+
 export type TemplateName = (typeof TEMPLATE_FILES)[number];
 export type Templates = Record<TemplateName, string>;
 
@@ -26,7 +34,7 @@ export async function loadTemplates(root: URL = PACKAGE_ROOT): Promise<Templates
     TEMPLATE_FILES.map(async (name) => {
       const url = new URL(name, root);
       const text = await readFile(url, 'utf8').catch((error: Error) => {
-        throw new Error(`cannot read the template ${url.pathname} (${error.message}); reinstall plugback, its package ships units/, udev/ and policy/`);
+        throw new TemplateError(`cannot read the template ${url.pathname} (${error.message}); reinstall plugback, its package ships units/, udev/ and policy/`);
       });
       return [name, text] as const;
     }),

@@ -363,7 +363,7 @@ describe('plugback install and uninstall under --root', () => {
     );
   });
 
-  it('refuses a --bin that is not there, and a crypttab line of the user\'s with a name plugback needs', async () => {
+  it('refuses a --bin that is not there, a crypttab line of the user\'s with a name plugback needs, and a root without etc/group', async () => {
     const { root } = await userRoot();
     const config = await writeConfig(await tempDir('cfg'), 'daemon');
     const bin = await cli(['generate', '--config', config, '--bin', '/nonexistent/plugback']);
@@ -373,5 +373,11 @@ describe('plugback install and uninstall under --root', () => {
     const clash = await cli(['install', '--config', config, '--root', root, '--write-crypttab']);
     expect(clash.code, shown(clash)).toBe(2);
     expect(clash.stderr).toContain('/etc/crypttab already has a line for plugback-offsite-a that plugback did not write');
+    // A root without etc/group: groupadd --prefix cannot create the group, and says so without a stack trace.
+    const bare = await tempDir('bare');
+    const noGroup = await cli(['install', '--config', config, '--root', bare]);
+    expect(noGroup.code, shown(noGroup)).toBe(1);
+    expect(noGroup.stderr).toMatch(/^plugback: groupadd --prefix \S+ --system plugback failed: .*create the group plugback by hand/s);
+    expect(noGroup.stderr).not.toContain('unexpected error');
   });
 });
