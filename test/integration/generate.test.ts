@@ -9,6 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { generate } from '../../src/units/generate.js';
+import { loadTemplates } from '../../src/units/templates.js';
+import { writeTree } from '../../src/units/write-tree.js';
 
 const execFileP = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -121,6 +125,30 @@ describe('generated units', () => {
       expect(r.code, shown(r)).toBe(0);
     });
   }
+
+  it('keep paths with spaces, "%" and "$" intact: the command, the config file, the docs and the mount point', async () => {
+    const dir = await tempDir('odd');
+    const odd = path.join(dir, 'odd dir 100% $HOME');
+    const bin = path.join(odd, 'plugback');
+    await fs.mkdir(odd);
+    await fs.writeFile(bin, '#!/bin/sh\n', { mode: 0o755 });
+    const configFile = path.join(odd, 'config.yaml');
+    const config = parseConfig(
+      `drives:\n  a:\n    uuid: ${UUID_A}\n    mountPoint: /run/plugback/odd dir 100% $HOME\nstates:\n  s:\n    folders: [/srv]\ninstall:\n  trigger: units\n`,
+      configFile,
+    );
+    const generated = generate(config, await loadTemplates(), { command: [bin], configFile, docsDir: path.join(odd, 'docs'), version: 'test' });
+    const out = path.join(dir, 'out');
+    await writeTree(out, generated);
+    const r = await verify([path.join(out, 'etc/systemd/system'), await runCryptsetupGenerator(out)], ['plugback-drive@a.service', 'plugback-failure@plugback-drive@a.service.service']);
+    // systemd reads the command back and checks that it is an executable: a quoting mistake shows here.
+    expect(r.stderr).toBe('');
+    expect(r.code, shown(r)).toBe(0);
+    const unit = await fs.readFile(path.join(out, 'etc/systemd/system/plugback-drive@.service'), 'utf8');
+    // "$" is doubled in arguments only: systemd expands variables there, not in the command itself.
+    expect(unit).toContain(`ExecStart="${odd.replace('%', '%%')}/plugback" run %I --config "${odd.replace('%', '%%').replace('$', '$$$$')}/config.yaml"`);
+    expect(unit).toContain(`Documentation=file://${encodeURI(odd).replace(/%/g, '%%')}/docs/installing.md`);
+  });
 
   it('fail systemd-analyze verify when a generated file is broken (the check above can fail)', async () => {
     const out = await generateTree('daemon');

@@ -59,5 +59,6 @@ describe('arguments of ExecStart= lines', () => {
     expect(execArg('/srv/100%')).toBe('/srv/100%%');
     expect(execArg('/srv/$HOME')).toBe('/srv/$$HOME');
     expect(execArg('a"b\\c')).toBe('"a\\"b\\\\c"');
+    expect(execArg('/opt/$x/plugback', 'command')).toBe('/opt/$x/plugback');
   });
 });
