@@ -1,7 +1,8 @@
 // `plugback install` and `plugback uninstall`: the generated files on the system (or under --root), and off it again.
 import type { Command } from 'commander';
 import path from 'node:path';
-import { configFileOf } from './common.js';
+import { configFileOf, UserError } from './common.js';
+import { EXIT } from './exit-codes.js';
 import { generateForCli, orUserError } from './generate-cmd.js';
 
 export function registerInstall(program: Command): void {
@@ -24,6 +25,7 @@ See docs/installing.md.`,
     )
     .action(async (flags: { root: string; bin?: string; writeCrypttab?: boolean }, command: Command) => {
       const root = path.resolve(flags.root);
+      needRoot(root, 'install');
       const { config, generated } = await generateForCli(command, flags.bin);
       const { install } = await import('../install/install.js');
       const report = await orUserError(() => install(root, generated, config.stateDir, flags.writeCrypttab ?? false));
@@ -52,6 +54,7 @@ and listed. Example:
     )
     .action(async (flags: { root: string }, command: Command) => {
       const root = path.resolve(flags.root);
+      needRoot(root, 'uninstall');
       const { stateDirOf } = await import('./install-state.js');
       const { uninstall } = await import('../install/uninstall.js');
       const stateDir = await stateDirOf(configFileOf(command));
@@ -61,6 +64,13 @@ and listed. Example:
       if (report.removed.length === 0) process.stdout.write(`nothing of plugback's installed under ${root}\n`);
       await reloadIfRoot(root, report.reload);
     });
+}
+
+/** Installing on / writes to /etc and /usr/share: say so up front rather than fail half-way. */
+function needRoot(root: string, verb: string): void {
+  if (root === '/' && process.getuid?.() !== 0) {
+    throw new UserError(`plugback ${verb} changes /etc and /usr/share: run it as root (sudo plugback ${verb}), or give --root DIR to ${verb} under a folder`, EXIT.failed);
+  }
 }
 
 async function reloadIfRoot(root: string, what: { systemd: boolean; udev: boolean }): Promise<void> {

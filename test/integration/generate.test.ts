@@ -402,6 +402,16 @@ describe('plugback install and uninstall under --root', () => {
     );
   });
 
+  it('asks for root before installing on / or uninstalling from it, and writes nothing', async () => {
+    const config = await writeConfig(await tempDir('cfg'), 'daemon');
+    // As nobody (setpriv from util-linux): the check comes first; /etc would refuse the writes anyway.
+    for (const verb of ['install', 'uninstall']) {
+      const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, verb, '--config', config]);
+      expect(r.code, shown(r)).toBe(1);
+      expect(r.stderr).toBe(`plugback: plugback ${verb} changes /etc and /usr/share: run it as root (sudo plugback ${verb}), or give --root DIR to ${verb} under a folder\n`);
+    }
+  });
+
   it('refuses a --bin that is not there, a crypttab line of the user\'s with a name plugback needs, and a root without etc/group', async () => {
     const { root } = await userRoot();
     const config = await writeConfig(await tempDir('cfg'), 'daemon');
