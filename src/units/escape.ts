@@ -1,5 +1,5 @@
 // Unit-name escaping exactly as systemd-escape does it (systemd 252 src/basic/unit-name.c, path-util.c):
-// plain, --path and --template, byte for byte, so every unit name plugback writes is the one systemd looks for.
+// plain, --path, --suffix and --template, byte for byte, so every unit name plugback writes is the one systemd looks for.
 
 /** The bytes systemd keeps as they are (VALID_CHARS without "-" and "\", which are always escaped). */
 const KEPT = /^[0-9A-Za-z:_.]$/;
@@ -16,8 +16,32 @@ export class EscapeError extends Error {
   }
 }
 
-/** `systemd-escape STRING`: "/" becomes "-", a leading "." and every byte outside [0-9A-Za-z:_.] become \xNN. */
-export function escapeUnitName(text: string): string {
+export interface EscapeOptions {
+  /** --path: VALUE is a file system path (simplified, "/" alone becomes "-"). */
+  path?: boolean;
+  /** --template=NAME@.TYPE: the result is an instance of this template unit. */
+  template?: string;
+  /** --suffix=TYPE: the result is a unit name of this type (not with template, which has its own). */
+  suffix?: string;
+}
+
+/**
+ * `systemd-escape [--path] [--template=T | --suffix=S] VALUE`, byte for byte: "/" becomes "-", a leading "."
+ * and every byte outside [0-9A-Za-z:_.] become \xNN. Throws EscapeError where systemd-escape fails.
+ */
+export function systemdEscape(value: string, options: EscapeOptions = {}): string {
+  const escaped = options.path ? escapePath(value) : escapeUnitName(value);
+  if (options.template !== undefined) {
+    const at = options.template.indexOf('@.');
+    if (at < 1) throw new EscapeError(`"${options.template}" is not a template unit name (like name@.service)`);
+    if (escaped === '') throw new EscapeError(`an empty instance cannot make a unit name from ${options.template}`);
+    return checkedUnitName(`${options.template.slice(0, at + 1)}${escaped}${options.template.slice(at + 1)}`);
+  }
+  // systemd-escape checks only instances for validity; with --suffix it prints even an overlong name.
+  return options.suffix === undefined ? escaped : `${escaped}.${options.suffix}`;
+}
+
+function escapeUnitName(text: string): string {
   let out = '';
   const bytes = Buffer.from(text, 'utf8');
   bytes.forEach((byte, i) => {
@@ -29,26 +53,12 @@ export function escapeUnitName(text: string): string {
   return out;
 }
 
-/** `systemd-escape --path PATH`: simplified first (repeated "/" and "." dropped); "/" and "" become "-". */
-export function escapePath(path: string): string {
+/** unit_name_path_escape(): simplified first (repeated "/" and "." dropped); "/" and "" become "-". */
+function escapePath(path: string): string {
   const simple = simplifyPath(path);
   if (simple === '' || simple === '/') return '-';
   if (!isNormalized(simple)) throw new EscapeError(`"${path}" is not a normalized file system path ("..", or a name longer than ${NAME_MAX} bytes)`);
   return escapeUnitName(simple.replace(/\/+$/, '').replace(/^\/+/, ''));
-}
-
-/** `systemd-escape --template=TEMPLATE [--path] VALUE`: the instance of a template unit, like foo@bar.service. */
-export function templateInstance(template: string, value: string, options: { path?: boolean } = {}): string {
-  const at = template.indexOf('@.');
-  if (at < 1) throw new EscapeError(`"${template}" is not a template unit name (like name@.service)`);
-  const instance = options.path ? escapePath(value) : escapeUnitName(value);
-  if (instance === '') throw new EscapeError(`an empty instance cannot make a unit name from ${template}`);
-  return checkedUnitName(`${template.slice(0, at + 1)}${instance}${template.slice(at + 1)}`);
-}
-
-/** `systemd-escape --path --suffix=SUFFIX PATH`: the unit systemd names after a path, like a .device or .mount. */
-export function pathUnitName(path: string, suffix: 'device' | 'mount' | 'automount' | 'swap' | 'path'): string {
-  return checkedUnitName(`${escapePath(path)}.${suffix}`);
 }
 
 function checkedUnitName(name: string): string {

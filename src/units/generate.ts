@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Config, LuksDrive } from '../config/model.js';
 import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import { crypttabLine } from './crypttab.js';
-import { pathUnitName, templateInstance } from './escape.js';
+import { systemdEscape } from './escape.js';
 import { execArg, execLine } from './exec-line.js';
 import { fillTemplate } from './template.js';
 import type { TemplateName, Templates } from './templates.js';
@@ -74,7 +74,7 @@ export function generate(config: Config, templates: Templates, options: Generate
   if (config.install.trigger === 'daemon') files.push(...daemonFiles(render, plugback('daemon', ...configArgs)));
 
   for (const drive of luks) {
-    const cryptUnit = templateInstance('systemd-cryptsetup@.service', drive.cryptName);
+    const cryptUnit = systemdEscape(drive.cryptName, { template: 'systemd-cryptsetup@.service' });
     files.push({
       path: unit(`${cryptUnit}.d/50-plugback.conf`),
       purpose: `drive ${drive.name}: a stuck unlock fails after a while instead of hanging`,
@@ -115,8 +115,8 @@ function daemonFiles(render: Render, execDaemon: string): GeneratedFile[] {
 
 /** install.trigger units: the drive's device wants plugback-drive@<drive>.service, whose drop-in unlocks and mounts. */
 function driveUnitFiles(drive: LuksDrive, cryptUnit: string, render: Render): GeneratedFile[] {
-  const driveUnit = templateInstance('plugback-drive@.service', drive.name);
-  const device = pathUnitName(`/dev/disk/by-uuid/${drive.uuid}`, 'device');
+  const driveUnit = systemdEscape(drive.name, { template: 'plugback-drive@.service' });
+  const device = systemdEscape(`/dev/disk/by-uuid/${drive.uuid}`, { path: true, suffix: 'device' });
   return [
     {
       path: `${UNIT_DIR}/${driveUnit}.d/50-plugback.conf`,
