@@ -1,5 +1,6 @@
-// Unit-name escaping exactly as systemd-escape does it (systemd 252 src/basic/unit-name.c, path-util.c):
-// plain, --path, --suffix and --template, byte for byte, so every unit name plugback writes is the one systemd looks for.
+// Unit-name escaping exactly as systemd-escape does it (systemd 252 src/basic/unit-name.c, path-util.c),
+// plain, --path, --suffix and --template, byte for byte: every unit name plugback writes is the one systemd
+// looks for.
 
 /** The bytes systemd keeps as they are (VALID_CHARS without "-" and "\", which are always escaped). */
 const KEPT = /^[0-9A-Za-z:_.]$/;
