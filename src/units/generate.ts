@@ -83,7 +83,11 @@ export function generate(config: Config, templates: Templates, options: Generate
     if (config.install.trigger === 'units') files.push(...driveUnitFiles(drive, cryptUnit, render));
   }
 
-  files.push({ path: UDEV_RULES, purpose: 'BlinkStick access for group plugback; desktops leave the backup drives alone', content: render('udev/70-plugback.rules', { DRIVE_RULES: driveRules(luks) }) });
+  files.push({
+    path: UDEV_RULES,
+    purpose: 'BlinkStick access for group plugback; desktops leave the backup drives alone',
+    content: render('udev/70-plugback.rules', { DRIVE_RULES: driveRules(luks) }),
+  });
 
   return {
     files,
