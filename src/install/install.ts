@@ -35,10 +35,7 @@ export async function install(root: string, generated: Generated, stateDir: stri
   for (const dir of generated.directories) {
     if (await makeDirectory(root, dir.path, dir.mode, manifest)) report.notes.push(`created ${dir.path}`);
   }
-  // The log folder is readable by the group, so its members can follow a backup without root.
-  const gid = await groupId(root, GROUP);
-  const logDir = underRoot(root, LOG_DIR);
-  if (gid !== undefined && process.getuid?.() === 0 && (await stat(logDir)).gid !== gid) await chown(logDir, 0, gid);
+  await shareLogDirectory(root);
 
   for (const file of await planFiles(root, generated, writeCrypttab)) {
     const target = underRoot(root, file.path);
@@ -73,6 +70,18 @@ export async function install(root: string, generated: Generated, stateDir: stri
   }
   await writeManifest(stateOnRoot, manifest);
   return report;
+}
+
+/**
+ * The log folder belongs to group plugback, set-group-ID, so the files the daemon writes there (umask 0027)
+ * belong to the group too and its members can follow a backup without root.
+ */
+async function shareLogDirectory(root: string): Promise<void> {
+  const gid = await groupId(root, GROUP);
+  const logDir = underRoot(root, LOG_DIR);
+  const info = await stat(logDir);
+  if (gid !== undefined && process.getuid?.() === 0 && info.gid !== gid) await chown(logDir, 0, gid);
+  if ((info.mode & 0o7777) !== 0o2750) await chmod(logDir, 0o2750);
 }
 
 /** Creates `dir` (and missing parents) under the root, noting each one created in the manifest. */

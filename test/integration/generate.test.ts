@@ -318,7 +318,9 @@ describe('plugback install and uninstall under --root', () => {
     expect(first.stdout).toContain('wrote /etc/systemd/system/plugback.service');
     expect(await fs.readFile(path.join(root, 'etc/group'), 'utf8')).toMatch(/^plugback:x:\d+:$/m);
     expect((await fs.stat(path.join(root, 'var/lib/plugback-test'))).isDirectory()).toBe(true);
-    expect((await fs.stat(path.join(root, 'var/log/plugback'))).mode & 0o777).toBe(0o750);
+    const logDir = await fs.stat(path.join(root, 'var/log/plugback'));
+    expect(logDir.mode & 0o7777).toBe(0o2750);
+    expect(`${logDir.gid}`).toBe(/^plugback:x:(\d+):$/m.exec(await fs.readFile(path.join(root, 'etc/group'), 'utf8'))?.[1]);
     // The user's crypttab is kept, line for line, with plugback's block after it, and a copy of the old one.
     const merged = await fs.readFile(path.join(root, 'etc/crypttab'), 'utf8');
     expect(merged.startsWith(crypttab)).toBe(true);
