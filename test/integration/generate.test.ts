@@ -1,7 +1,8 @@
 // plugback generate / install / uninstall run as a user runs them (dist/main.js in a child process), with their
 // output checked by the real tools: systemd-analyze verify and security, systemd-cryptsetup-generator, xmllint
-// with the DTDs shipped by polkitd and libdbus-1-dev, and dbus-daemon. Everything happens in temporary folders.
-import { execFile, spawn } from 'node:child_process';
+// with the DTDs shipped by polkitd and libdbus-1-dev, and a private dbus-daemon with dbus-test-tool and
+// dbus-send. Everything happens in temporary folders; nothing touches the host's systemd, udev or groups.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -229,7 +230,7 @@ describe('the D-Bus and polkit policies', () => {
     expect([...text.matchAll(/<action id="([^"]+)"/g)].map((m) => m[1])).toEqual(['io.github.plugback.start', 'io.github.plugback.cancel', 'io.github.plugback.delete-snapshot']);
   });
 
-  it('the bus policy is valid against busconfig.dtd, but for the send_* attributes that DTD predates, and dbus-daemon accepts it', async () => {
+  it('the bus policy is valid against busconfig.dtd, but for the send_* attributes that DTD predates', async () => {
     const out = await generateTree('daemon');
     const policy = path.join(out, 'etc/dbus-1/system.d/io.github.plugback.Daemon1.conf');
     const r = await run('xmllint', ['--noout', '--nonet', '--dtdvalid', '/usr/share/xml/dbus-1/busconfig.dtd', policy]);
@@ -240,29 +241,94 @@ describe('the D-Bus and polkit policies', () => {
       .filter((l) => /error/.test(l))
       .filter((l) => !/No declaration for attribute send_(destination|interface|member) of element allow/.test(l));
     expect(problems).toEqual([]);
-    // dbus-daemon's own parser refuses unknown attributes: start a private bus that includes the policy.
-    const dir = await tempDir('bus');
-    const busConfig = path.join(dir, 'bus.conf');
-    await fs.writeFile(
-      busConfig,
-      `<busconfig><type>system</type><listen>unix:path=${dir}/socket</listen><auth>EXTERNAL</auth>` +
-        `<policy context="default"><allow user="*"/></policy><include>${policy}</include></busconfig>\n`,
-    );
-    expect(await dbusDaemonStarts(busConfig)).toBe('started');
+  });
+
+  it('on a real dbus-daemon: only root owns the name; anyone may look and ask; nothing else gets through', async () => {
+    const out = await generateTree('daemon');
+    const bus = await privateSystemBus(path.join(out, 'etc/dbus-1/system.d/io.github.plugback.Daemon1.conf'));
+    try {
+      // dbus-test-tool echo (dbus-tests) stands in for the daemon: as root it takes the name and answers every call.
+      bus.started.push(
+        spawn('dbus-test-tool', ['echo', '--name=io.github.plugback.Daemon1'], {
+          env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: bus.address },
+          stdio: 'ignore',
+        }),
+      );
+      await bus.waitForOwner('io.github.plugback.Daemon1');
+      const asNobody = (call: string[]) => bus.send(true, 'io.github.plugback.Daemon1', '/io/github/plugback/Daemon1', call);
+      for (const allowed of [
+        ['io.github.plugback.Daemon1.ListSnapshots', 'string:offsite-a'],
+        ['io.github.plugback.Daemon1.Start', 'string:offsite-a'],
+        ['io.github.plugback.Daemon1.Cancel'],
+        ['io.github.plugback.Daemon1.DeleteSnapshot', 'string:offsite-a', 'string:2026-11-22T031513Z'],
+        ['org.freedesktop.DBus.Properties.Get', 'string:io.github.plugback.Daemon1', 'string:State'],
+        ['org.freedesktop.DBus.Properties.GetAll', 'string:io.github.plugback.Daemon1'],
+        ['org.freedesktop.DBus.Introspectable.Introspect'],
+      ]) {
+        const r = await asNobody(allowed);
+        expect(r.code, `${allowed[0]}\n${shown(r)}`).toBe(0);
+      }
+      for (const denied of [
+        ['org.freedesktop.DBus.Properties.Set', 'string:io.github.plugback.Daemon1', 'string:State', 'variant:string:idle'],
+        ['io.github.plugback.Daemon1.Shutdown'],
+      ]) {
+        const r = await asNobody(denied);
+        expect(r.stderr, denied[0]).toContain('org.freedesktop.DBus.Error.AccessDenied');
+      }
+      const own = await bus.send(true, 'org.freedesktop.DBus', '/org/freedesktop/DBus', ['org.freedesktop.DBus.RequestName', 'string:io.github.plugback.Daemon1', 'uint32:0']);
+      expect(own.stderr).toContain('is not allowed to own the service "io.github.plugback.Daemon1"');
+    } finally {
+      bus.stop();
+    }
   });
 });
 
-/** Starts dbus-daemon on `config`: 'started' once it prints its address, or its error when it exits. */
-async function dbusDaemonStarts(config: string): Promise<string> {
-  const child = spawn('dbus-daemon', ['--config-file', config, '--nofork', '--print-address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** A dbus-daemon with the system bus's default policy (no owning names, no method calls, as system.conf) plus `policy`. */
+async function privateSystemBus(policy: string) {
+  const dir = await tempDir('bus');
+  // Reachable by nobody, who plays the unprivileged caller.
+  await fs.chmod(dir, 0o755);
+  const socket = path.join(dir, 'socket');
+  const config = path.join(dir, 'bus.conf');
+  await fs.writeFile(
+    config,
+    `<busconfig><type>system</type><listen>unix:path=${socket}</listen><auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/><deny own="*"/><deny send_type="method_call"/>
+    <allow send_type="signal"/><allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/><allow receive_type="method_return"/><allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+  </policy>
+  <include>${policy}</include>
+</busconfig>\n`,
+  );
+  const daemon = spawn('dbus-daemon', ['--config-file', config, '--nofork', '--print-address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const started: ChildProcess[] = [daemon];
+  const stop = () => started.forEach((child) => child.kill());
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const result = await new Promise<string>((resolve) => {
-    child.stdout.on('data', () => resolve('started'));
-    child.on('exit', () => resolve(`dbus-daemon exited: ${stderr}`));
+  daemon.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // dbus-daemon's own parser refuses unknown elements and attributes: a bad policy ends it here.
+  const address = await new Promise<string>((resolve, reject) => {
+    daemon.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    daemon.on('exit', () => reject(new Error(`dbus-daemon refused the policy: ${stderr}`)));
   });
-  child.kill();
-  return result;
+  await fs.chmod(socket, 0o777);
+  const send = (asNobody: boolean, dest: string, objectPath: string, call: string[]) => {
+    const args = [`--bus=${address}`, '--print-reply', `--dest=${dest}`, objectPath, ...call];
+    return asNobody ? run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'dbus-send', ...args]) : run('dbus-send', args);
+  };
+  /** Waits until `name` has an owner: a bounded number of tries, not a timed assertion. */
+  const waitForOwner = async (name: string) => {
+    for (let i = 0; i < 200; i++) {
+      const r = await send(false, 'org.freedesktop.DBus', '/org/freedesktop/DBus', ['org.freedesktop.DBus.NameHasOwner', `string:${name}`]);
+      if (r.stdout.includes('boolean true')) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`nothing took ${name} on the test bus`);
+  };
+  return { address, started, stop, send, waitForOwner };
 }
 
 describe('the udev rules', () => {
