@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
 import { parseConfig } from '../../src/config/load.js';
 import { generate } from '../../src/units/generate.js';
 import { loadTemplates } from '../../src/units/templates.js';
@@ -470,13 +471,21 @@ describe('plugback install and uninstall under --root', () => {
     );
   });
 
-  it('asks for root before installing on / or uninstalling from it, and writes nothing', async () => {
+  it('asks for root before installing on / or uninstalling from it', async () => {
     const config = await writeConfig(await tempDir('cfg'), 'daemon');
-    // As nobody (setpriv from util-linux): the check comes first; /etc would refuse the writes anyway.
-    for (const verb of ['install', 'uninstall']) {
-      const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, verb, '--config', config]);
-      expect(r.code, shown(r)).toBe(1);
-      expect(r.stderr).toBe(`plugback: plugback ${verb} changes /etc and /usr/share: run it as root (sudo plugback ${verb}), or give --root DIR to ${verb} under a folder\n`);
+    // In this process, with getuid() saying "not root": the check comes before anything is read or written.
+    const getuid = vi.spyOn(process, 'getuid').mockReturnValue(1000);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      for (const verb of ['install', 'uninstall']) {
+        expect(await main(['node', 'plugback', verb, '--config', config])).toBe(1);
+        expect(stderr).toHaveBeenLastCalledWith(
+          `plugback: plugback ${verb} changes /etc and /usr/share: run it as root (sudo plugback ${verb}), or give --root DIR to ${verb} under a folder\n`,
+        );
+      }
+    } finally {
+      getuid.mockRestore();
+      stderr.mockRestore();
     }
   });
 
