@@ -7,6 +7,8 @@ import { registerDaemon } from './daemon-cmd.js';
 import { registerDemo } from './demo.js';
 import { registerDrive } from './drive-cmd.js';
 import { registerDrives } from './drives-cmd.js';
+import { registerGenerate } from './generate-cmd.js';
+import { registerInstall } from './install-cmd.js';
 import { registerLed } from './led-cmd.js';
 import { EXIT } from './exit-codes.js';
 import { registerNotifyFailure } from './notify-failure-cmd.js';
@@ -34,7 +36,7 @@ All drives:   plugback drives
 Get it back:  plugback restore offsite-a --dry-run
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerDrives, registerNotifyFailure, registerLed, registerDaemon, registerConfig, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerDrives, registerNotifyFailure, registerLed, registerDaemon, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -3,7 +3,7 @@ import type { ConfigPath } from './positions.js';
 
 /** The parts of a config the cross checks read; built leniently, so they also run on a config with schema errors. */
 export interface CheckedView {
-  drives: Record<string, { uuid?: string; path?: string; mountPoint?: string; keyFile?: string; cryptName?: string }>;
+  drives: Record<string, { uuid?: string; path?: string; mountPoint?: string; keyFile?: string; cryptName?: string; deviceTimeout?: string }>;
   states: Record<string, { folders: string[] }>;
   /** Whether mail.smtp has a `password` key (refused: see secretFindings). */
   inlinePassword?: boolean;
@@ -33,6 +33,7 @@ export function viewForChecks(raw: unknown): CheckedView {
     if (mountPoint) view.mountPoint = mountPoint;
     if (d.keyFile !== undefined) view.keyFile = String(d.keyFile);
     if (d.cryptName !== undefined) view.cryptName = String(d.cryptName);
+    if (d.deviceTimeout !== undefined) view.deviceTimeout = String(d.deviceTimeout);
     drives[name] = view;
   }
   const states: CheckedView['states'] = {};
@@ -106,7 +107,7 @@ function driveKindFindings(config: CheckedView): Finding[] {
     } else if (drive.uuid !== undefined && drive.path !== undefined) {
       findings.push({ path: ['drives', name, 'path'], atKey: true, message: `drive "${name}" has both uuid and path: keep one` });
     } else if (drive.path !== undefined) {
-      for (const key of ['keyFile', 'cryptName', 'mountPoint'] as const) {
+      for (const key of ['keyFile', 'cryptName', 'mountPoint', 'deviceTimeout'] as const) {
         if (drive[key] !== undefined) {
           findings.push({
             path: ['drives', name, key],
@@ -124,8 +125,14 @@ function duplicateDriveFindings(config: CheckedView): Finding[] {
   const findings: Finding[] = [];
   const byUuid = new Map<string, string>();
   const byRoot = new Map<string, string>();
+  const byCryptName = new Map<string, string>();
   for (const [name, drive] of Object.entries(config.drives)) {
     if (drive.uuid !== undefined) {
+      // Two crypttab lines with one name: systemd would make one unit of them and unlock only one drive.
+      const cryptName = drive.cryptName ?? `plugback-${name}`;
+      const other = byCryptName.get(cryptName);
+      if (other) findings.push({ path: ['drives', name, drive.cryptName ? 'cryptName' : 'uuid'], message: `cryptName ${cryptName} is already used by drive "${other}"` });
+      else byCryptName.set(cryptName, name);
       const first = byUuid.get(drive.uuid);
       if (first) findings.push({ path: ['drives', name, 'uuid'], message: `uuid ${drive.uuid} is already used by drive "${first}"` });
       else byUuid.set(drive.uuid, name);

@@ -9,6 +9,8 @@ export interface LuksDrive {
   keyFile: string;
   cryptName: string;
   mountPoint: string;
+  /** How long systemd waits for the drive to appear when asked to unlock it, in ms. */
+  deviceTimeout: number;
 }
 
 export interface DirectoryDrive {
@@ -39,6 +41,7 @@ export type MailSettings = NonNullable<ParsedConfig['mail']>;
 export type ReminderSettings = ParsedConfig['reminders'];
 export type MetricsSettings = ParsedConfig['metrics'];
 export type HealthcheckSettings = ParsedConfig['healthchecks'][string];
+export type InstallSettings = ParsedConfig['install'];
 
 export interface Config {
   /** The file it was loaded from, for messages. */
@@ -57,7 +60,11 @@ export interface Config {
   metrics: MetricsSettings;
   /** Ping URLs by drive name. */
   healthchecks: Record<string, HealthcheckSettings>;
+  install: InstallSettings;
 }
+
+/** x-systemd.device-timeout= when the config does not say: long enough for a slow USB hub, short enough to notice. */
+const DEFAULT_DEVICE_TIMEOUT_MS = 30_000;
 
 /** The root a drive's repository lives under: the mount point of a LUKS drive, or the directory. */
 export function driveRoot(drive: Drive): string {
@@ -75,6 +82,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
           keyFile: d.keyFile ?? `/etc/plugback/keys/${name}.key`,
           cryptName: d.cryptName ?? `plugback-${name}`,
           mountPoint: d.mountPoint ?? `/run/plugback/${name}`,
+          deviceTimeout: d.deviceTimeout ?? DEFAULT_DEVICE_TIMEOUT_MS,
         }
       : { kind: 'directory', name, path: d.path as string },
   );
@@ -93,6 +101,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
     reminders: parsed.reminders,
     metrics: parsed.metrics,
     healthchecks: parsed.healthchecks,
+    install: parsed.install,
   };
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { parseColour } from '../led/colour.js';
+import { DEFAULT_STATE_DIR } from './defaults.js';
 import { DURATION_PATTERN, parseDuration, parseSize, SIZE_PATTERN } from './units.js';
 
 /** Names of drives and states end up in paths, unit names and mapper names: keep them plain. */
@@ -216,6 +217,12 @@ const driveSchema = z
     path: absolutePath('path')
       .meta({ description: 'A directory used as the backup target instead of a LUKS drive (an always-attached disk, tests, the demo).' })
       .optional(),
+    deviceTimeout: z
+      .string()
+      .regex(DURATION_PATTERN, { message: 'expected a duration such as 30s, 10m, 2h or 1d' })
+      .transform((text) => parseDuration(text) as number)
+      .meta({ description: 'How long unlocking waits for the drive to show up before it fails (x-systemd.device-timeout= in its crypttab line). Default: 30s' })
+      .optional(),
   })
   .meta({ description: 'A backup drive: either a LUKS drive (uuid) or a directory target (path).' });
 
@@ -286,7 +293,7 @@ export const configSchema = z
       .meta({ description: 'Name of this machine on the drive (snapshots go under plugback/<host>/). Default: the short hostname, other characters than letters, digits, - and _ replaced by _.' })
       .optional(),
     stateDir: absolutePath('stateDir')
-      .default('/var/lib/plugback')
+      .default(DEFAULT_STATE_DIR)
       .meta({ description: "plugback's own state on this machine: the drives it knows, each drive's history (ledger.json) and mail not yet sent (outbox/)." }),
     drives: z
       .record(z.string().regex(NAME_PATTERN, { message: `a drive name must be ${NAME_RULE}` }), driveSchema)
@@ -308,6 +315,18 @@ export const configSchema = z
       .record(z.string().regex(NAME_PATTERN, { message: `a drive name must be ${NAME_RULE}` }), healthcheckSchema)
       .default({})
       .meta({ description: 'Healthcheck URLs by drive name: one check per drive, so each drive can be watched for going stale.' }),
+    install: z
+      .strictObject({
+        trigger: z
+          .enum(['daemon', 'units'])
+          .default('daemon')
+          .meta({
+            description:
+              'What starts a backup when a drive is plugged in: daemon (plugback.service watches for drives) or units (one plugback-drive@<drive>.service per LUKS drive, started by systemd, no daemon).',
+          }),
+      })
+      .prefault({})
+      .meta({ description: 'What `plugback generate` and `plugback install` put on the system.' }),
   })
   .meta({ title: 'plugback configuration', description: 'The configuration of plugback, a plug-in-triggered backup daemon.' });
 

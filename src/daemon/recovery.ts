@@ -8,7 +8,7 @@ import { listSnapshots } from '../repo/snapshots.js';
 import { mountAt } from '../system/mounts.js';
 import { unmount, unmountLazily } from '../system/mount-device.js';
 import type { Systemd1 } from '../system/systemd1.js';
-import { cryptsetupUnit } from '../units/systemd-escape.js';
+import { cryptsetupUnit } from '../units/escape.js';
 
 const STOP_TIMEOUT_MS = 60_000;
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { LuksDrive } from '../config/model.js';
 import type { DbusConnection } from '../system/dbus.js';
 import type { Systemd1 } from '../system/systemd1.js';
-import { uuidDeviceUnit } from '../units/systemd-escape.js';
+import { uuidDeviceUnit } from '../units/escape.js';
 import { UdisksClient, type BlockInfo } from './udisks.js';
 
 export interface DriveListener {

@@ -192,7 +192,7 @@ describe('plugback daemon', () => {
 
     await f.plug('offsite-a');
     const failed = await f.waitForLog(/^backup of "offsite-a" failed at unlock/, 'offsite-a');
-    expect(failed.msg).toContain(`${a.cryptName} UUID=${a.uuid} ${a.keyFile} luks,noauto,nofail,headless=true`);
+    expect(failed.msg).toContain(`${a.cryptName} UUID=${a.uuid} ${a.keyFile} luks,noauto,nofail,headless=true,x-systemd.device-timeout=30s`);
     expect(failed.msg).toContain('/etc/crypttab');
   });
 

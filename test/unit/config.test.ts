@@ -36,6 +36,7 @@ describe('a valid config', () => {
         keyFile: '/etc/plugback/keys/offsite-a.key',
         cryptName: 'plugback-offsite-a',
         mountPoint: '/run/plugback/offsite-a',
+        deviceTimeout: 30_000,
       },
       { kind: 'directory', name: 'nas-disk', path: '/srv/backup' },
     ]);
@@ -103,6 +104,28 @@ describe('config problems', () => {
     expect(problemsOf(text)).toEqual([
       `${FILE}:2:6: drives.a: drive "a" needs either uuid (a LUKS drive) or path (a directory target)`,
       `${FILE}:5:5: drives.b.keyFile: keyFile only applies to LUKS drives (with uuid); drive "b" is a directory target (path)`,
+    ]);
+  });
+
+  it('refuses two drives with one cryptName (one crypttab entry cannot unlock both) and a deviceTimeout on a directory', () => {
+    const text = [
+      'drives:',
+      '  a:',
+      '    uuid: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+      '    cryptName: plugback-b',
+      '  b:',
+      '    uuid: 9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d',
+      '  c:',
+      '    path: /backup',
+      '    deviceTimeout: 1m',
+      'states:',
+      '  s:',
+      '    folders: [/srv]',
+      '',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      `${FILE}:6:11: drives.b.uuid: cryptName plugback-b is already used by drive "a"`,
+      `${FILE}:9:5: drives.c.deviceTimeout: deviceTimeout only applies to LUKS drives (with uuid); drive "c" is a directory target (path)`,
     ]);
   });
 

@@ -10,7 +10,8 @@ import type { PresentDrive } from '../../drives/drive-watcher.js';
 import { mountAt } from '../../system/mounts.js';
 import { fsTypeOf, mountDevice, preenExt, unmount, unmountLazily } from '../../system/mount-device.js';
 import type { JobResultName, Systemd1 } from '../../system/systemd1.js';
-import { cryptsetupUnit } from '../../units/systemd-escape.js';
+import { crypttabLine } from '../../units/crypttab.js';
+import { cryptsetupUnit } from '../../units/escape.js';
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
 
@@ -68,8 +69,8 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
       const state = await access_.systemd.unitState(unit);
       if (state.loadState === 'not-found') {
         throw new Error(
-          `systemd has no unit ${unit}: /etc/crypttab has no line for "${drive.cryptName}". Add this line to /etc/crypttab and run "systemctl daemon-reload":\n` +
-            `  ${drive.cryptName} UUID=${drive.uuid} ${drive.keyFile} luks,noauto,nofail,headless=true`,
+          `systemd has no unit ${unit}: /etc/crypttab has no line for "${drive.cryptName}". Run "plugback install --write-crypttab", ` +
+            `or add this line to /etc/crypttab and run "systemctl daemon-reload":\n  ${crypttabLine(drive)}`,
         );
       }
       if (state.activeState === 'active') {

@@ -1,0 +1,60 @@
+// `plugback uninstall`: removes what the manifest says install wrote, when it is still as install wrote it.
+import { copyFile, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../system/atomic-file.js';
+import { removeCrypttabBlock } from '../units/crypttab.js';
+import { CRYPTTAB, GROUP } from '../units/generate.js';
+import { deleteGroup } from './group.js';
+import { CRYPTTAB_BACKUP } from './install.js';
+import { MANIFEST_NAME, readManifest } from './manifest.js';
+import { reloadFor, removeInstalled } from './remove.js';
+import { underRoot } from './plan.js';
+
+export interface UninstallReport {
+  removed: string[];
+  /** Files install wrote that were changed since: left in place, with the reason. */
+  kept: string[];
+  reload: { systemd: boolean; udev: boolean };
+}
+
+export async function uninstall(root: string, stateDir: string): Promise<UninstallReport> {
+  const stateOnRoot = underRoot(root, stateDir);
+  const manifest = await readManifest(stateOnRoot);
+  const report: UninstallReport = { removed: [], kept: [], reload: { systemd: false, udev: false } };
+  const removed = (file: string) => {
+    report.removed.push(file);
+    reloadFor(file, report.reload);
+  };
+
+  for (const entry of [...manifest.files, ...manifest.symlinks]) {
+    const result = await removeInstalled(root, entry);
+    if (result === 'removed') removed(entry.path);
+    else if (result !== 'gone') report.kept.push(result.kept);
+  }
+  if (manifest.crypttab) {
+    const text = await readFile(underRoot(root, CRYPTTAB), 'utf8').catch(() => '');
+    const without = removeCrypttabBlock(text);
+    if (without !== text) {
+      await copyFile(underRoot(root, CRYPTTAB), underRoot(root, CRYPTTAB_BACKUP));
+      await writeFileAtomic(underRoot(root, CRYPTTAB), without);
+      removed(`${CRYPTTAB} (plugback's lines; the previous file is ${CRYPTTAB_BACKUP})`);
+    }
+  }
+  await rm(path.join(stateOnRoot, MANIFEST_NAME), { force: true });
+  // Folders go only when empty: a drop-in folder or the state folder may hold the user's files too.
+  for (const dir of [...manifest.directories].reverse()) {
+    const entries = await readdir(underRoot(root, dir)).catch(() => undefined);
+    if (entries === undefined) continue;
+    if (entries.length > 0) {
+      report.kept.push(`${dir}/ (not empty)`);
+      continue;
+    }
+    await rmdir(underRoot(root, dir));
+    report.removed.push(`${dir}/`);
+  }
+  if (manifest.group) {
+    await deleteGroup(root, GROUP);
+    report.removed.push(`the group ${GROUP}`);
+  }
+  return report;
+}
