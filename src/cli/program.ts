@@ -15,6 +15,7 @@ import { registerNotifyFailure } from './notify-failure-cmd.js';
 import { registerRestore } from './restore-cmd.js';
 import { registerRun } from './run.js';
 import { registerSnapshots } from './snapshots-cmd.js';
+import { registerStatus } from './status-cmd.js';
 import { registerVersions } from './versions-cmd.js';
 
 /** Builds the command tree; exported so tests can check the help text. */
@@ -31,12 +32,13 @@ export function buildProgram(): Command {
 Try it:       plugback demo
 Check config: plugback config check /etc/plugback/config.yaml
 Back up now:  plugback run offsite-a
+The daemon:   plugback status --follow   (plugback start DRIVE, plugback cancel)
 See history:  plugback snapshots offsite-a
 All drives:   plugback drives
 Get it back:  plugback restore offsite-a --dry-run
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerDrives, registerNotifyFailure, registerLed, registerDaemon, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerDrives, registerNotifyFailure, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

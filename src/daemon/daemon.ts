@@ -1,11 +1,12 @@
 // `plugback daemon`: watches for the configured drives and backs each one up when it is plugged in, one job at
 // a time: unlock, mount, the backup steps, unmount, close, power off, then "safe to remove".
 import type { Level, Logger } from 'pino';
-import type { Config, LuksDrive } from '../config/model.js';
-import { formatDuration } from '../config/units.js';
+import type { Config, Drive, LuksDrive } from '../config/model.js';
+import { formatBytes, formatDuration } from '../config/units.js';
+import { DaemonApi } from '../api/service.js';
 import { DriveWatcher } from '../drives/drive-watcher.js';
 import { runBackupJob } from '../job/backup-job.js';
-import type { JobEvent, JobResult } from '../job/events.js';
+import type { JobEvent, JobResult, StepName, SyncProgress } from '../job/events.js';
 import { lineLogger, type LineSink } from '../job/job-log.js';
 import { AbortFailure } from '../job/runner.js';
 import { deviceSteps } from '../job/steps/device.js';
@@ -19,6 +20,7 @@ import { notifySystemd } from '../system/sd-notify.js';
 import { Systemd1 } from '../system/systemd1.js';
 import { watchForReload } from './config-watch.js';
 import { DriveQueue } from './queue.js';
+import { RequestError } from './request-error.js';
 import { recoverLeftovers } from './recovery.js';
 
 export interface DaemonOptions {
@@ -34,15 +36,36 @@ export interface DaemonOptions {
 
 /** What the daemon tells the outside (the D-Bus API listens to these). */
 export type DaemonEvent =
+  | { type: 'state'; state: DaemonState }
   | { type: 'queued'; drive: string; behind: string }
   | { type: 'skipped'; drive: string; reason: string }
   | { type: 'job'; drive: string; event: JobEvent };
+
+export type DaemonState = 'starting' | 'idle' | 'working' | 'stopping';
+
+/** The running job as the API shows it. */
+export interface JobStatus {
+  drive: string;
+  step?: StepName | undefined;
+  progress?: SyncProgress | undefined;
+}
+
+/** One configured drive as the API shows it. */
+export interface DriveStatus {
+  name: string;
+  kind: Drive['kind'];
+  present: boolean;
+  queued: boolean;
+  overdue: boolean;
+}
+
 
 interface RunningJob {
   drive: string;
   controller: AbortController;
   removed: boolean;
   onRemoved: Set<() => void>;
+  status: JobStatus;
 }
 
 /** How long a failed step waits for news of the drive's removal before its own error is taken as the cause. */
@@ -65,16 +88,72 @@ export class Daemon {
   private ledResult: 'done' | 'failed' | undefined;
   private readonly listeners = new Set<(event: DaemonEvent) => void>();
   private stopWatching: (() => Promise<void>) | undefined;
+  private api: DaemonApi | undefined;
+  private lastStatusAt = 0;
   private reloading: Promise<void> = Promise.resolve();
   private stopping = false;
   /** Drives found during start-up wait in the queue until the daemon is ready. */
   private ready = false;
+  private stateNow: DaemonState = 'starting';
 
   constructor(
     private config: Config,
     private readonly options: DaemonOptions,
   ) {
     this.log = lineLogger(options.sink, options.logLevel, { component: 'daemon' });
+  }
+
+  get state(): DaemonState {
+    return this.stateNow;
+  }
+
+  /** The running job, if any. */
+  jobStatus(): JobStatus | undefined {
+    return this.current && { ...this.current.status };
+  }
+
+  /** Every configured drive with what the daemon knows of it now (the ledger has its history). */
+  driveStatus(): DriveStatus[] {
+    const overdue = new Set(this.notifier?.overdueDrives() ?? []);
+    return this.config.drives.map((d) => ({
+      name: d.name,
+      kind: d.kind,
+      present: d.kind === 'directory' || this.watcher?.find(d.name) !== undefined,
+      queued: this.queue.has(d.name),
+      overdue: overdue.has(d.name),
+    }));
+  }
+
+  /** The config in force (the API reads drives and the state folder from it). */
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  /**
+   * Backs up `name` now (queued behind a running job), whatever daemon.minInterval says: a LUKS drive that is
+   * plugged in, or a directory target. Returns "started" or "queued".
+   */
+  requestBackup(name: string, requestedBy: string): 'started' | 'queued' {
+    const drive = this.config.drives.find((d) => d.name === name);
+    if (!drive) throw new RequestError(`there is no drive "${name}" in ${this.options.configFile} (drives: ${this.config.drives.map((d) => d.name).join(', ') || 'none'})`);
+    if (this.stopping) throw new RequestError('the daemon is stopping');
+    if (drive.kind === 'luks' && !this.watcher?.find(name)) throw new RequestError(`drive "${name}" is not plugged in`);
+    if (this.current?.drive === name) throw new RequestError(`drive "${name}" is being backed up right now`);
+    if (this.queue.has(name)) return 'queued';
+    this.log.info({ drive: name, requestedBy }, `backup of "${name}" requested by ${requestedBy}`);
+    this.queue.add(name);
+    if (this.current) return 'queued';
+    this.runQueueSoon();
+    return 'started';
+  }
+
+  /** Cancels the running job (its clean-up still runs); returns the drive it was for. */
+  cancelJob(requestedBy: string): string {
+    const job = this.current;
+    if (!job) throw new RequestError('no backup is running');
+    this.log.info({ drive: job.drive, requestedBy }, `backup of "${job.drive}" cancelled by ${requestedBy}`);
+    job.controller.abort(new Error(`cancelled by ${requestedBy}`));
+    return job.drive;
   }
 
   onEvent(listener: (event: DaemonEvent) => void): () => void {
@@ -93,10 +172,13 @@ export class Daemon {
     this.watcher = new DriveWatcher(this.dbus, this.systemd, { added: (d) => this.driveAdded(d), removed: (d) => this.driveRemoved(d) }, this.log);
     await this.watcher.start(luksDrives(this.config));
     this.stopWatching = await watchForReload(this.options.configFile, (why) => void this.reload(why));
+    this.api = await DaemonApi.start(this.dbus, this);
     const names = luksDrives(this.config).map((d) => d.name);
     this.log.info({ drives: names, config: this.options.configFile }, `plugback daemon ready, waiting for ${names.length ? names.map((n) => `"${n}"`).join(', ') : 'drives (none is configured)'}`);
-    await notifySystemd({ READY: '1', STATUS: this.idleStatus() });
     this.ready = true;
+    this.setState('idle');
+    // Ready for systemd only now: the bus name is ours and the drives already plugged in are known.
+    await notifySystemd({ READY: '1', STATUS: this.idleStatus() });
     this.runQueueSoon();
   }
 
@@ -104,6 +186,7 @@ export class Daemon {
   async stop(why: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.setState('stopping');
     await notifySystemd({ STOPPING: '1' });
     if (this.current) {
       this.log.info({ drive: this.current.drive }, `${why}: cancelling the backup of "${this.current.drive}" and cleaning up`);
@@ -113,6 +196,7 @@ export class Daemon {
     await this.stopWatching?.();
     this.watcher?.stop();
     await this.stopNotifier();
+    this.api?.stop();
     await this.led?.close();
     this.dbus?.close();
     this.log.info(`plugback daemon stopped (${why})`);
@@ -203,22 +287,27 @@ export class Daemon {
 
   private async runQueue(): Promise<void> {
     for (let name = this.queue.next(); name !== undefined && !this.stopping; name = this.queue.next()) {
-      const present = this.watcher?.find(name);
-      if (!present) continue;
-      await this.runJob(present.drive).catch((error: unknown) => {
+      const drive = this.config.drives.find((d) => d.name === name);
+      const here = drive?.kind === 'directory' ? drive : this.watcher?.find(name)?.drive;
+      if (!here) continue;
+      await this.runJob(here).catch((error: unknown) => {
         this.log.error({ drive: name }, `the backup of "${name}" ended with an internal error: ${(error as Error).stack ?? String(error)}`);
       });
     }
-    if (!this.stopping) await notifySystemd({ STATUS: this.idleStatus() });
+    if (!this.stopping) {
+      this.setState('idle');
+      await notifySystemd({ STATUS: this.idleStatus() });
+    }
   }
 
-  private async runJob(drive: LuksDrive): Promise<JobResult> {
+  private async runJob(drive: Drive): Promise<JobResult> {
     const { systemd, watcher } = this;
     if (!systemd || !watcher) throw new Error('the daemon is not started');
     // The job keeps the config it started with; a reload meanwhile applies to the next job.
     const config = this.config;
-    const job: RunningJob = { drive: drive.name, controller: new AbortController(), removed: false, onRemoved: new Set() };
+    const job: RunningJob = { drive: drive.name, controller: new AbortController(), removed: false, onRemoved: new Set(), status: { drive: drive.name } };
     this.current = job;
+    this.setState('working');
     const led = this.led ? ledReporter(this.led.controller) : undefined;
     const notifier = this.notifier;
     // The job's own lines, for the failure mail: its log file on the drive is unmounted by the time mail is written.
@@ -235,9 +324,15 @@ export class Daemon {
         logLevel: this.options.logLevel,
         onEvent: (event) => {
           led?.(event);
+          if (event.type === 'step-started') job.status.step = event.step;
+          if (event.type === 'progress') {
+            job.status.progress = event.progress;
+            this.progressStatus(drive.name, event.progress);
+          }
           this.emit({ type: 'job', drive: drive.name, event });
         },
-        deviceSteps: deviceSteps({
+        // A directory target is simply there: no unlock, mount or power-off.
+        deviceSteps: drive.kind === 'directory' ? { before: [], after: [] } : deviceSteps({
           systemd,
           udisks: watcher.udisksClient,
           present: () => watcher.find(drive.name),
@@ -247,6 +342,8 @@ export class Daemon {
         }),
         settleFailure: () => waitForRemoval(job, REMOVAL_SETTLE_MS),
       });
+      // A directory target is still there to look at; a LUKS drive was read just before its unmount.
+      if (drive.kind === 'directory') facts = await driveFacts(config, drive, result.logFile !== undefined);
       const good = result.outcome === 'success' || result.outcome === 'warning';
       this.ledResult = good ? 'done' : 'failed';
       await notifier?.jobFinished(drive.name, result, { logText: capture.text(), ...facts });
@@ -283,6 +380,25 @@ export class Daemon {
   private showIdle(): void {
     if (this.current || this.queue.list().length > 0 || this.ledResult) return;
     void this.led?.controller.set(this.notifier?.overdueDrives().length ? 'overdue' : 'idle');
+  }
+
+  /** Logs what an API caller had done (the API has no logger of its own). */
+  logRequest(drive: string, message: string): void {
+    this.log.info({ drive }, message);
+  }
+
+  /** `systemctl status plugback` shows the copy's progress; every few seconds is enough for a human. */
+  private progressStatus(drive: string, p: SyncProgress): void {
+    if (Date.now() - this.lastStatusAt < 5000) return;
+    this.lastStatusAt = Date.now();
+    const eta = p.etaSeconds !== undefined ? `, ${formatDuration(p.etaSeconds * 1000)} left` : '';
+    void notifySystemd({ STATUS: `${drive}: syncing ${Math.floor(p.percent)}%, ${formatBytes(p.rate)}/s${eta}` });
+  }
+
+  private setState(state: DaemonState): void {
+    if (state === this.stateNow) return;
+    this.stateNow = state;
+    this.emit({ type: 'state', state });
   }
 
   private emit(event: DaemonEvent): void {

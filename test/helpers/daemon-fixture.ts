@@ -48,6 +48,8 @@ export class DaemonFixture {
   readonly stateDir: string;
   readonly configFile: string;
   readonly drives = new Map<string, TestDrive>();
+  /** Directory targets by name → path (the daemon backs them up only when asked through its API). */
+  readonly directories = new Map<string, string>();
   bus!: PrivateBus;
   peer!: SystemPeer;
   daemon: DaemonProcess | undefined;
@@ -105,6 +107,19 @@ export class DaemonFixture {
     return drive;
   }
 
+  /** A directory target `name`, adopted. */
+  async addDirectoryDrive(name: string): Promise<string> {
+    const dir = path.join(this.root, 'targets', name);
+    await fs.mkdir(dir, { recursive: true });
+    this.directories.set(name, dir);
+    await this.writeConfig();
+    const config = await loadConfig(this.configFile);
+    const configured = config.drives.find((d) => d.name === name);
+    if (!configured) throw new Error(`drive ${name} missing from the test config`);
+    await adoptDrive(config, configured, false);
+    return dir;
+  }
+
   /** Plugs the drive's disk into the peer (udisks2 announces it, its device unit turns active). */
   plug(name: string): Promise<void> {
     return this.peer.plug(diskId(name));
@@ -118,6 +133,7 @@ export class DaemonFixture {
   async writeConfig(extra: Partial<ConfigInput> = {}): Promise<void> {
     const drives: ConfigInput['drives'] = {};
     for (const d of this.drives.values()) drives[d.name] = { uuid: d.uuid, keyFile: d.keyFile, cryptName: d.cryptName, mountPoint: d.mountPoint };
+    for (const [name, dir] of this.directories) drives[name] = { path: dir };
     const doc: ConfigInput = {
       host: HOST,
       stateDir: this.stateDir,
@@ -131,12 +147,12 @@ export class DaemonFixture {
     await fs.writeFile(this.configFile, stringify(doc));
   }
 
-  /** Starts `plugback daemon` and waits until it says it is ready. */
-  async startDaemon(): Promise<DaemonProcess> {
-    // Not under systemd: no journal priority prefixes, no sd_notify.
+  /** Starts `plugback daemon` and waits until it says it is ready; `env` is added to its environment. */
+  async startDaemon(extraEnv: Record<string, string> = {}): Promise<DaemonProcess> {
+    // Not under systemd: no journal priority prefixes, no sd_notify (unless the test gives a NOTIFY_SOCKET).
     const { NOTIFY_SOCKET: _notify, JOURNAL_STREAM: _journal, ...env } = process.env;
     const child = spawn(process.execPath, [MAIN, 'daemon', '--config', this.configFile, '--log-level', 'debug'], {
-      env: { ...env, DBUS_SYSTEM_BUS_ADDRESS: this.bus.address },
+      env: { ...env, DBUS_SYSTEM_BUS_ADDRESS: this.bus.address, ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const lines: LogLine[] = [];

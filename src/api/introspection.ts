@@ -1,0 +1,85 @@
+// The introspection XML of plugback's object: what `busctl introspect` and D-Bus tools show, and the contract
+// documented in docs/dbus-api.md.
+import { INTERFACE } from './names.js';
+
+export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">
+<node>
+  <interface name="${INTERFACE}">
+    <!-- "starting", "idle", "working" or "stopping". -->
+    <property name="State" type="s" access="read"/>
+    <!-- The running job: Drive s, Step s, and while copying CopyingState s (the state being copied),
+         Percent d, Bytes t, Rate d (bytes/s), EtaSeconds t (when known). Empty when no job runs. -->
+    <property name="CurrentJob" type="a{sv}" access="read"/>
+    <!-- Every configured drive by name: Kind s, Present b, Queued b, Overdue b, and from the ledger
+         LastSuccess s, LastFailure s, LastFailureStep s, LastFailureReason s, SnapshotCount u, FreeBytes t. -->
+    <property name="Drives" type="a{sa{sv}}" access="read"/>
+    <!-- Backs up a drive now (a plugged-in LUKS drive, or a directory target); returns "started" or "queued".
+         polkit action io.github.plugback.start. -->
+    <method name="Start">
+      <arg name="drive" type="s" direction="in"/>
+      <arg name="result" type="s" direction="out"/>
+    </method>
+    <!-- Cancels the running job; its clean-up runs and the partial copy is kept. Returns the drive.
+         polkit action io.github.plugback.cancel. -->
+    <method name="Cancel">
+      <arg name="drive" type="s" direction="out"/>
+    </method>
+    <!-- The drive's snapshots of this host, oldest first: Id s, Time s, and from the record FinishedAt s,
+         Bytes t, TransferredBytes t. The drive must be mounted (a directory target, or a LUKS drive during a job). -->
+    <method name="ListSnapshots">
+      <arg name="drive" type="s" direction="in"/>
+      <arg name="snapshots" type="aa{sv}" direction="out"/>
+    </method>
+    <!-- Deletes one snapshot, never the newest. polkit action io.github.plugback.delete-snapshot. -->
+    <method name="DeleteSnapshot">
+      <arg name="drive" type="s" direction="in"/>
+      <arg name="id" type="s" direction="in"/>
+    </method>
+    <signal name="StateChanged">
+      <arg name="state" type="s"/>
+    </signal>
+    <!-- At most two a second while a job copies; the same keys as CurrentJob. -->
+    <signal name="Progress">
+      <arg name="job" type="a{sv}"/>
+    </signal>
+    <!-- Drive s, Outcome s ("success", "warning", "failed", "cancelled"), DurationMs t, TransferredBytes t,
+         and when there are: Snapshot s, FailedStep s, Error s. -->
+    <signal name="JobFinished">
+      <arg name="result" type="a{sv}"/>
+    </signal>
+  </interface>
+  <interface name="org.freedesktop.DBus.Properties">
+    <method name="Get">
+      <arg name="interface" type="s" direction="in"/>
+      <arg name="property" type="s" direction="in"/>
+      <arg name="value" type="v" direction="out"/>
+    </method>
+    <method name="GetAll">
+      <arg name="interface" type="s" direction="in"/>
+      <arg name="properties" type="a{sv}" direction="out"/>
+    </method>
+    <method name="Set">
+      <arg name="interface" type="s" direction="in"/>
+      <arg name="property" type="s" direction="in"/>
+      <arg name="value" type="v" direction="in"/>
+    </method>
+    <signal name="PropertiesChanged">
+      <arg name="interface" type="s"/>
+      <arg name="changed" type="a{sv}"/>
+      <arg name="invalidated" type="as"/>
+    </signal>
+  </interface>
+  <interface name="org.freedesktop.DBus.Introspectable">
+    <method name="Introspect">
+      <arg name="xml" type="s" direction="out"/>
+    </method>
+  </interface>
+  <interface name="org.freedesktop.DBus.Peer">
+    <method name="Ping"/>
+    <method name="GetMachineId">
+      <arg name="machine_uuid" type="s" direction="out"/>
+    </method>
+  </interface>
+</node>
+`;
