@@ -168,6 +168,40 @@ describe('plugback daemon', () => {
     expect(f.messages().some((m) => /continu|resum/i.test(m))).toBe(true);
   });
 
+  it('lets e2fsck -p repair the drive before mounting it, and says so: the backup ends with a warning', async () => {
+    const f = await setUp();
+    const a = await f.addDrive('offsite-a');
+    // Mark the file system as having errors, as an unclean unplug can: e2fsck -p then checks it fully and clears that.
+    await execFileP('debugfs', ['-w', '-R', 'ssv state 2', a.image]);
+    await f.startDaemon();
+    await f.plug('offsite-a');
+    await f.waitForLog(/is done: safe to remove/, 'offsite-a');
+    expect(f.messages().some((m) => /^e2fsck repaired the file system of drive "offsite-a"/.test(m))).toBe(true);
+    expect(f.messages().some((m) => /backup of "offsite-a" finished with warnings/.test(m))).toBe(true);
+  });
+
+  it('names the process that keeps the drive busy when it cannot be unmounted, and detaches it lazily', async () => {
+    const f = await setUp();
+    await f.addDrive('offsite-a');
+    // A post-backup hook leaves a process sitting in the drive, as a forgotten shell would.
+    const pidFile = path.join(f.root, 'squatter.pid');
+    await f.writeConfig({
+      hooks: { postBackup: `setsid sh -c 'cd "$PLUGBACK_TARGET" && echo $$ > ${pidFile} && exec sleep 60' >/dev/null 2>&1 </dev/null &` },
+    });
+    await f.startDaemon();
+    await f.plug('offsite-a');
+    try {
+      const failed = await f.waitForLog(/^backup of "offsite-a" failed at unmount/, 'offsite-a', 45_000);
+      const pid = (await fs.readFile(pidFile, 'utf8')).trim();
+      expect(failed.msg).toContain(`it is held by PID ${pid} (`);
+      expect(f.messages().some((m) => /detached it lazily instead/.test(m))).toBe(true);
+      expect(await f.isMounted('offsite-a')).toBe(false);
+    } finally {
+      const pid = await fs.readFile(pidFile, 'utf8').catch(() => '');
+      if (pid.trim()) process.kill(Number(pid.trim()), 'SIGKILL');
+    }
+  });
+
   it('says what to fix when the unlock fails, and leaves the drive closed and unmounted', async () => {
     const f = await setUp();
     await f.addDrive('offsite-a');
