@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLedger } from '../../src/notify/ledger.js';
+import { MailServer } from '../helpers/mail-server.js';
 import { diffTrees, snapshotTree } from '../helpers/tree.js';
 import { DaemonFixture } from '../helpers/daemon-fixture.js';
 
@@ -199,6 +200,28 @@ describe('plugback daemon', () => {
     } finally {
       const pid = await fs.readFile(pidFile, 'utf8').catch(() => '');
       if (pid.trim()) process.kill(Number(pid.trim()), 'SIGKILL');
+    }
+  });
+
+  it('mails a failure with the job log quoted and attached, though the drive is unmounted by then', async () => {
+    const server = await MailServer.onFreePort();
+    await server.start();
+    try {
+      const f = await setUp();
+      await f.addDrive('offsite-a');
+      await f.writeConfig({ mail: { to: 'me@example.org', smtp: { host: '127.0.0.1', port: server.port, security: 'none' } } });
+      await f.peer.setUnlockResult('plugback-offsite-a', 'failed');
+      await f.startDaemon();
+      await f.plug('offsite-a');
+      const [received] = await server.waitFor(1, 30_000);
+      const mail = received!.mail;
+      expect(mail.subject).toMatch(/offsite-a/);
+      expect(mail.subject).toMatch(/unlock/);
+      expect(mail.text).toContain('could not open drive "offsite-a" with the key file');
+      const attachment = mail.attachments[0];
+      expect(attachment?.content.toString()).toContain('unlocking drive \\"offsite-a\\"');
+    } finally {
+      await server.stop();
     }
   });
 
