@@ -268,6 +268,8 @@ export class Daemon {
     if (!this.ready || this.stopping) return;
     this.pump ??= this.runQueue().finally(() => {
       this.pump = undefined;
+      // A drive queued while the loop was winding down would otherwise wait for the next event.
+      if (this.queue.list().length > 0) this.runQueueSoon();
     });
   }
 
