@@ -187,7 +187,10 @@ describe('plugback daemon', () => {
     // A post-backup hook leaves a process sitting in the drive, as a forgotten shell would.
     const pidFile = path.join(f.root, 'squatter.pid');
     await f.writeConfig({
-      hooks: { postBackup: `setsid sh -c 'cd "$PLUGBACK_TARGET" && echo $$ > ${pidFile} && exec sleep 60' >/dev/null 2>&1 </dev/null &` },
+      // The hook waits until the squatter is inside (it writes its PID only after the cd).
+      hooks: {
+        postBackup: `setsid sh -c 'cd "$PLUGBACK_TARGET" && echo $$ > ${pidFile} && exec sleep 60' >/dev/null 2>&1 </dev/null & while [ ! -s ${pidFile} ]; do sleep 0.05; done`,
+      },
     });
     await f.startDaemon();
     await f.plug('offsite-a');
