@@ -6,6 +6,7 @@ import type { Config, LuksDrive } from '../config/model.js';
 import { repoPaths } from '../repo/layout.js';
 import { listSnapshots } from '../repo/snapshots.js';
 import { mountAt } from '../system/mounts.js';
+import { closeStaleMapping } from '../system/dm-mapping.js';
 import { unmount, unmountLazily } from '../system/mount-device.js';
 import type { Systemd1 } from '../system/systemd1.js';
 import { cryptsetupUnit } from '../units/escape.js';
@@ -43,8 +44,13 @@ async function unmountLeftover(config: Config, drive: LuksDrive, log: Logger): P
 async function closeLeftover(drive: LuksDrive, systemd: Systemd1, log: Logger): Promise<void> {
   const unit = cryptsetupUnit(drive.cryptName);
   const state = await systemd.unitState(unit);
-  if (state.loadState === 'not-found' || (state.activeState !== 'active' && state.activeState !== 'activating')) return;
-  const result = await systemd.stopUnit(unit, STOP_TIMEOUT_MS);
-  if (result !== 'done') throw new Error(`stopping ${unit} ended "${result}"`);
-  log.warn({ drive: drive.name, unit }, `closed the LUKS mapping ${drive.cryptName}, left open by an earlier run`);
+  if (state.loadState !== 'not-found' && (state.activeState === 'active' || state.activeState === 'activating')) {
+    const result = await systemd.stopUnit(unit, STOP_TIMEOUT_MS);
+    if (result !== 'done') throw new Error(`stopping ${unit} ended "${result}"`);
+    log.warn({ drive: drive.name, unit }, `closed the LUKS mapping ${drive.cryptName}, left open by an earlier run`);
+  }
+  // A mapping whose disk was pulled out while busy outlives its (stopped) unit.
+  if (await closeStaleMapping(drive.cryptName)) {
+    log.warn({ drive: drive.name }, `closed the stale LUKS mapping ${drive.cryptName}, left behind when its drive was pulled out`);
+  }
 }

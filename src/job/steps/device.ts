@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import type { LuksDrive } from '../../config/model.js';
 import type { UdisksClient } from '../../drives/udisks.js';
 import type { PresentDrive } from '../../drives/drive-watcher.js';
+import { closeStaleMapping } from '../../system/dm-mapping.js';
 import { mountAt } from '../../system/mounts.js';
 import { fsTypeOf, mountDevice, preenExt, unmount, unmountLazily } from '../../system/mount-device.js';
 import type { JobResultName, Systemd1 } from '../../system/systemd1.js';
@@ -53,7 +54,11 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
     if (result !== 'done') {
       throw new Error(`could not close the LUKS mapping ${drive.cryptName} (stopping ${unit} ended "${result}"); the drive is NOT safe to remove: run "systemctl stop '${unit}'"`);
     }
-    ctx.log.info({ unit }, `closed the LUKS mapping ${drive.cryptName}`);
+    if (await closeStaleMapping(drive.cryptName)) {
+      ctx.log.warn({ unit }, `closed the LUKS mapping ${drive.cryptName} with cryptsetup: systemd could not while the pulled-out drive was still mounted`);
+    } else {
+      ctx.log.info({ unit }, `closed the LUKS mapping ${drive.cryptName}`);
+    }
   };
 
   const unlock: Step<BackupContext> = {
