@@ -188,6 +188,17 @@ const plugged = new Map();
 async function plugTracked(id, image, uuid) { plugged.set(id, uuid); return plug(id, image, uuid); }
 async function unplugTracked(id, uuid) { await unplug(id, uuid); plugged.delete(id); }
 
+/**
+ * docs/daemon.md says `systemctl reload plugback` reloads the config, but plugback.service has no ExecReload=, so
+ * systemd refuses ("Job type reload is not applicable"). The attempt is recorded (the host reports it); the test then
+ * sends the SIGHUP that docs/daemon.md names, to the main process only, as `systemctl kill` does.
+ */
+function reloadDaemon(r) {
+  const attempt = sh('systemctl reload plugback.service', { allowFail: true });
+  r.systemctlReload = attempt;
+  if (attempt.code !== 0) sh('systemctl kill --kill-whom=main --signal=SIGHUP plugback.service');
+}
+
 /** Watches rsync come and go and the journal for `doneRe`, noting the times (guest clock). */
 async function followJob(cursor, doneRe, timeoutMs) {
   const t = { rsyncStart: undefined, rsyncEnd: undefined };
@@ -280,7 +291,7 @@ async function main() {
 
   await scenario('s2-unknown', async (r) => {
     await sleep(3000);
-    const c0 = await colourQuiet();
+    const c0 = await colourQuiet(5000);
     const cursor = journalCursor();
     r.plugAt = await plugTracked('u', params.imageU);
     await waitFor('the unknown disk', () => existsSync(`/dev/disk/by-label/${params.labelU}`), 90_000, 200);
@@ -313,7 +324,7 @@ async function main() {
     sh('mkdir -p /srv/photos/2026 && for i in 1 2 3 4 5 6 7 8; do head -c 5M /dev/urandom > /srv/photos/2026/new$i.bin; done');
     let cursor = journalCursor();
     writeConfig('  bandwidthLimit: 1MiB');
-    sh('systemctl reload plugback.service');
+    reloadDaemon(r);
     r.reload1 = (await waitJournal(cursor, /config reloaded|not reloaded/, 60_000)).msg;
     r.pidBefore = state('offsite-a').daemonPid;
     const c0 = await colourQuiet();
@@ -326,16 +337,25 @@ async function main() {
     r.pullAt = Date.now();
     await unplugTracked('a', params.uuidA);
     r.removed = (await waitJournal(cursor, /removed during|drive "offsite-a".*failed/, 120_000)).msg;
-    await waitJournal(cursor, /offsite-a" was left unmounted and closed|safe to remove/, 120_000).catch(() => undefined);
+    r.jobEnd = (await waitJournal(cursor, /backup of "offsite-a" failed/, 120_000)).msg;
     await sleep(5000);
     r.after = state('offsite-a');
     r.colours = colours().slice(c0);
     r.journal = journalSince(cursor).map((e) => e.msg);
+    r.cryptJournal = sh(`journalctl -b --no-pager -o cat -u "$(systemd-escape --template=systemd-cryptsetup@.service plugback-offsite-a)" | tail -n 8`, { allowFail: true }).out;
+    // WORKAROUND for a plugback bug (reported, see test/system/README.md): on the pull, systemd stops
+    // systemd-cryptsetup@ at once (BindsTo= on the vanished device) while rsync still holds the mount; the deactivate
+    // fails "Device or resource busy", the unit ends stopped/failed, and the daemon's later StopUnit is a no-op, so a
+    // stale /dev/mapper/plugback-offsite-a stays. The next plug then fails at unlock. Remove it as an admin would.
+    if (r.after.mapping) {
+      r.staleMappingRemoved = sh('dmsetup remove plugback-offsite-a', { allowFail: true });
+      r.afterWorkaround = state('offsite-a');
+    }
 
     // Plug it in again, at full speed: the backup completes (continuing the interrupted copy).
     cursor = journalCursor();
     writeConfig();
-    sh('systemctl reload plugback.service');
+    reloadDaemon(r);
     r.reload2 = (await waitJournal(cursor, /config reloaded|not reloaded/, 60_000)).msg;
     const c1 = await colourQuiet();
     cursor = journalCursor();
