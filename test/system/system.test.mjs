@@ -5,7 +5,7 @@
 // See test/system/README.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guestImage } from './rig/image.mjs';
@@ -110,7 +110,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keep = process.env.PLUGBACK_SYSTEM_KEEP === '1' || process.env.PLUGBACK_SYSTEM_KEEP_ON_FAILURE === '1';
+  const keep = process.env.PLUGBACK_SYSTEM_KEEP === '1';
   if (resultsDir && keep) log(`system test: kept ${runDir} (console.log, out/results/{results.json,journal.txt,colours.log})`);
   // Timings: printed, never asserted.
   const lines = [`guest image: ${hostTimes.image?.built ? `built in ${hostTimes.image.seconds.toFixed(0)} s` : 'from the cache'}`,
