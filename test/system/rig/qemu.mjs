@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { run } from './proc.mjs';
 
 const live = new Set();
+const runDirs = new Set(); // removed on SIGINT/SIGTERM/SIGHUP of the test run
 function killAll() {
   for (const vm of live) vm.killNow();
 }
@@ -19,6 +20,7 @@ function installSignalHandlers() {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.once(sig, () => {
       killAll();
+      if (process.env.PLUGBACK_SYSTEM_KEEP !== '1') for (const dir of runDirs) rmSync(dir, { recursive: true, force: true });
       process.kill(process.pid, sig);
     });
   }
@@ -47,6 +49,7 @@ export class Guest {
 
   async start() {
     installSignalHandlers();
+    runDirs.add(this.runDir);
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', this.image.root, '-F', 'raw', this.overlay]);
     const args = [
       '-accel', 'tcg,thread=multi', '-cpu', 'max', '-machine', 'q35', '-smp', '2', '-m', '2048',
@@ -186,7 +189,10 @@ export class Guest {
       await this.waitExit(10_000);
     }
     live.delete(this);
-    if (!keep) rmSync(this.runDir, { recursive: true, force: true });
+    if (!keep) {
+      rmSync(this.runDir, { recursive: true, force: true });
+      runDirs.delete(this.runDir);
+    }
   }
 }
 
