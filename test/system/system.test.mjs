@@ -1,0 +1,206 @@
+// The full-OS suite: plugback in a real Debian guest under qemu (TCG), with systemd, udev, udisks2,
+// systemd-cryptsetup, USB hot-plug over QMP and a BlinkStick made with uhid. One guest boots per run; the guest
+// driver (guest/guest-driver.mjs) plays the scenarios in order and the host plugs and unplugs the USB disk images
+// it asks for. The facts come back in the payload disk's results.json; the assertions are made here.
+// See test/system/README.md.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { guestImage } from './rig/image.mjs';
+import { buildPayload, readResults } from './rig/payload.mjs';
+import { Guest } from './rig/qemu.mjs';
+import { run } from './rig/proc.mjs';
+
+const log = (...a) => console.log(...a);
+const GREEN = '0,128,0'; // led.colours.done (CSS green) at led.brightness 100
+const RED = '255,0,0'; // led.colours.failed
+const WORKING = '51,194,128'; // led.colours.working (#33c280), steady (led.pulse false)
+
+let guest;
+let runDir;
+let results;
+let resultsDir;
+const hostTimes = { scenarios: {}, events: [] };
+
+function lastColour(list) {
+  return list.filter((c) => c.id === 1).at(-1)?.value;
+}
+const sec = (ms) => (ms === undefined || Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
+
+/** Plays the guest's session: boot, then plugs and unplugs on request until it says `done`. */
+async function session(disks) {
+  const bootStart = Date.now();
+  let current = 'boot';
+  let plugAt;
+  for (;;) {
+    const m = await guest.nextMarker(20 * 60_000, `the guest (during ${current})`);
+    const [word, ...rest] = m.text.split(' ');
+    hostTimes.events.push({ at: m.at, text: m.text });
+    if (word === 'fatal') throw new Error(`the guest driver failed: ${m.text}\n${guest.consoleTail()}`);
+    if (word === 'done') return;
+    if (word === 'ready') { hostTimes.boot = m.at - bootStart; log(`system test: guest ready ${sec(hostTimes.boot)} after qemu start`); }
+    if (word === 'driver' && !hostTimes.driverStarted) hostTimes.driverStarted = m.at - bootStart;
+    if (word === 'begin') {
+      current = rest[0];
+      hostTimes.scenarios[current] = { begin: m.at };
+    }
+    if (word === 'end') {
+      const s = hostTimes.scenarios[rest[0]];
+      s.end = m.at;
+      log(`system test: ${rest[0]} took ${sec(s.end - s.begin)}`);
+    }
+    if (word === 'plug') {
+      const [id, image] = rest;
+      await guest.plug(id, disks[image], `PBTEST${id.toUpperCase()}0001`);
+      plugAt = Date.now();
+      (hostTimes.scenarios[current].plugs ??= []).push({ id, at: plugAt });
+    }
+    if (word === 'unplug') await guest.unplug(rest[0]);
+    if (word === 'time') {
+      const s = hostTimes.scenarios[current];
+      (s.marks ??= []).push({ what: rest[0], sinceDeviceAdd: m.at - plugAt, at: m.at });
+    }
+  }
+}
+
+beforeAll(async () => {
+  const t0 = Date.now();
+  const image = await guestImage(log);
+  hostTimes.image = { built: image.built, seconds: image.seconds || (Date.now() - t0) / 1000 };
+  runDir = mkdtempSync(join(process.env.PLUGBACK_SYSTEM_TMP ?? tmpdir(), 'plugback-system-'));
+
+  // The drives, made on the host as image files. LUKS2 with a CHEAP KDF (PBKDF2, 1000 iterations) on purpose: argon2
+  // under TCG would take a long time on every unlock. Drive A: our key. Drive C: formatted with one key while the
+  // config names another (the wrong-key scenario). Drive U: a plain ext4 disk nobody configured.
+  const keyA = randomBytes(64);
+  const keyC = randomBytes(64);
+  const keyCWrong = randomBytes(64);
+  const uuidA = randomUUID();
+  const uuidC = randomUUID();
+  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img') };
+  const luks = async (file, size, uuid, key) => {
+    await run('truncate', ['-s', size, file]);
+    const keyFile = join(runDir, `${uuid}.key`);
+    writeFileSync(keyFile, key, { mode: 0o600 });
+    await run('cryptsetup', ['luksFormat', '--batch-mode', '--type', 'luks2', '--uuid', uuid, '--pbkdf', 'pbkdf2',
+      '--pbkdf-force-iterations', '1000', '--key-file', keyFile, file]);
+  };
+  await luks(disks['disk-a.img'], '768M', uuidA, keyA);
+  await luks(disks['disk-c.img'], '64M', uuidC, keyC);
+  await run('truncate', ['-s', '64M', disks['disk-u.img']]);
+  await run('mkfs.ext4', ['-q', '-F', '-L', 'pbtest-unknown', disks['disk-u.img']]);
+
+  const params = { uuidA, uuidC, imageA: 'disk-a.img', imageC: 'disk-c.img', imageU: 'disk-u.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
+  const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-c.key': keyCWrong } });
+  guest = new Guest({ image, payload, runDir, log });
+  await guest.start();
+  try {
+    await session(disks);
+    const exit = await guest.waitExit(180_000);
+    if (!exit) log('system test: the guest did not power off within 3 min; killing qemu');
+  } finally {
+    await guest.stop({ keep: true }).catch(() => undefined); // qemu gone; the run folder goes in afterAll
+    if (existsSync(payload)) {
+      resultsDir = await readResults(payload, join(runDir, 'out')).catch(() => undefined);
+      if (resultsDir && existsSync(join(resultsDir, 'results.json'))) results = JSON.parse(readFileSync(join(resultsDir, 'results.json'), 'utf8'));
+    }
+  }
+});
+
+afterAll(async () => {
+  const keep = process.env.PLUGBACK_SYSTEM_KEEP === '1';
+  if (resultsDir && keep) log(`system test: kept ${runDir} (console.log, out/results/{results.json,journal.txt,colours.log})`);
+  // Timings: printed, never asserted.
+  const lines = [`guest image: ${hostTimes.image?.built ? `built in ${hostTimes.image.seconds.toFixed(0)} s` : 'from the cache'}`,
+    `boot: qemu start -> driver running ${sec(hostTimes.driverStarted)}, -> set up and daemon ready ${sec(hostTimes.boot)}`];
+  for (const [name, s] of Object.entries(hostTimes.scenarios)) {
+    const marks = (s.marks ?? []).map((x) => `${x.what} at device_add+${sec(x.sinceDeviceAdd)}`).join(', ');
+    lines.push(`${name}: ${sec(s.end - s.begin)}${marks ? ` (${marks})` : ''}`);
+  }
+  const s1 = results?.scenarios?.['s1-backup']?.timing;
+  if (s1) lines.push(`s1 guest clock: plug -> rsync start ${sec(s1.plugToRsyncStart)}, rsync end -> "safe to remove" ${sec(s1.rsyncEndToSafe)}, plug -> safe ${sec(s1.plugToSafe)}`);
+  log(`system test timings:\n  ${lines.join('\n  ')}`);
+  if (guest) await guest.stop({ keep });
+});
+
+function scenario(name) {
+  const r = results?.scenarios?.[name];
+  if (!r) throw new Error(`no results for ${name}: ${results?.fatal ?? 'the guest did not get there'}`);
+  if (r.error) throw new Error(`${name} failed in the guest: ${r.error}\njournal: ${JSON.stringify(r.journal ?? [], null, 1)}`);
+  return r;
+}
+
+describe('plugback in a real Debian guest (qemu, systemd, udisks2, uhid BlinkStick)', () => {
+  it('setup: node-hid finds the uhid BlinkStick, install writes crypttab, plugback.service runs', () => {
+    expect(results, 'no results from the guest').toBeTruthy();
+    expect(results.fatal).toBeUndefined();
+    const s = results.setup;
+    expect(s.hidrawUevent).toMatch(/HID_ID=0003:000020A0:000041E5/);
+    expect(s.ledList.code).toBe(0);
+    expect(s.ledList.out).toContain('BS000001-3.1');
+    expect(s.install.code).toBe(0);
+    expect(s.crypttab).toMatch(new RegExp(`plugback-offsite-a UUID=${results.params.uuidA} /etc/plugback/keys/offsite-a.key luks,noauto`));
+    expect(s.daemon.daemon).toBe('active');
+  });
+
+  it('1: a configured LUKS drive is unlocked, mounted, backed up, closed and powered off; the LED ends green', () => {
+    const r = scenario('s1-backup');
+    expect(r.doneMsg).toBe('drive "offsite-a" is done: safe to remove');
+    expect(r.after.mapping).toBe(false);
+    expect(r.after.mappings).toEqual([]);
+    expect(r.after.mounted).toBe('');
+    expect(r.after.plugbackMounts).toBe('');
+    expect(r.after.daemon).toBe('active');
+    const values = r.colours.map((c) => c.value);
+    expect(values).toContain(WORKING);
+    expect(lastColour(r.colours)).toBe(GREEN);
+    // Opened again in the guest (the host has no dm-crypt): the snapshot is the source.
+    expect(r.verify.snapshots).toHaveLength(1);
+    expect(r.verify.diff).toBe('');
+    expect(r.verify.diffExit).toBe(0);
+    expect(r.verify.copyFiles).toBe(r.verify.sourceFiles);
+  });
+
+  it('2: an unknown USB drive is ignored: one log line, nothing mounted, the LED unchanged', () => {
+    const r = scenario('s2-unknown');
+    expect(r.ignored).toMatch(/not a drive in the config/);
+    expect(r.mountsOfDisk).toBe('');
+    expect(r.after.mappings).toEqual([]);
+    expect(r.colours).toEqual([]);
+  });
+
+  it('4: a wrong key file fails clearly at unlock, the LED turns red, the drive stays closed', () => {
+    const r = scenario('s4-wrong-key');
+    expect(r.failure).toMatch(/could not open drive "offsite-c" with the key file \/etc\/plugback\/keys\/offsite-c.key/);
+    expect(r.after.mapping).toBe(false);
+    expect(r.after.mounted).toBe('');
+    expect(r.after.daemon).toBe('active');
+    expect(lastColour(r.colours)).toBe(RED);
+  });
+
+  it('3: a drive pulled mid-sync: the daemon lives on, LED red, mapping and mount gone; plugged again it completes', () => {
+    const r = scenario('s3-pull-mid-sync');
+    // systemctl reload works through ExecReload= (SIGHUP).
+    expect(r.systemctlReload?.code, r.systemctlReload?.err).toBe(0);
+    expect(r.reload1).toMatch(/config reloaded/);
+    expect(r.rsyncRunningAtPull).toBe(true);
+    expect(r.removed).toMatch(/drive removed during sync/);
+    expect(r.after.daemon).toBe('active');
+    expect(r.after.daemonPid).toBe(r.pidBefore);
+    expect(r.jobEnd).toMatch(/failed at sync: drive removed during sync/);
+    expect(r.after.mounted).toBe('');
+    expect(r.after.plugbackMounts).toBe('');
+    expect(lastColour(r.colours)).toBe(RED);
+    // systemd could not close the mapping while the pulled-out drive was still mounted; the daemon did, afterwards.
+    expect(r.after.mapping, r.cryptJournal).toBe(false);
+    expect(r.replugDoneMsg).toBe('drive "offsite-a" is done: safe to remove');
+    expect(r.afterReplug.mapping).toBe(false);
+    expect(r.afterReplug.mounted).toBe('');
+    expect(lastColour(r.replugColours)).toBe(GREEN);
+    expect(r.verify.diff).toBe('');
+    expect(r.verify.diffExit).toBe(0);
+    expect(r.verify.snapshots.filter((s) => s.endsWith('.incomplete'))).toEqual([]);
+  });
+});
