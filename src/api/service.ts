@@ -95,19 +95,24 @@ export class DaemonApi {
     return `D-Bus caller ${msg.sender}`;
   }
 
+  /** One property; only Drives reads the ledger. */
   private async property(name: string): Promise<InstanceType<typeof Variant>> {
-    const all = await this.properties();
-    const value = all[name];
-    if (!value) throw new ApiError('org.freedesktop.DBus.Error.UnknownProperty', `${INTERFACE} has no property ${name}`);
-    return value;
+    switch (name) {
+      case 'State':
+        return new Variant('s', this.daemon.state);
+      case 'CurrentJob':
+        return new Variant('a{sv}', jobDict(this.daemon.jobStatus()));
+      case 'Drives':
+        return new Variant('a{sa{sv}}', await driveDicts(this.daemon));
+      default:
+        throw new ApiError('org.freedesktop.DBus.Error.UnknownProperty', `${INTERFACE} has no property ${name}`);
+    }
   }
 
   private async properties(): Promise<Record<string, InstanceType<typeof Variant>>> {
-    return {
-      State: new Variant('s', this.daemon.state),
-      CurrentJob: new Variant('a{sv}', jobDict(this.daemon.jobStatus())),
-      Drives: new Variant('a{sa{sv}}', await driveDicts(this.daemon)),
-    };
+    const names = ['State', 'CurrentJob', 'Drives'];
+    const values = await Promise.all(names.map((n) => this.property(n)));
+    return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
   }
 
   private daemonEvent(event: DaemonEvent): void {

@@ -119,7 +119,7 @@ async function follow(client: DaemonClient, json: boolean): Promise<number> {
         progress: (job) => (json ? show(`${JSON.stringify({ event: 'progress', ...job })}\n`) : terminal?.onEvent(asProgressEvent(job))),
         state: () => undefined,
         finished: (result) => {
-          terminal?.onEvent({ type: 'step-started', step: 'complete' }); // closes the bar
+          terminal?.finish();
           show(json ? `${JSON.stringify({ event: 'finished', ...result })}\n` : `${describe(result)}\n`);
           finish(result.outcome === 'success' ? EXIT.ok : result.outcome === 'warning' ? EXIT.warnings : EXIT.failed);
         },

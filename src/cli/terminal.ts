@@ -7,6 +7,8 @@ import type { LineSink } from '../job/job-log.js';
 export interface JobConsole {
   sink: LineSink;
   onEvent: JobListener;
+  /** Takes the progress bar down (when the job's end is known some other way than its events). */
+  finish(): void;
 }
 
 /** The console for a job: a progress bar when stdout is a terminal, plain JSON log lines when it is not. */
@@ -15,7 +17,7 @@ export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Prom
     // A reader that goes away (`plugback run x | head`) must not kill a job halfway: the log on the drive goes on.
     let broken = false;
     out.on('error', () => (broken = true));
-    return { sink: (line) => broken || out.write(line), onEvent: () => undefined };
+    return { sink: (line) => broken || out.write(line), onEvent: () => undefined, finish: () => undefined };
   }
   // Only a terminal needs these; loading them on demand keeps plain runs quick to start.
   const { default: cliProgress } = await import('cli-progress');
@@ -29,8 +31,14 @@ export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Prom
   let multi: cliProgressTypes.MultiBar | undefined;
   let bar: cliProgressTypes.SingleBar | undefined;
   const print = (text: string) => (multi ? multi.log(text.endsWith('\n') ? text : `${text}\n`) : out.write(text));
+  const finish = () => {
+    multi?.stop();
+    multi = undefined;
+    bar = undefined;
+  };
   return {
     sink: (line) => print(pretty(line)),
+    finish,
     onEvent: (event) => {
       if (event.type === 'progress') {
         const p = event.progress;
@@ -55,11 +63,7 @@ export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Prom
       } else if (event.type === 'step-finished' && event.step === 'sync') {
         bar?.update(100);
       } else if (event.type === 'step-failed' || event.type === 'job-finished' || (event.type === 'step-started' && event.step !== 'sync')) {
-        if (multi) {
-          multi.stop();
-          multi = undefined;
-          bar = undefined;
-        }
+        finish();
       }
     },
   };

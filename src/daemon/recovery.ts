@@ -7,7 +7,7 @@ import { repoPaths } from '../repo/layout.js';
 import { listSnapshots } from '../repo/snapshots.js';
 import { mountAt } from '../system/mounts.js';
 import { closeStaleMapping } from '../system/dm-mapping.js';
-import { unmount, unmountLazily } from '../system/mount-device.js';
+import { unmountOrDetach } from '../system/mount-device.js';
 import type { Systemd1 } from '../system/systemd1.js';
 import { cryptsetupUnit } from '../units/escape.js';
 
@@ -32,12 +32,8 @@ async function unmountLeftover(config: Config, drive: LuksDrive, log: Logger): P
   for (const name of listing?.incomplete ?? []) {
     log.info({ drive: drive.name, snapshot: name }, `interrupted snapshot ${name} on drive "${drive.name}" is kept; the next backup continues it`);
   }
-  try {
-    await unmount(drive.mountPoint, { attempts: 3 });
-  } catch (error) {
-    log.warn({ drive: drive.name }, `${(error as Error).message}; detaching it lazily`);
-    await unmountLazily(drive.mountPoint);
-  }
+  const detached = await unmountOrDetach(drive.mountPoint);
+  if (detached) log.warn({ drive: drive.name }, detached);
   log.warn({ drive: drive.name, mountPoint: drive.mountPoint }, `unmounted ${mounted.source} from ${drive.mountPoint}, left mounted by an earlier run`);
 }
 

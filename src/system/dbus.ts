@@ -50,7 +50,7 @@ export class DbusConnection {
     const connection = new DbusConnection(bus);
     await new Promise<void>((resolve, reject) => {
       bus.once('connect', () => resolve());
-      bus.once('error', (error: unknown) => reject(new Error(`cannot connect to the D-Bus system bus: ${errorText(error)}`)));
+      bus.once('error', (error: unknown) => reject(new Error(`cannot connect to the D-Bus system bus: ${errorText(error)} (is dbus running? "systemctl status dbus")`)));
     });
     await connection.addMatch("type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged'");
     return connection;

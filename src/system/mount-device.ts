@@ -65,6 +65,20 @@ export async function unmount(mountPoint: string, options: { attempts?: number; 
   throw new Error(`could not unmount ${mountPoint}: ${last || 'umount failed'}${who}`);
 }
 
+/**
+ * Unmounts, or, when that stays busy, detaches the mount lazily (the clean-up after a failure, and at start).
+ * Returns why it had to detach, for a warning, or undefined when the plain unmount worked.
+ */
+export async function unmountOrDetach(mountPoint: string, attempts = 3): Promise<string | undefined> {
+  try {
+    await unmount(mountPoint, { attempts });
+    return undefined;
+  } catch (error) {
+    await unmountLazily(mountPoint);
+    return `${(error as Error).message}; detached it lazily instead`;
+  }
+}
+
 /** `umount -l`: detaches the mount now, even if busy or if its device is gone; the kernel finishes later. */
 export async function unmountLazily(mountPoint: string): Promise<void> {
   const result = await execa('umount', ['-l', mountPoint], { reject: false, all: true, timeout: 60_000 });

@@ -1,7 +1,7 @@
 // systemd's manager over D-Bus: start and stop units and wait for their jobs, read unit state, watch a unit.
 // The race the man page warns about is handled here once: the JobRemoved listener is in place before
 // StartUnit is called, and signals that arrive before the reply are kept until the job path is known.
-import { DbusConnection, variantValue, type Signal } from './dbus.js';
+import { DbusConnection, errorText, variantValue, type Signal } from './dbus.js';
 
 const SYSTEMD = 'org.freedesktop.systemd1';
 const MANAGER_PATH = '/org/freedesktop/systemd1';
@@ -34,7 +34,13 @@ export class Systemd1 {
   static async connect(dbus: DbusConnection): Promise<Systemd1> {
     const systemd = new Systemd1(dbus);
     await dbus.onSignal({ sender: SYSTEMD, interface: MANAGER, member: 'JobRemoved', path: MANAGER_PATH }, (s) => systemd.jobRemoved(s));
-    await dbus.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'Subscribe' });
+    try {
+      await dbus.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'Subscribe' });
+    } catch (error) {
+      throw new Error(
+        `systemd does not answer on the D-Bus system bus (${errorText(error)}): the daemon unlocks drives through systemd-cryptsetup and needs systemd as the init system; without it, use "plugback run" on a drive you unlocked and mounted yourself`,
+      );
+    }
     return systemd;
   }
 

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { trackChild } from './processes.js';
 
 export const DBUS_DAEMON = '/usr/bin/dbus-daemon';
 
@@ -57,31 +58,13 @@ export async function startPrivateBus(dir?: string): Promise<PrivateBus> {
   const child = spawn(DBUS_DAEMON, ['--nofork', '--print-address=1', `--config-file=${configFile}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  // Last resort if the test process dies without calling stop(): no stray daemons.
-  const killOnExit = () => {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.once('exit', killOnExit);
+  // Killed by PID when the test process exits without calling stop(): no stray daemons.
+  const tracked = trackChild(child);
 
   const cleanup = async () => {
-    killOnExit();
-    await exited;
-    process.off('exit', killOnExit);
+    tracked.kill('SIGKILL');
+    await tracked.exited;
+    tracked.release();
     if (ownDir) await fs.rm(base, { recursive: true, force: true });
   };
 
@@ -89,7 +72,7 @@ export async function startPrivateBus(dir?: string): Promise<PrivateBus> {
   try {
     address = await new Promise<string>((resolve, reject) => {
       let stdout = '';
-      const timer = setTimeout(() => reject(new Error(`dbus-daemon printed no address within ${START_TIMEOUT_MS} ms: ${stderr}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new Error(`dbus-daemon printed no address within ${START_TIMEOUT_MS} ms: ${tracked.stderr()}`)), START_TIMEOUT_MS);
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (chunk: string) => {
         stdout += chunk;
@@ -105,7 +88,7 @@ export async function startPrivateBus(dir?: string): Promise<PrivateBus> {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`dbus-daemon exited (${signal ?? code}) before printing its address: ${stderr}`));
+        reject(new Error(`dbus-daemon exited (${signal ?? code}) before printing its address: ${tracked.stderr()}`));
       });
     });
   } catch (error) {
@@ -121,16 +104,10 @@ export async function startPrivateBus(dir?: string): Promise<PrivateBus> {
     pid,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          try {
-            process.kill(pid, 'SIGTERM');
-          } catch {
-            // already gone
-          }
-          const timer = setTimeout(killOnExit, STOP_TIMEOUT_MS);
-          await exited;
-          clearTimeout(timer);
-        }
+        tracked.kill('SIGTERM');
+        const timer = setTimeout(() => tracked.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await tracked.exited;
+        clearTimeout(timer);
         await cleanup();
       })();
       return stopping;

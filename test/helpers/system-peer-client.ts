@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import dbus, { Message, type MessageBus } from 'dbus-next';
 import type { PrivateBus } from './private-bus.js';
+import { trackChild } from './processes.js';
 
 const { MessageType } = dbus;
 
@@ -117,39 +118,19 @@ export async function startSystemPeer(bus: PrivateBus, opts: { udisks?: boolean 
   if (opts.udisks === false) args.push('--no-udisks');
   // stdin stays open: the peer exits when it closes, so a crashed test process leaves no peer behind.
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  const kill = (signal: NodeJS.Signals) => {
-    if (child.pid !== undefined && alive()) {
-      try {
-        process.kill(child.pid, signal);
-      } catch {
-        // already gone
-      }
-    }
-  };
-  const killOnExit = () => kill('SIGKILL');
-  process.once('exit', killOnExit);
+  const { kill, exited, release, stderr: peerStderr } = trackChild(child);
 
   const waitExit = async () => {
     const timer = setTimeout(() => kill('SIGKILL'), STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
-    process.off('exit', killOnExit);
+    release();
   };
 
   try {
     await new Promise<void>((resolve, reject) => {
       let stdout = '';
-      const timer = setTimeout(() => reject(new Error(`system peer not ready within ${START_TIMEOUT_MS} ms: ${stderr}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new Error(`system peer not ready within ${START_TIMEOUT_MS} ms: ${peerStderr()}`)), START_TIMEOUT_MS);
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (chunk: string) => {
         stdout += chunk;
@@ -164,7 +145,7 @@ export async function startSystemPeer(bus: PrivateBus, opts: { udisks?: boolean 
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`system peer exited (${signal ?? code}) before it was ready: ${stderr}`));
+        reject(new Error(`system peer exited (${signal ?? code}) before it was ready: ${peerStderr()}`));
       });
     });
   } catch (error) {
@@ -232,7 +213,7 @@ export async function startSystemPeer(bus: PrivateBus, opts: { udisks?: boolean 
     activeState(unit) {
       return callString('ActiveState', 's', [unit]);
     },
-    stderr: () => stderr,
+    stderr: peerStderr,
     stop() {
       stopping ??= (async () => {
         control.disconnect();

@@ -239,6 +239,8 @@ describe('plugback daemon', () => {
     expect(failed.msg).toMatch(/could not open drive "offsite-a" with the key file .*offsite-a\.key/);
     expect(failed.msg).toMatch(/cryptsetup open --test-passphrase/);
     expect(await f.isMounted('offsite-a')).toBe(false);
+    // Logged once the ledger, metrics and mail have been seen to.
+    await f.waitForLog(/left unmounted and closed after the failure/, 'offsite-a');
     const record = (await readLedger(f.stateDir))['offsite-a'];
     expect(record?.lastFailure?.step).toBe('unlock');
     expect(record?.lastSuccess).toBeUndefined();

@@ -9,7 +9,7 @@ import type { UdisksClient } from '../../drives/udisks.js';
 import type { PresentDrive } from '../../drives/drive-watcher.js';
 import { closeStaleMapping } from '../../system/dm-mapping.js';
 import { mountAt } from '../../system/mounts.js';
-import { fsTypeOf, mountDevice, preenExt, unmount, unmountLazily } from '../../system/mount-device.js';
+import { fsTypeOf, mountDevice, preenExt, unmount, unmountLazily, unmountOrDetach } from '../../system/mount-device.js';
 import type { JobResultName, Systemd1 } from '../../system/systemd1.js';
 import { crypttabLine } from '../../units/crypttab.js';
 import { cryptsetupUnit } from '../../units/escape.js';
@@ -118,12 +118,8 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
         ctx.log.warn({ mountPoint: drive.mountPoint }, `detached ${drive.mountPoint} (the drive is gone)`);
         return;
       }
-      try {
-        await unmount(drive.mountPoint, { attempts: 3 });
-      } catch (error) {
-        await unmountLazily(drive.mountPoint);
-        ctx.log.warn({ mountPoint: drive.mountPoint }, `${(error as Error).message}; detached it lazily instead`);
-      }
+      const detached = await unmountOrDetach(drive.mountPoint);
+      if (detached) ctx.log.warn({ mountPoint: drive.mountPoint }, detached);
     },
   };
 
