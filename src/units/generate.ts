@@ -133,6 +133,7 @@ function driveUnitFiles(drive: LuksDrive, cryptUnit: string, render: Render): Ge
         DRIVE: drive.name,
         DRIVE_UNIT: driveUnit,
         CRYPT_UNIT: cryptUnit,
+        CRYPT_UNIT_ARG: execArg(cryptUnit),
         CRYPT_NAME: drive.cryptName,
         MOUNT_POINT_ARG: execArg(drive.mountPoint),
       }),

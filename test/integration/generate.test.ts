@@ -196,6 +196,9 @@ describe('generated units', () => {
     const dropIn = await fs.readFile(path.join(out, 'etc/systemd/system/plugback-drive@offsite\\x2db.service.d/50-plugback.conf'), 'utf8');
     expect(dropIn).toContain('ExecStartPre=/bin/mount -o nodev,nosuid,noexec,x-systemd.device-bound /dev/mapper/backup.b-2 "/run/plugback/offsite b"');
     expect(dropIn).toContain('BindsTo=systemd-cryptsetup@backup.b\\x2d2.service');
+    // In an Exec line systemd unescapes: a bare \x2d would reach systemctl as "-" and name a unit that does not
+    // exist, leaving the drive unlocked after the run (found by the full-OS suite, scenario 7).
+    expect(dropIn).toContain('ExecStopPost=-/bin/systemctl --no-block stop "systemd-cryptsetup@backup.b\\\\x2d2.service"');
   });
 });
 
