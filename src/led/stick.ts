@@ -6,7 +6,7 @@ import { applyBrightness } from './brightness.js';
 import type { Rgb } from './colour.js';
 import type { LedOutput } from './led-controller.js';
 import { frameReport, ledCountOf, parseReadBack, readColourRequest, setColourReport, variantOf, type Variant } from './protocol.js';
-import type { HidDeviceInfo, HidHandle, HidTransport } from './transport.js';
+import { readError, type HidDeviceInfo, type HidHandle, type HidTransport } from './transport.js';
 
 export interface StickOptions {
   serial?: string | undefined;
@@ -125,7 +125,7 @@ export class StickConnection implements LedOutput {
     try {
       await handle.sendFeatureReport(report);
     } catch (error) {
-      await this.lost(handle, error as Error);
+      await this.lost(handle, readError(error));
       // It may be back already (replugged between two writes): then this colour must not be lost.
       if (this.handle) await this.write(report, check);
       return;

@@ -56,7 +56,7 @@ export async function nodeHidTransport(): Promise<HidTransport> {
           // A 'data' listener starts node-hid's read loop; when the stick is pulled, the blocked read fails and
           // node-hid emits 'error'. The stick sends no input reports, so the loop costs nothing meanwhile.
           device.on('data', () => undefined);
-          device.once('error', (error: Error) => listener(error));
+          device.once('error', (error: unknown) => listener(readError(error)));
         },
         async close() {
           await device.close();
@@ -64,4 +64,14 @@ export async function nodeHidTransport(): Promise<HidTransport> {
       };
     },
   };
+}
+
+/**
+ * What node-hid's read loop reports when the stick goes, as an Error with a message: the native binding may hand
+ * over a string or a bare object (the full-OS suite saw "stopped answering (undefined)").
+ */
+export function readError(value: unknown): Error {
+  if (value instanceof Error && value.message) return value;
+  const text = typeof value === 'string' ? value : (value as { message?: unknown } | undefined)?.message;
+  return new Error(typeof text === 'string' && text.trim() ? text.trim() : 'it was unplugged or stopped responding');
 }
