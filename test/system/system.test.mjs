@@ -72,14 +72,16 @@ beforeAll(async () => {
   runDir = mkdtempSync(join(process.env.PLUGBACK_SYSTEM_TMP ?? tmpdir(), 'plugback-system-'));
 
   // The drives, made on the host as image files. LUKS2 with a CHEAP KDF (PBKDF2, 1000 iterations) on purpose: argon2
-  // under TCG would take a long time on every unlock. Drive A: our key. Drive C: formatted with one key while the
+  // under TCG would take a long time on every unlock. Drives A and B: their keys. Drive C: formatted with one key while the
   // config names another (the wrong-key scenario). Drive U: a plain ext4 disk nobody configured.
   const keyA = randomBytes(64);
+  const keyB = randomBytes(64);
   const keyC = randomBytes(64);
   const keyCWrong = randomBytes(64);
   const uuidA = randomUUID();
+  const uuidB = randomUUID();
   const uuidC = randomUUID();
-  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img') };
+  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-b.img': join(runDir, 'disk-b.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img') };
   const luks = async (file, size, uuid, key) => {
     await run('truncate', ['-s', size, file]);
     const keyFile = join(runDir, `${uuid}.key`);
@@ -88,12 +90,13 @@ beforeAll(async () => {
       '--pbkdf-force-iterations', '1000', '--key-file', keyFile, file]);
   };
   await luks(disks['disk-a.img'], '768M', uuidA, keyA);
+  await luks(disks['disk-b.img'], '256M', uuidB, keyB);
   await luks(disks['disk-c.img'], '64M', uuidC, keyC);
   await run('truncate', ['-s', '64M', disks['disk-u.img']]);
   await run('mkfs.ext4', ['-q', '-F', '-L', 'pbtest-unknown', disks['disk-u.img']]);
 
-  const params = { uuidA, uuidC, imageA: 'disk-a.img', imageC: 'disk-c.img', imageU: 'disk-u.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
-  const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-c.key': keyCWrong } });
+  const params = { uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
+  const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-b.key': keyB, 'offsite-c.key': keyCWrong } });
   guest = new Guest({ image, payload, runDir, log });
   await guest.start();
   try {
@@ -171,16 +174,20 @@ describe('plugback in a real Debian guest (qemu, systemd, udisks2, uhid BlinkSti
     expect(r.colours).toEqual([]);
   });
 
-  it('4: a wrong key file fails clearly at unlock, the LED turns red, the drive stays closed', () => {
+  it('4: a wrong key file fails clearly at unlock, the LED turns red, a mail goes, the drive stays closed', () => {
     const r = scenario('s4-wrong-key');
     expect(r.failure).toMatch(/could not open drive "offsite-c" with the key file \/etc\/plugback\/keys\/offsite-c.key/);
     expect(r.after.mapping).toBe(false);
     expect(r.after.mounted).toBe('');
     expect(r.after.daemon).toBe('active');
     expect(lastColour(r.colours)).toBe(RED);
+    // The failure mail reached the guest's SMTP server, saying what failed and what to do.
+    expect(r.mail.subject).toBe('plugback: backup of offsite-c on guest FAILED at unlock');
+    expect(r.mail.to).toEqual(['admin@guest.test']);
+    expect(r.mail.text).toContain('What to do next:');
   });
 
-  it('3: a drive pulled mid-sync: the daemon lives on, LED red, mapping and mount gone; plugged again it completes', () => {
+  it('3: a drive pulled mid-sync: the daemon lives on, LED red, a mail goes, mapping and mount gone; plugged again it completes', () => {
     const r = scenario('s3-pull-mid-sync');
     // systemctl reload works through ExecReload= (SIGHUP).
     expect(r.systemctlReload?.code, r.systemctlReload?.err).toBe(0);
@@ -193,6 +200,8 @@ describe('plugback in a real Debian guest (qemu, systemd, udisks2, uhid BlinkSti
     expect(r.after.mounted).toBe('');
     expect(r.after.plugbackMounts).toBe('');
     expect(lastColour(r.colours)).toBe(RED);
+    expect(r.mail.subject).toBe('plugback: backup of offsite-a on guest FAILED at sync');
+    expect(r.mail.text).toContain('drive removed during sync');
     // systemd could not close the mapping while the pulled-out drive was still mounted; the daemon did, afterwards.
     expect(r.after.mapping, r.cryptJournal).toBe(false);
     expect(r.replugDoneMsg).toBe('drive "offsite-a" is done: safe to remove');
@@ -202,5 +211,75 @@ describe('plugback in a real Debian guest (qemu, systemd, udisks2, uhid BlinkSti
     expect(r.verify.diff).toBe('');
     expect(r.verify.diffExit).toBe(0);
     expect(r.verify.snapshots.filter((s) => s.endsWith('.incomplete'))).toEqual([]);
+    // The snapshot of scenario 1 is still there, whole.
+    const s1 = scenario('s1-backup').verify;
+    expect(r.verify.oldest).toEqual(s1.newest);
+  });
+
+  it('5: two drives plugged in together are backed up one after the other', () => {
+    const r = scenario('s5-two-drives');
+    expect(r.done.a.msg).toBe('drive "offsite-a" is done: safe to remove');
+    expect(r.done.b.msg).toBe('drive "offsite-b" is done: safe to remove');
+    expect(r.queued).toMatch(/^drive "offsite-[ab]" is queued: it is backed up after "offsite-[ab]"$/);
+    // Both were mounted at some moment, never both at once.
+    expect(r.mountsSeen).toEqual(['/run/plugback/offsite-a', '/run/plugback/offsite-b']);
+    expect(r.mostMountedAtOnce).toBe(1);
+    const [first, second] = [r.done.a, r.done.b].sort((x, y) => x.t - y.t);
+    expect(second.t).toBeGreaterThan(first.t);
+    for (const after of [r.after.a, r.after.b]) {
+      expect(after.mapping).toBe(false);
+      expect(after.mounted).toBe('');
+    }
+    expect(lastColour(r.colours)).toBe(GREEN);
+    for (const v of [r.verifyA, r.verifyB]) {
+      expect(v.diff).toBe('');
+      expect(v.diffExit).toBe(0);
+    }
+    expect(r.verifyB.snapshots).toHaveLength(1);
+  });
+
+  it('6: a BlinkStick unplugged and plugged back in during a job shows the current state again', () => {
+    const r = scenario('s6-led-replugged');
+    expect(lastColour(r.coloursBeforeUnplug)).toBe(WORKING);
+    expect(r.lost).toMatch(/BlinkStick stopped answering/);
+    expect(r.lost).not.toContain('(undefined)');
+    expect(r.found).toMatch(/using .*BS000001-3\.1/);
+    // The first colour on the stick that came back is the job's, drawn while rsync was still copying.
+    expect(r.rsyncRunningAtRedraw).toBe(true);
+    expect(r.redrawn.value).toBe(WORKING);
+    expect(r.doneMsg).toBe('drive "offsite-a" is done: safe to remove');
+    expect(lastColour(r.coloursAfterReplug)).toBe(GREEN);
+  });
+
+  it('8: plugback restore puts files back from the drive, elsewhere and in place, keeping the damaged copy aside', () => {
+    const r = scenario('s8-restore');
+    expect(r.snapshots.code, r.snapshots.err).toBe(0);
+    expect(r.restoreTo.code, r.restoreTo.err).toBe(0);
+    expect(r.diffTo).toEqual({ code: 0, text: '' });
+    // Owner, mode and the hard link come back as they were.
+    expect(r.privateOwner).toEqual(['1234:1234 600', '1234:1234 600']);
+    expect(r.hardLinked[0]).toBe(r.hardLinked[1]);
+    expect(r.restoreInPlace.code, r.restoreInPlace.err).toBe(0);
+    expect(r.diffInPlace).toEqual({ code: 0, text: '' });
+    expect(r.keptAside).toHaveLength(1);
+    expect(r.keptImg1).toBe('damaged');
+  });
+
+  it('7: with install.trigger units and no daemon, systemd starts plugback-drive@ when the drive appears', () => {
+    const r = scenario('s7-units-trigger');
+    expect(r.install.code, r.install.err).toBe(0);
+    // The daemon's unit is gone; the drive's device unit wants the drive's backup unit.
+    expect(r.daemonUnitAfterInstall).not.toBe(0);
+    expect(r.wants).toBe(r.units.driveUnit);
+    expect(r.unit.Result).toBe('success');
+    expect(r.unit.ExecMainStatus).toBe('0');
+    expect(r.after.mapping).toBe(false);
+    expect(r.after.mounted).toBe('');
+    expect(r.colours.map((c) => c.value)).toContain(WORKING);
+    expect(lastColour(r.colours)).toBe(GREEN);
+    expect(r.mails).toEqual([]);
+    expect(r.verify.diff).toBe('');
+    expect(r.verify.diffExit).toBe(0);
+    expect(r.verify.latest).not.toBe(scenario('s8-restore').latestBefore);
   });
 });

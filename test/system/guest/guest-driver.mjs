@@ -12,6 +12,7 @@ const PAYLOAD = '/payload';
 const RESULTS = `${PAYLOAD}/results`;
 const params = JSON.parse(readFileSync(`${PAYLOAD}/params.json`, 'utf8'));
 const COLOUR_LOG = '/run/blinkstick-colours.log';
+const MAIL_LOG = '/run/smtp-sink.jsonl';
 const CONFIG = '/etc/plugback/config.yaml';
 const results = { params, setup: {}, scenarios: {} };
 mkdirSync(RESULTS, { recursive: true });
@@ -40,13 +41,15 @@ async function waitFor(what, fn, timeoutMs, everyMs = 300) {
 }
 
 // --- the journal of plugback.service, as messages with their time ---
+const DAEMON_UNIT = 'plugback.service';
 function journalCursor() {
-  const out = sh('journalctl -u plugback.service -n 0 --show-cursor -q --no-pager', { allowFail: true }).out;
+  // The whole journal's cursor: it marks a moment, whichever unit is read after it.
+  const out = sh('journalctl -n 1 --show-cursor -q --no-pager -o cat', { allowFail: true }).out;
   return /-- cursor: (.+)/.exec(out)?.[1]?.trim() ?? '';
 }
-function journalSince(cursor) {
+function journalSince(cursor, unit = DAEMON_UNIT) {
   const arg = cursor ? `--after-cursor='${cursor}'` : '-b';
-  const out = sh(`journalctl -u plugback.service ${arg} -o json --no-pager`, { allowFail: true }).out;
+  const out = sh(`journalctl -u '${unit}' ${arg} -o json --no-pager`, { allowFail: true }).out;
   const entries = [];
   for (const line of out.split('\n')) {
     if (!line.trim()) continue;
@@ -63,10 +66,10 @@ function journalSince(cursor) {
   }
   return entries;
 }
-async function waitJournal(cursor, re, timeoutMs, what) {
+async function waitJournal(cursor, re, timeoutMs, what, unit = DAEMON_UNIT) {
   let found;
   await waitFor(what ?? `the log line ${re}`, () => {
-    found = journalSince(cursor).find((e) => re.test(e.msg));
+    found = journalSince(cursor, unit).find((e) => re.test(e.msg));
     return found;
   }, timeoutMs, 1000);
   return found;
@@ -88,6 +91,16 @@ async function colourQuiet(quietMs = 3000, timeoutMs = 30_000) {
     if (!last || Date.now() - last.t >= quietMs || Date.now() > deadline) return colours().length;
     await sleep(500);
   }
+}
+
+// --- the mail the guest's SMTP server received ---
+function mails() {
+  if (!existsSync(MAIL_LOG)) return [];
+  return readFileSync(MAIL_LOG, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+/** Waits for a mail after the first `since` whose subject matches `re`. */
+async function waitMail(since, re, timeoutMs = 90_000) {
+  return waitFor(`a mail with the subject ${re}`, () => mails().slice(since).find((m) => re.test(m.subject)), timeoutMs, 500);
 }
 
 // --- devices ---
@@ -115,13 +128,16 @@ function state(drive) {
   };
 }
 
-function writeConfig(extraBackup = '') {
+function writeConfig(extraBackup = '', { trigger = 'daemon' } = {}) {
   writeFileSync(CONFIG, `# written by the system test's guest driver
 host: guest
 drives:
   offsite-a:
     uuid: ${params.uuidA}
     keyFile: /etc/plugback/keys/offsite-a.key
+  offsite-b:
+    uuid: ${params.uuidB}
+    keyFile: /etc/plugback/keys/offsite-b.key
   offsite-c:
     uuid: ${params.uuidC}
     keyFile: /etc/plugback/keys/offsite-c.key
@@ -133,22 +149,42 @@ backup:
 ${extraBackup}
 daemon:
   minInterval: 0s
+mail:
+  to: [admin@guest.test]
+  from: plugback@guest.test
+  smtp:
+    host: 127.0.0.1
+    port: 2525
+    security: none
 reminders:
   enabled: false
 led:
   brightness: 100
   pulse: false
+install:
+  trigger: ${trigger}
 `);
 }
 
-/** Opens drive A read-only with the daemon stopped and compares the newest snapshot with the source. */
-async function verifyDrive(id) {
-  sh('systemctl stop plugback.service');
-  await plug(id, params.imageA, params.uuidA);
+const DRIVES = {
+  a: { name: 'offsite-a', image: () => params.imageA, uuid: () => params.uuidA },
+  b: { name: 'offsite-b', image: () => params.imageB, uuid: () => params.uuidB },
+};
+
+/**
+ * Opens a drive read-only and compares its newest snapshot with the source. By default the daemon is stopped and the
+ * drive plugged in for it; `plugged: true` opens a drive that is already there (and leaves it plugged).
+ */
+async function verifyDrive(id, { plugged = false } = {}) {
+  const d = DRIVES[id];
+  if (!plugged) {
+    sh('systemctl stop plugback.service');
+    await plug(id, d.image(), d.uuid());
+  }
   const out = { };
   try {
-    sh(`cryptsetup open --readonly --key-file /etc/plugback/keys/offsite-a.key ${byUuid(params.uuidA)} verify-a`);
-    sh('mkdir -p /mnt/verify && mount -o ro /dev/mapper/verify-a /mnt/verify');
+    sh(`cryptsetup open --readonly --key-file /etc/plugback/keys/${d.name}.key ${byUuid(d.uuid())} verify-${id}`);
+    sh(`mkdir -p /mnt/verify && mount -o ro /dev/mapper/verify-${id} /mnt/verify`);
     const base = '/mnt/verify/plugback/guest';
     out.snapshots = readdirSync(`${base}/snapshots`).sort();
     out.latest = sh(`readlink ${base}/latest`);
@@ -159,11 +195,17 @@ async function verifyDrive(id) {
     out.diff = (diff.out + diff.err).slice(0, 4000);
     out.sourceFiles = Number(sh('find /srv/photos -type f | wc -l'));
     out.copyFiles = Number(sh(`find ${copyRoot} -type f | wc -l`));
+    // The oldest snapshot left, counted, so a later scenario can show an earlier snapshot survived intact.
+    const filesIn = (name) => Number(sh(`find ${base}/snapshots/${name} -type f | wc -l`));
+    out.oldest = { name: out.snapshots[0], files: filesIn(out.snapshots[0]) };
+    out.newest = { name: out.latest.split('/').at(-1), files: filesIn(out.latest.split('/').at(-1)) };
   } finally {
     sh('umount /mnt/verify', { allowFail: true });
-    sh('cryptsetup close verify-a', { allowFail: true });
-    await unplug(id, params.uuidA);
-    sh('systemctl start plugback.service');
+    sh(`cryptsetup close verify-${id}`, { allowFail: true });
+    if (!plugged) {
+      await unplug(id, d.uuid());
+      sh('systemctl start plugback.service');
+    }
   }
   return out;
 }
@@ -220,7 +262,7 @@ async function main() {
   writeFileSync('/usr/local/bin/plugback', '#!/bin/sh\nexec /usr/local/bin/node /opt/plugback/dist/main.js "$@"\n');
   chmodSync('/usr/local/bin/plugback', 0o755);
   sh('mkdir -p /etc/plugback/keys && chmod 700 /etc/plugback/keys');
-  for (const k of ['offsite-a.key', 'offsite-c.key']) {
+  for (const k of ['offsite-a.key', 'offsite-b.key', 'offsite-c.key']) {
     copyFileSync(`${PAYLOAD}/keys/${k}`, `/etc/plugback/keys/${k}`);
     chmodSync(`/etc/plugback/keys/${k}`, 0o600);
   }
@@ -245,15 +287,22 @@ async function main() {
   results.setup.hidrawUevent = sh(`cat /sys/class/hidraw/${results.setup.hidraw[0]}/device/uevent`, { allowFail: true }).out;
   results.setup.ledList = sh('plugback led list', { allowFail: true });
 
-  // Drive A: LUKS made on the host (cheap PBKDF2), its ext4 made and adopted here before the daemon runs.
+  // The mail server the failure mails go to (the config's mail.smtp is 127.0.0.1:2525).
+  sh(`install -m 0644 ${PAYLOAD}/smtp-sink.mjs /usr/local/lib/smtp-sink.mjs`);
+  sh(`systemd-run --unit=smtp-sink /usr/local/bin/node /usr/local/lib/smtp-sink.mjs --modules /opt/plugback/node_modules --port 2525 --log ${MAIL_LOG}`);
+  await waitFor('the SMTP server to listen', () => sh('ss -Htln sport = :2525', { allowFail: true }).out.includes('2525'), 30_000);
+
+  // Drives A and B: LUKS made on the host (cheap PBKDF2), their ext4 made and adopted here before the daemon runs.
   marker('begin prepare');
-  await plug('a', params.imageA, params.uuidA);
-  sh(`cryptsetup open --key-file /etc/plugback/keys/offsite-a.key ${byUuid(params.uuidA)} prep-a`);
-  sh('mkfs.ext4 -q -L offsite-a /dev/mapper/prep-a');
-  sh('mkdir -p /run/plugback/offsite-a && mount /dev/mapper/prep-a /run/plugback/offsite-a');
-  results.setup.adopt = sh('plugback drive adopt offsite-a', { allowFail: true });
-  sh('umount /run/plugback/offsite-a && cryptsetup close prep-a');
-  await unplug('a', params.uuidA);
+  for (const [id, d] of Object.entries(DRIVES)) {
+    await plug(id, d.image(), d.uuid());
+    sh(`cryptsetup open --key-file /etc/plugback/keys/${d.name}.key ${byUuid(d.uuid())} prep-${id}`);
+    sh(`mkfs.ext4 -q -L ${d.name} /dev/mapper/prep-${id}`);
+    sh(`mkdir -p /run/plugback/${d.name} && mount /dev/mapper/prep-${id} /run/plugback/${d.name}`);
+    (results.setup.adopt ??= {})[id] = sh(`plugback drive adopt ${d.name}`, { allowFail: true });
+    sh(`umount /run/plugback/${d.name} && cryptsetup close prep-${id}`);
+    await unplug(id, d.uuid());
+  }
   marker('end prepare');
 
   // The real generators: units, crypttab lines, udev rules, policies; then the daemon as plugback.service.
@@ -301,9 +350,11 @@ async function main() {
 
   await scenario('s4-wrong-key', async (r) => {
     const c0 = await colourQuiet();
+    const m0 = mails().length;
     const cursor = journalCursor();
     r.plugAt = await plugTracked('c', params.imageC, params.uuidC);
     r.failure = (await waitJournal(cursor, /drive "offsite-c".*failed|failed at unlock/, 240_000)).msg;
+    r.mail = await waitMail(m0, /offsite-c/);
     await waitJournal(cursor, /offsite-c.*safe to remove|left unmounted and closed/, 60_000).catch(() => undefined);
     await sleep(3000);
     r.after = state('offsite-c');
@@ -322,6 +373,7 @@ async function main() {
     r.reload1 = (await waitJournal(cursor, /config reloaded|not reloaded/, 60_000)).msg;
     r.pidBefore = state('offsite-a').daemonPid;
     const c0 = await colourQuiet();
+    const m0 = mails().length;
     cursor = journalCursor();
     r.plugAt = await plugTracked('a', params.imageA, params.uuidA);
     r.rsyncStart = await waitFor('rsync to start', () => spawnSync('pgrep', ['-x', 'rsync']).status === 0 && Date.now(), 600_000, 200);
@@ -332,6 +384,7 @@ async function main() {
     await unplugTracked('a', params.uuidA);
     r.removed = (await waitJournal(cursor, /removed during|drive "offsite-a".*failed/, 120_000)).msg;
     r.jobEnd = (await waitJournal(cursor, /backup of "offsite-a" failed/, 120_000)).msg;
+    r.mail = await waitMail(m0, /offsite-a/);
     await sleep(5000);
     r.after = state('offsite-a');
     r.colours = colours().slice(c0);
@@ -356,6 +409,143 @@ async function main() {
     r.replugJournal = journalSince(cursor).map((e) => e.msg);
     await unplugTracked('a', params.uuidA);
     r.verify = await verifyDrive('a');
+  });
+  await scenario('s5-two-drives', async (r) => {
+    // Both plugged at once: the daemon queues the second and backs them up one after the other.
+    const c0 = await colourQuiet();
+    const cursor = journalCursor();
+    marker(`plug a ${params.imageA}`);
+    marker(`plug b ${params.imageB}`);
+    plugged.set('a', params.uuidA);
+    plugged.set('b', params.uuidB);
+    r.plugAt = Date.now();
+    // Sample the drives' mounts until both are done: at no moment may two be mounted.
+    const seen = new Set();
+    r.mostMountedAtOnce = 0;
+    const done = {};
+    const deadline = Date.now() + 900_000;
+    while (!(done.a && done.b)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for both drives: ${JSON.stringify(done)}`);
+      const mounted = sh("findmnt -rn -o TARGET | grep '^/run/plugback/' || true").split('\n').filter(Boolean);
+      mounted.forEach((m) => seen.add(m));
+      r.mostMountedAtOnce = Math.max(r.mostMountedAtOnce, mounted.length);
+      const journal = journalSince(cursor);
+      for (const [id, d] of Object.entries(DRIVES)) {
+        done[id] ??= journal.find((e) => new RegExp(`drive "${d.name}" (is done: safe to remove|was left unmounted|.*failed)`).test(e.msg));
+      }
+      await sleep(250);
+    }
+    r.mountsSeen = [...seen].sort();
+    r.done = { a: done.a, b: done.b };
+    r.queued = journalSince(cursor).find((e) => /is queued: it is backed up after/.test(e.msg))?.msg;
+    await sleep(2000);
+    r.after = { a: state('offsite-a'), b: state('offsite-b') };
+    r.colours = colours().slice(c0);
+    r.journal = journalSince(cursor).map((e) => e.msg);
+    await unplugTracked('a', params.uuidA);
+    await unplugTracked('b', params.uuidB);
+    r.verifyA = await verifyDrive('a');
+    r.verifyB = await verifyDrive('b');
+  });
+
+  await scenario('s6-led-replugged', async (r) => {
+    // A job slowed to 1 MiB/s over 16 MiB of new data, so the stick can go and come back while it runs.
+    sh('mkdir -p /srv/photos/2027 && for i in $(seq 1 16); do head -c 1M /dev/urandom > /srv/photos/2027/new$i.bin; done');
+    let cursor = journalCursor();
+    writeConfig('  bandwidthLimit: 1MiB');
+    reloadDaemon(r);
+    await waitJournal(cursor, /config reloaded|not reloaded/, 60_000);
+    const c0 = await colourQuiet();
+    cursor = journalCursor();
+    r.plugAt = await plugTracked('a', params.imageA, params.uuidA);
+    await waitFor('rsync to start', () => spawnSync('pgrep', ['-x', 'rsync']).status === 0, 600_000, 200);
+    await sleep(2000);
+    r.coloursBeforeUnplug = colours().slice(c0);
+    // Unplug the stick: the emulator destroys its uhid device, as a pulled USB stick vanishes.
+    sh('systemctl stop blinkstick-uhid.service');
+    r.stickGoneAt = Date.now();
+    r.lost = (await waitJournal(cursor, /BlinkStick stopped answering/, 30_000).catch((e) => ({ msg: `(none: ${e.message})` }))).msg;
+    await sleep(2000);
+    const c1 = colours().length;
+    sh(`systemd-run --unit=blinkstick-uhid-again /usr/local/bin/node /usr/local/lib/blinkstick-uhid.mjs --serial ${params.ledSerial} --log ${COLOUR_LOG}`);
+    r.stickBackAt = Date.now();
+    // The first colour the daemon draws on the stick that came back, and whether the job was still running then.
+    r.redrawn = await waitFor('a colour on the replugged stick', () => colours()[c1], 60_000, 200);
+    r.rsyncRunningAtRedraw = spawnSync('pgrep', ['-x', 'rsync']).status === 0;
+    r.found = (await waitJournal(cursor, /using .*BS000001/, 30_000).catch((e) => ({ msg: `(none: ${e.message})` }))).msg;
+    const t = await followJob(cursor, /drive "offsite-a" (is done: safe to remove|was left unmounted|.*failed)/, 600_000);
+    r.doneMsg = t.done.msg;
+    await colourQuiet();
+    r.coloursAfterReplug = colours().slice(c1);
+    r.journal = journalSince(cursor).map((e) => e.msg);
+    await unplugTracked('a', params.uuidA);
+    cursor = journalCursor();
+    writeConfig();
+    reloadDaemon(r);
+    await waitJournal(cursor, /config reloaded|not reloaded/, 60_000);
+  });
+
+  await scenario('s8-restore', async (r) => {
+    // As docs/getting-files-back.md says: the daemon stopped, the drive opened with its key and mounted read-only.
+    sh('systemctl stop plugback.service');
+    await plugTracked('a', params.imageA, params.uuidA);
+    try {
+      sh(`cryptsetup open --key-file /etc/plugback/keys/offsite-a.key ${byUuid(params.uuidA)} plugback-offsite-a`);
+      sh('mkdir -p /run/plugback/offsite-a && mount -o ro /dev/mapper/plugback-offsite-a /run/plugback/offsite-a');
+      r.snapshots = sh('plugback snapshots offsite-a', { allowFail: true });
+      r.latestBefore = sh('readlink /run/plugback/offsite-a/plugback/guest/latest', { allowFail: true }).out;
+      // Somewhere else: --to.
+      r.restoreTo = sh('plugback restore offsite-a --path /srv/photos/2025 --to /tmp/restored --yes', { allowFail: true });
+      const diffTo = sh('diff -r --no-dereference /srv/photos/2025 /tmp/restored/srv/photos/2025', { allowFail: true });
+      r.diffTo = { code: diffTo.code, text: (diffTo.out + diffTo.err).slice(0, 4000) };
+      r.privateOwner = sh('stat -c "%u:%g %a" /srv/photos/2025/private.txt /tmp/restored/srv/photos/2025/private.txt', { allowFail: true }).out.split('\n');
+      r.hardLinked = sh('stat -c %i /tmp/restored/srv/photos/2025/big.bin /tmp/restored/srv/photos/2025/big-hardlink.bin', { allowFail: true }).out.split('\n');
+      // In place, after damage: a file changed, one deleted; the damaged folder is kept aside.
+      sh('rm -rf /tmp/orig-2024 && cp -a /srv/photos/2024 /tmp/orig-2024');
+      sh('echo damaged > /srv/photos/2024/summer/img1.txt && rm /srv/photos/2024/summer/img2.txt');
+      r.restoreInPlace = sh('plugback restore offsite-a --path /srv/photos/2024 --yes', { allowFail: true });
+      const diffInPlace = sh('diff -r --no-dereference /tmp/orig-2024 /srv/photos/2024', { allowFail: true });
+      r.diffInPlace = { code: diffInPlace.code, text: (diffInPlace.out + diffInPlace.err).slice(0, 4000) };
+      r.keptAside = sh('ls -d /srv/photos/2024.plugback-before-restore-*', { allowFail: true }).out.split('\n').filter(Boolean);
+      r.keptImg1 = r.keptAside[0] ? sh(`cat '${r.keptAside[0]}/summer/img1.txt'`, { allowFail: true }).out : '';
+      // The kept copy is out of the source now, so later backups see the source as it was.
+      for (const k of r.keptAside) sh(`rm -rf '${k}'`);
+    } finally {
+      sh('umount /run/plugback/offsite-a', { allowFail: true });
+      sh('cryptsetup close plugback-offsite-a', { allowFail: true });
+      await unplugTracked('a', params.uuidA);
+      sh('systemctl start plugback.service');
+    }
+  });
+
+  await scenario('s7-units-trigger', async (r) => {
+    // The seed's model: no daemon. `plugback install` with install.trigger units replaces plugback.service with
+    // plugback-drive@offsite\x2da.service, wanted by the drive's device unit.
+    const driveUnit = sh("systemd-escape --template=plugback-drive@.service 'offsite-a'");
+    const deviceUnit = sh(`systemd-escape --path --suffix=device /dev/disk/by-uuid/${params.uuidA}`);
+    r.units = { driveUnit, deviceUnit };
+    sh('systemctl stop plugback.service');
+    writeConfig('', { trigger: 'units' });
+    r.install = sh('plugback install', { allowFail: true });
+    r.daemonUnitAfterInstall = sh('systemctl cat plugback.service', { allowFail: true }).code;
+    r.wants = sh(`ls '/etc/systemd/system/${deviceUnit}.wants/'`, { allowFail: true }).out;
+    const c0 = await colourQuiet();
+    const m0 = mails().length;
+    const cursor = journalCursor();
+    r.plugAt = await plugTracked('a', params.imageA, params.uuidA);
+    const show = () => Object.fromEntries(sh(`systemctl show -p ActiveState,Result,ExecMainStatus,NRestarts,InvocationID '${driveUnit}'`, { allowFail: true })
+      .out.split('\n').filter(Boolean).map((l) => l.split(/=(.*)/).slice(0, 2)));
+    await waitFor(`${driveUnit} to start`, () => show().InvocationID, 120_000, 300);
+    r.unit = await waitFor(`${driveUnit} to finish`, () => { const u = show(); return /^(inactive|failed)$/.test(u.ActiveState) && u; }, 600_000, 1000);
+    // Its ExecStopPost= stops the crypt unit with --no-block: wait for the mapping to go.
+    await waitFor('the mapping to close', () => !existsSync('/dev/mapper/plugback-offsite-a'), 60_000).catch(() => undefined);
+    await colourQuiet();
+    r.after = state('offsite-a');
+    r.colours = colours().slice(c0);
+    r.unitJournal = journalSince(cursor, driveUnit).map((e) => e.msg);
+    r.mails = mails().slice(m0).map((m) => m.subject);
+    r.verify = await verifyDrive('a', { plugged: true });
+    await unplugTracked('a', params.uuidA);
   });
 }
 

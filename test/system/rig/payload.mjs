@@ -1,6 +1,6 @@
 // The per-run payload disk (/dev/vdb in the guest, mounted at /payload): this checkout's build (dist/, node_modules/,
 // package.json, config/, units/, udev/, policy/), the host's own node binary (same glibc as the guest), the guest
-// driver, the BlinkStick emulator, the key files and the run's parameters. Packed with `mkfs.ext4 -d`; the guest
+// driver, the BlinkStick emulator, the SMTP sink, the key files and the run's parameters. Packed with `mkfs.ext4 -d`; the guest
 // writes its results into it, and the host reads them back after power-off with debugfs (no mount needed).
 import { cpSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -21,7 +21,7 @@ export async function buildPayload({ runDir, params, keys }) {
   copyFileSync(join(here, '..', 'guest', 'guest-driver.mjs'), join(tree, 'guest-driver.mjs'));
   copyFileSync(join(here, '..', 'guest', 'guest-run.sh'), join(tree, 'guest-run.sh'));
   chmodSync(join(tree, 'guest-run.sh'), 0o755);
-  copyFileSync(join(here, '..', 'blinkstick-uhid.mjs'), join(tree, 'blinkstick-uhid.mjs'));
+  for (const helper of ['blinkstick-uhid.mjs', 'smtp-sink.mjs']) copyFileSync(join(here, '..', helper), join(tree, helper));
   mkdirSync(join(tree, 'keys'));
   for (const [name, bytes] of Object.entries(keys)) writeFileSync(join(tree, 'keys', name), bytes, { mode: 0o600 });
   mkdirSync(join(tree, 'results'));
