@@ -41,6 +41,10 @@ export class DriveWatcher {
     this.udisks = await UdisksClient.connect(this.dbus, {
       blockAdded: (block) => this.blockAdded(block),
       blockRemoved: (block) => this.blockRemoved(block),
+      restarted: (error) => {
+        if (error) this.log.warn(`udisks2 restarted, but its disks could not be read again (${error.message}); drives plugged in meanwhile are noticed after plugback restarts`);
+        else this.log.info('udisks2 restarted: read its disks again');
+      },
     });
     if (this.udisks) {
       this.log.info('watching for drives through udisks2');

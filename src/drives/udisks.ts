@@ -30,6 +30,8 @@ export interface BlockInfo {
 export interface UdisksListener {
   blockAdded(block: BlockInfo): void;
   blockRemoved(block: BlockInfo): void;
+  /** udisks2 came back after a restart and its objects were read again (`error` when that failed). */
+  restarted(error?: Error): void;
 }
 
 export class UdisksClient {
@@ -64,6 +66,10 @@ export class UdisksClient {
       client.addInterfaces(path, interfaces);
     }
     client.announcing = true;
+    // A restarted udisks2 (a package upgrade) says nothing about the disks it finds: read them all again.
+    dbus.onOwnerChanged(UDISKS, (owner) => {
+      if (owner) void client.readAgain();
+    });
     return client;
   }
 
@@ -106,6 +112,36 @@ export class UdisksClient {
       { destination: UDISKS, path: drivePath, interface: DRIVE, member: 'PowerOff', signature: 'a{sv}', body: [{ 'auth.no_user_interaction': new Variant('b', true) }] },
       timeoutMs,
     );
+  }
+
+  /**
+   * Replaces the cache with udisks2's objects now and announces the difference: disks plugged in or pulled out
+   * while it was down. A disk present before and after (a drive being backed up) is not news.
+   */
+  private async readAgain(): Promise<void> {
+    let managed: unknown;
+    try {
+      [managed] = await this.dbus.call({ destination: UDISKS, path: ROOT, interface: OBJECT_MANAGER, member: 'GetManagedObjects' });
+    } catch (error) {
+      this.listener.restarted(error as Error);
+      return;
+    }
+    // Taken after the reply, so what signals added meanwhile counts as known.
+    const before = new Map(this.blocks().map((b) => [b.path, b]));
+    this.objects.clear();
+    for (const [path, interfaces] of Object.entries(managed as Record<string, Record<string, Props>>)) {
+      this.objects.set(path, new Map(Object.entries(interfaces).map(([name, props]) => [name, { ...props }])));
+    }
+    const after = new Map(this.blocks().map((b) => [b.path, b]));
+    for (const [path, old] of before) {
+      if (after.get(path)?.uuid !== old.uuid) this.listener.blockRemoved(old);
+    }
+    for (const [path, now] of after) {
+      const old = before.get(path);
+      if (!old || old.uuid !== now.uuid || old.encrypted !== now.encrypted) this.listener.blockAdded(now);
+    }
+    for (const check of this.cleartextWaiters) check();
+    this.listener.restarted();
   }
 
   private block(path: string): BlockInfo | undefined {

@@ -129,6 +129,11 @@ export class DaemonFixture {
     return this.peer.unplug(diskId(name));
   }
 
+  /** udisks2 restarts, and the named drives are plugged in while it is down (no signal tells of them). */
+  restartUdisks(plugged: string[]): Promise<void> {
+    return this.peer.restartUdisks(plugged.map(diskId), []);
+  }
+
   /** Writes the YAML config for the drives added so far; `extra` is merged at the top level. */
   async writeConfig(extra: Partial<ConfigInput> = {}): Promise<void> {
     const drives: ConfigInput['drives'] = {};

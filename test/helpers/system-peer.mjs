@@ -278,6 +278,8 @@ const FilesystemIface = defineInterface('org.freedesktop.UDisks2.Filesystem', {
 
 /** path → Map(interface name → Interface instance), for the objects under the ObjectManager. */
 const udisksObjects = new Map();
+/** While udisks2 is "restarting" (RestartUdisks) its objects change silently: a stopped daemon says nothing. */
+let udisksDown = false;
 
 function interfacesOf(ifaces) {
   const out = {};
@@ -289,7 +291,7 @@ function addUdisksObject(path, ifaceList) {
   const ifaces = new Map(ifaceList.map((iface) => [iface.$name, iface]));
   udisksObjects.set(path, ifaces);
   for (const iface of ifaceList) bus.export(path, iface);
-  objectManager.InterfacesAdded(path, interfacesOf(ifaces));
+  if (!udisksDown) objectManager.InterfacesAdded(path, interfacesOf(ifaces));
 }
 
 function removeUdisksObject(path) {
@@ -298,7 +300,7 @@ function removeUdisksObject(path) {
   udisksObjects.delete(path);
   // unexport(path) with no interface drops the whole object (dbus-next's unexport(path, iface) does too).
   bus.unexport(path);
-  objectManager.InterfacesRemoved(path, [...ifaces.keys()]);
+  if (!udisksDown) objectManager.InterfacesRemoved(path, [...ifaces.keys()]);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -729,6 +731,24 @@ const ControlIface = defineInterface(CONTROL, {
       in: 's',
       fn(id) {
         unplug(diskNamed(id));
+      },
+    },
+    // udisks2 restarting (as on a package upgrade): the name is released, the disks in `plugIds` plugged in and
+    // those in `unplugIds` pulled out without a signal, then the name is taken again.
+    RestartUdisks: {
+      in: 'asas',
+      async fn(plugIds, unplugIds) {
+        if (!withUdisks) throw dbusError('org.freedesktop.DBus.Error.Failed', 'this peer plays no udisks2');
+        udisksDown = true;
+        try {
+          await bus.releaseName(UDISKS);
+          for (const id of unplugIds) unplug(diskNamed(id));
+          for (const id of plugIds) plug(diskNamed(id));
+        } finally {
+          udisksDown = false;
+        }
+        const reply = await bus.requestName(UDISKS, dbus.NameFlag.DO_NOT_QUEUE);
+        if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) throw dbusError('org.freedesktop.DBus.Error.Failed', `cannot own ${UDISKS} again (reply ${reply})`);
       },
     },
     SetCrypttab: {

@@ -106,7 +106,18 @@ describe('plugback daemon', () => {
     expect(await snapshotsOn(f, 'offsite-a')).toHaveLength(1);
   });
 
-  it('ignores a drive that is not in the config: one info line, no unlock, no mount', async () => {
+  it('reads udisks2 again when it restarts, so a drive plugged in meanwhile is backed up', async () => {
+    const f = await setUp();
+    await f.addDrive('offsite-a');
+    await f.startDaemon();
+    // As on a package upgrade: udisks2 goes, the drive is plugged in, udisks2 comes back and says nothing of it.
+    await f.restartUdisks(['offsite-a']);
+    await f.waitForLog(/^udisks2 restarted: read its disks again$/);
+    await f.waitForLog(/is done: safe to remove/, 'offsite-a');
+    expect(await snapshotsOn(f, 'offsite-a')).toHaveLength(1);
+  });
+
+    it('ignores a drive that is not in the config: one info line, no unlock, no mount', async () => {
     const f = await setUp();
     await f.addDrive('offsite-a');
     await f.peer.addDisk('stranger', '6a1f0c3e-2b7d-4e59-9c1a-0d2e3f4a5b6c', true, '/nonexistent', true);
