@@ -1,35 +1,53 @@
-// Handing one message to the mail system: SMTP (nodemailer) or the local sendmail, with a time limit,
+// Handing one message to the mail system: SMTP (nodemailer) or the local sendmail program, with a time limit,
 // and the password read from its file or environment variable at the moment of sending, never logged.
 import { readFile } from 'node:fs/promises';
-import nodemailer from 'nodemailer';
+import { execa } from 'execa';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { MailSettings } from '../config/model.js';
 import type { MailMessage } from './mail-message.js';
 
 /** Sends `message` to mail.to; rejects with a message that names the transport and the reason. */
 export async function sendMail(settings: MailSettings, host: string, message: MailMessage): Promise<void> {
-  const transport = nodemailer.createTransport(await transportOptions(settings));
-  const via = describeTransport(settings);
+  const mail = {
+    from: settings.from ?? `plugback@${host}`,
+    to: settings.to,
+    subject: message.subject,
+    text: message.text,
+    attachments: message.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: 'text/plain; charset=utf-8' })),
+  };
+  try {
+    if (settings.sendmail) await viaSendmail(settings.sendmail.path, mail, settings.timeout);
+    else await viaSmtp(settings, mail);
+  } catch (error) {
+    throw new Error(`sending mail to ${settings.to.join(', ')} via ${describeTransport(settings)} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+type Mail = SendMailOptions & { from: string; to: string[] };
+
+async function viaSmtp(settings: MailSettings, mail: Mail): Promise<void> {
+  const transport = nodemailer.createTransport(await smtpOptions(settings));
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${settings.timeout / 1000}s`)), settings.timeout);
   });
   try {
-    await Promise.race([
-      transport.sendMail({
-        from: settings.from ?? `plugback@${host}`,
-        to: settings.to,
-        subject: message.subject,
-        text: message.text,
-        attachments: message.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: 'text/plain; charset=utf-8' })),
-      }),
-      timeout,
-    ]);
-  } catch (error) {
-    throw new Error(`sending mail to ${settings.to.join(', ')} via ${via} failed: ${(error as Error).message}`, { cause: error });
+    await Promise.race([transport.sendMail(mail), timeout]);
   } finally {
     clearTimeout(timer);
     transport.close();
   }
+}
+
+/**
+ * The message built by nodemailer, handed to `sendmail -i -f FROM TO...` on stdin. We run the program ourselves
+ * so that one that hangs (a mail system that is down) is killed at the time limit instead of left behind.
+ */
+async function viaSendmail(program: string, mail: Mail, timeoutMs: number): Promise<void> {
+  const built = await nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }).sendMail(mail);
+  const r = await execa(program, ['-i', '-f', mail.from, ...mail.to], { input: built.message as Buffer, timeout: timeoutMs, forceKillAfterDelay: 2000, reject: false });
+  if (r.timedOut) throw new Error(`no answer within ${timeoutMs / 1000}s (${program} was stopped)`);
+  if (r.failed) throw new Error(r.stderr.trim() || r.shortMessage);
 }
 
 /** "smtp mail.example.org:587 (starttls)" or "sendmail /usr/sbin/sendmail": for messages and logs. */
@@ -45,8 +63,7 @@ function smtpPort(smtp: SmtpSettings): number {
   return smtp.port ?? (smtp.security === 'tls' ? 465 : 587);
 }
 
-async function transportOptions(settings: MailSettings) {
-  if (settings.sendmail) return { sendmail: true as const, path: settings.sendmail.path, newline: 'unix' };
+async function smtpOptions(settings: MailSettings) {
   const smtp = settings.smtp;
   if (!smtp) throw new Error('mail has neither smtp nor sendmail');
   const timeouts = { connectionTimeout: settings.timeout, greetingTimeout: settings.timeout, socketTimeout: settings.timeout };

@@ -222,4 +222,23 @@ describe('sendmail transport', () => {
     expect(message).toContain('2 of 20 files differ');
     expect(message).toContain('Content-Disposition: attachment');
   });
+
+  it('stops a sendmail that hangs at mail.timeout, and keeps the mail in the outbox for the next try', async () => {
+    const f = await BackupFixture.create();
+    cleanups.push(() => f.cleanup());
+    const bin = await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-sendmail-'));
+    cleanups.push(() => fs.rm(bin, { recursive: true, force: true }));
+    const sendmail = path.join(bin, 'sendmail');
+    // A mail system that never answers: it records its PID and waits forever.
+    await fs.writeFile(sendmail, `#!/bin/sh\necho $$ > "${bin}/pid"\nexec sleep 600\n`, { mode: 0o755 });
+    await f.configure({ notify: { mail: { to: ['ops@example.org'], timeout: '1s', sendmail: { path: sendmail } } } });
+
+    const { log, lines } = memoryLogger();
+    const notifier = new Notifier(f.config, log);
+    await notifier.jobFinished(DRIVE, { ...(await f.run()), outcome: 'failed', failedStep: 'verify', error: '2 of 20 files differ' });
+    expect(await notifier.flush(20_000)).toEqual({ left: 1 });
+    expect(lines.join('\n')).toMatch(/no answer within 1s \(\S+sendmail was stopped\)/);
+    const pid = Number(await fs.readFile(path.join(bin, 'pid'), 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+  });
 });
