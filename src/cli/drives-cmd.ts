@@ -23,7 +23,7 @@ export function registerDrives(program: Command): void {
       'after',
       `
 The drive that has gone longest without a good backup comes first; "overdue" marks drives older than
-reminders.overdueAfterDays. The history is kept in stateDir/ledger.json and works with no drive plugged in.
+their overdueAfterDays (reminders.overdueAfterDays unless the drive sets its own). The history is kept in stateDir/ledger.json and works with no drive plugged in.
 
 Examples:
   plugback drives
@@ -36,7 +36,7 @@ Examples:
       const now = new Date();
       const ledger = await readLedger(config.stateDir);
       const names = config.drives.map((d) => d.name);
-      const overdue = new Set(checkOverdue(now, ledger, names, config.reminders).overdue.map((d) => d.drive));
+      const overdue = new Set(checkOverdue(now, ledger, config.drives, config.reminders).overdue.map((d) => d.drive));
       const rows = driveRows(config, ledger, now, overdue);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ host: config.host, now: now.toISOString(), drives: rows }, null, 2)}\n`);

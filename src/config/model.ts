@@ -11,12 +11,15 @@ export interface LuksDrive {
   mountPoint: string;
   /** How long systemd waits for the drive to appear when asked to unlock it, in ms. */
   deviceTimeout: number;
+  /** This drive's own reminders.overdueAfterDays. */
+  overdueAfterDays?: number | undefined;
 }
 
 export interface DirectoryDrive {
   kind: 'directory';
   name: string;
   path: string;
+  overdueAfterDays?: number | undefined;
 }
 
 export type Drive = LuksDrive | DirectoryDrive;
@@ -83,8 +86,9 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
           cryptName: d.cryptName ?? `plugback-${name}`,
           mountPoint: d.mountPoint ?? `/run/plugback/${name}`,
           deviceTimeout: d.deviceTimeout ?? DEFAULT_DEVICE_TIMEOUT_MS,
+          overdueAfterDays: d.overdueAfterDays,
         }
-      : { kind: 'directory', name, path: d.path as string },
+      : { kind: 'directory', name, path: d.path as string, overdueAfterDays: d.overdueAfterDays },
   );
   const states: State[] = Object.entries(parsed.states).map(([name, s]) => ({ name, ...s }));
   return {

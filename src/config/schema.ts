@@ -223,6 +223,11 @@ const driveSchema = z
       .transform((text) => parseDuration(text) as number)
       .meta({ description: 'How long unlocking waits for the drive to show up before it fails (x-systemd.device-timeout= in its crypttab line). Default: 30s' })
       .optional(),
+    overdueAfterDays: z
+      .int()
+      .min(1)
+      .meta({ description: 'Days without a good backup before this drive is overdue, instead of reminders.overdueAfterDays (for a drive that is away longer, or should come home more often).' })
+      .optional(),
   })
   .meta({ description: 'A backup drive: either a LUKS drive (uuid) or a directory target (path).' });
 

@@ -21,7 +21,7 @@ export function renderMetrics(ledger: Ledger, drives: readonly string[], overdue
   const result = family('plugback_last_run_result', 'How the last backup ended: 1 for its result, 0 for the others.');
   const snapshots = family('plugback_snapshots', 'Complete snapshots of this host on the drive, when it was last seen.');
   const free = family('plugback_drive_free_bytes', 'Free space on the drive, when it was last seen.');
-  const overdueFamily = family('plugback_drive_overdue', '1 when the drive has not been backed up for longer than reminders.overdueAfterDays.');
+  const overdueFamily = family('plugback_drive_overdue', '1 when the drive has not been backed up for longer than its overdueAfterDays (or reminders.overdueAfterDays).');
 
   for (const drive of drives) {
     const labels = { drive };

@@ -117,7 +117,7 @@ export class Notifier {
     await this.safely('check for overdue drives', async () => {
       // Drives never seen start their clock now, and a restart does not reset it: it is in the ledger.
       let ledger = await updateLedger(this.config.stateDir, (l) => names.forEach((n) => recordOf(l, n, now)));
-      check = checkOverdue(now, ledger, names, this.config.reminders);
+      check = checkOverdue(now, ledger, this.config.drives, this.config.reminders);
       if (this.outbox && check.remind.length > 0) {
         for (const drive of check.remind) await this.outbox.add(reminderMail(this.config.host, drive));
         const reminded = new Set(check.remind.map((d) => d.drive));
@@ -193,7 +193,7 @@ export class Notifier {
 
   private async refreshOverdue(ledger: Ledger): Promise<void> {
     const names = this.config.drives.map((d) => d.name);
-    const overdue = checkOverdue(this.now(), ledger, names, this.config.reminders).overdue.map((d) => d.drive);
+    const overdue = checkOverdue(this.now(), ledger, this.config.drives, this.config.reminders).overdue.map((d) => d.drive);
     if (this.config.metrics.textfile) {
       const file = this.config.metrics.textfile;
       await this.safely(`write the metrics to ${file}`, () => writeMetrics(file, renderMetrics(ledger, names, overdue)));

@@ -13,6 +13,12 @@ export interface OverdueDrive {
   days: number;
 }
 
+/** A drive as the check needs it: its name, and its own limit if it has one. */
+export interface TrackedDrive {
+  name: string;
+  overdueAfterDays?: number | undefined;
+}
+
 export interface OverdueCheck {
   /** Every overdue drive, stalest first: what the LED and the metrics show. */
   overdue: OverdueDrive[];
@@ -24,11 +30,11 @@ export interface OverdueCheck {
  * The overdue state of each configured drive at `now`. A drive with no record yet counts from `now`, so a
  * freshly configured drive is not overdue at once; the caller keeps that start in the ledger (trackedSince).
  */
-export function checkOverdue(now: Date, ledger: Ledger, drives: readonly string[], settings: ReminderSettings): OverdueCheck {
+export function checkOverdue(now: Date, ledger: Ledger, drives: readonly TrackedDrive[], settings: ReminderSettings): OverdueCheck {
   const overdue: OverdueDrive[] = [];
   const remind: OverdueDrive[] = [];
-  const limit = settings.overdueAfterDays * DAY_MS;
-  for (const drive of drives) {
+  for (const { name: drive, overdueAfterDays } of drives) {
+    const limit = (overdueAfterDays ?? settings.overdueAfterDays) * DAY_MS;
     const record = ledger[drive];
     const reference = Date.parse(record?.lastSuccess ?? record?.trackedSince ?? now.toISOString());
     const age = now.getTime() - reference;

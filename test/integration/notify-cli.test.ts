@@ -117,7 +117,14 @@ describe('plugback drives', () => {
   it('lists drives stalest first with the age of their last good backup, marking overdue ones', async () => {
     // The drives are never touched: only their names matter here.
     const sb = await sandbox({
-      drives: { target: { path: '/srv/t' }, 'offsite-b': { path: '/srv/b' }, fresh: { path: '/srv/fresh' }, stale: { path: '/srv/stale' } },
+      drives: {
+        target: { path: '/srv/t' },
+        'offsite-b': { path: '/srv/b' },
+        fresh: { path: '/srv/fresh' },
+        stale: { path: '/srv/stale' },
+        // Away longer on purpose: its own limit, not reminders.overdueAfterDays (14).
+        away: { path: '/srv/away', overdueAfterDays: 60 },
+      },
     });
     const day = 86_400_000;
     const ago = (days: number) => new Date(Date.now() - days * day).toISOString();
@@ -125,12 +132,14 @@ describe('plugback drives', () => {
       l.fresh = { trackedSince: ago(100), lastSuccess: ago(2), snapshotCount: 12, freeBytes: 3 * 1024 ** 3, lastSeen: ago(2) };
       l.stale = { trackedSince: ago(100), lastSuccess: ago(47), lastFailure: { at: ago(40), step: 'sync', reason: 'rsync exited with 23' } };
       l.target = { trackedSince: ago(1) };
+      l.away = { trackedSince: ago(100), lastSuccess: ago(50) };
     });
     const result = await cli(['drives', '--config', sb.config]);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^DRIVE +LAST GOOD BACKUP +LAST RUN +SNAPSHOTS +FREE +LAST SEEN +NOTE$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['offsite-b', 'target', 'stale', 'fresh']);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['offsite-b', 'target', 'away', 'stale', 'fresh']);
+    expect(lines.find((l) => l.startsWith('away'))).not.toContain('OVERDUE');
     expect(lines.find((l) => l.startsWith('stale'))).toMatch(/^stale +47 days ago .*OVERDUE; failed 40 days ago at sync: rsync exited with 23$/);
     expect(lines.find((l) => l.startsWith('fresh'))).toMatch(/^fresh +2 days ago .* 12 +3\.00 GiB +2 days ago$/);
     expect(lines.find((l) => l.startsWith('target'))).toMatch(/^target +never/);
