@@ -23,7 +23,8 @@ export function registerDrives(program: Command): void {
       'after',
       `
 The drive that has gone longest without a good backup comes first; "overdue" marks drives older than
-their overdueAfterDays (reminders.overdueAfterDays unless the drive sets its own). The history is kept in stateDir/ledger.json and works with no drive plugged in.
+their overdueAfterDays (reminders.overdueAfterDays unless the drive sets its own). The history is kept
+in stateDir/ledger.json and works with no drive plugged in.
 
 Examples:
   plugback drives

@@ -42,7 +42,7 @@ export class DriveWatcher {
       blockAdded: (block) => this.blockAdded(block),
       blockRemoved: (block) => this.blockRemoved(block),
       restarted: (error) => {
-        if (error) this.log.warn(`udisks2 restarted, but its disks could not be read again (${error.message}); drives plugged in meanwhile are noticed after plugback restarts`);
+        if (error) this.log.warn(`udisks2 restarted, but its disks could not be read again (${error.message}); a drive plugged in while it was down is noticed when plugged in again`);
         else this.log.info('udisks2 restarted: read its disks again');
       },
     });

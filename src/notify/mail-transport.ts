@@ -45,7 +45,9 @@ async function viaSmtp(settings: MailSettings, mail: Mail): Promise<void> {
  */
 async function viaSendmail(program: string, mail: Mail, timeoutMs: number): Promise<void> {
   const built = await nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }).sendMail(mail);
-  const r = await execa(program, ['-i', '-f', mail.from, ...mail.to], { input: built.message as Buffer, timeout: timeoutMs, forceKillAfterDelay: 2000, reject: false });
+  // The envelope holds bare addresses, also when mail.from is written as "NAS <nas@example.org>".
+  const { from, to } = built.envelope as { from: string; to: string[] };
+  const r = await execa(program, ['-i', '-f', from, ...to], { input: built.message as Buffer, timeout: timeoutMs, forceKillAfterDelay: 2000, reject: false });
   if (r.timedOut) throw new Error(`no answer within ${timeoutMs / 1000}s (${program} was stopped)`);
   if (r.failed) throw new Error(r.stderr.trim() || r.shortMessage);
 }

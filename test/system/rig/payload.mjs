@@ -1,7 +1,8 @@
 // The per-run payload disk (/dev/vdb in the guest, mounted at /payload): this checkout's build (dist/, node_modules/,
 // package.json, config/, units/, udev/, policy/), the host's own node binary (same glibc as the guest), the guest
-// driver, the BlinkStick emulator, the SMTP sink, the key files and the run's parameters. Packed with `mkfs.ext4 -d`; the guest
-// writes its results into it, and the host reads them back after power-off with debugfs (no mount needed).
+// driver, the BlinkStick emulator, the SMTP sink, the key files and the run's parameters. Packed with
+// `mkfs.ext4 -d`; the guest writes its results into it, and the host reads them back after power-off with debugfs
+// (no mount needed).
 import { cpSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
