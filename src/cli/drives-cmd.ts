@@ -36,7 +36,6 @@ Examples:
       const { checkOverdue } = await import('../notify/overdue.js');
       const now = new Date();
       const ledger = await readLedger(config.stateDir);
-      const names = config.drives.map((d) => d.name);
       const overdue = new Set(checkOverdue(now, ledger, config.drives, config.reminders).overdue.map((d) => d.drive));
       const rows = driveRows(config, ledger, now, overdue);
       if (flags.json) {

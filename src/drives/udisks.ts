@@ -12,6 +12,7 @@ const DRIVE = 'org.freedesktop.UDisks2.Drive';
 
 type Props = Record<string, unknown>;
 type Interfaces = Map<string, Props>;
+type ManagedObjects = Record<string, Record<string, Props>>;
 
 /** A block device as plugback cares about it. */
 export interface BlockInfo {
@@ -54,17 +55,15 @@ export class UdisksClient {
     // Listen first, then read: an object added in between is then seen twice (harmless), never missed.
     await dbus.onSignal({ sender: UDISKS, interface: OBJECT_MANAGER, path: ROOT }, (s) => client.objectManagerSignal(s));
     await dbus.onSignal({ sender: UDISKS, interface: PROPERTIES, member: 'PropertiesChanged', pathNamespace: ROOT }, (s) => client.propertiesChanged(s));
-    let managed: unknown;
+    let managed: ManagedObjects;
     try {
-      [managed] = await dbus.call({ destination: UDISKS, path: ROOT, interface: OBJECT_MANAGER, member: 'GetManagedObjects' });
+      managed = await client.managedObjects();
     } catch (error) {
       const name = errorName(error);
       if (name === 'org.freedesktop.DBus.Error.ServiceUnknown' || name === 'org.freedesktop.DBus.Error.NameHasNoOwner') return undefined;
       throw error;
     }
-    for (const [path, interfaces] of Object.entries(managed as Record<string, Record<string, Props>>)) {
-      client.addInterfaces(path, interfaces);
-    }
+    for (const [path, interfaces] of Object.entries(managed)) client.addInterfaces(path, interfaces);
     client.announcing = true;
     // A restarted udisks2 (a package upgrade) says nothing about the disks it finds: read them all again.
     dbus.onOwnerChanged(UDISKS, (owner) => {
@@ -119,9 +118,9 @@ export class UdisksClient {
    * while it was down. A disk present before and after (a drive being backed up) is not news.
    */
   private async readAgain(): Promise<void> {
-    let managed: unknown;
+    let managed: ManagedObjects;
     try {
-      [managed] = await this.dbus.call({ destination: UDISKS, path: ROOT, interface: OBJECT_MANAGER, member: 'GetManagedObjects' });
+      managed = await this.managedObjects();
     } catch (error) {
       this.listener.restarted(error as Error);
       return;
@@ -129,7 +128,7 @@ export class UdisksClient {
     // Taken after the reply, so what signals added meanwhile counts as known.
     const before = new Map(this.blocks().map((b) => [b.path, b]));
     this.objects.clear();
-    for (const [path, interfaces] of Object.entries(managed as Record<string, Record<string, Props>>)) {
+    for (const [path, interfaces] of Object.entries(managed)) {
       this.objects.set(path, new Map(Object.entries(interfaces).map(([name, props]) => [name, { ...props }])));
     }
     const after = new Map(this.blocks().map((b) => [b.path, b]));
@@ -142,6 +141,12 @@ export class UdisksClient {
     }
     for (const check of this.cleartextWaiters) check();
     this.listener.restarted();
+  }
+
+  /** udisks2's every object with its interfaces and properties (ObjectManager.GetManagedObjects). */
+  private async managedObjects(): Promise<ManagedObjects> {
+    const [managed] = await this.dbus.call({ destination: UDISKS, path: ROOT, interface: OBJECT_MANAGER, member: 'GetManagedObjects' });
+    return managed as ManagedObjects;
   }
 
   private block(path: string): BlockInfo | undefined {

@@ -201,15 +201,24 @@ describe('a mail server that is down', () => {
   });
 });
 
+/** A backup fixture whose mail goes to a fake sendmail: a shell script, given its own folder for what it records. */
+async function withSendmail(script: (bin: string) => string, mail: { to: string[]; from?: string; timeout?: string }): Promise<{ f: BackupFixture; bin: string }> {
+  const f = await BackupFixture.create();
+  cleanups.push(() => f.cleanup());
+  const bin = await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-sendmail-'));
+  cleanups.push(() => fs.rm(bin, { recursive: true, force: true }));
+  const sendmail = path.join(bin, 'sendmail');
+  await fs.writeFile(sendmail, `#!/bin/sh\n${script(bin)}\n`, { mode: 0o755 });
+  await f.configure({ notify: { mail: { ...mail, sendmail: { path: sendmail } } } });
+  return { f, bin };
+}
+
 describe('sendmail transport', () => {
   it('hands the mail to the sendmail program with the recipients as arguments and the message on stdin', async () => {
-    const f = await BackupFixture.create();
-    cleanups.push(() => f.cleanup());
-    const bin = await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-sendmail-'));
-    cleanups.push(() => fs.rm(bin, { recursive: true, force: true }));
-    const sendmail = path.join(bin, 'sendmail');
-    await fs.writeFile(sendmail, `#!/bin/sh\nprintf '%s\\n' "$@" > "${bin}/args"\ncat > "${bin}/message"\n`, { mode: 0o755 });
-    await f.configure({ notify: { mail: { to: ['ops@example.org', 'me@example.org'], from: 'nas@example.org', sendmail: { path: sendmail } } } });
+    const { f, bin } = await withSendmail((b) => `printf '%s\\n' "$@" > "${b}/args"\ncat > "${b}/message"`, {
+      to: ['ops@example.org', 'me@example.org'],
+      from: 'nas@example.org',
+    });
 
     const notifier = new Notifier(f.config, memoryLogger().log);
     await notifier.jobFinished(DRIVE, { ...(await f.run()), outcome: 'failed', failedStep: 'verify', error: '2 of 20 files differ' });
@@ -224,14 +233,17 @@ describe('sendmail transport', () => {
   });
 
   it('stops a sendmail that hangs at mail.timeout, and keeps the mail in the outbox for the next try', async () => {
-    const f = await BackupFixture.create();
-    cleanups.push(() => f.cleanup());
-    const bin = await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-sendmail-'));
-    cleanups.push(() => fs.rm(bin, { recursive: true, force: true }));
-    const sendmail = path.join(bin, 'sendmail');
     // A mail system that never answers: it records its PID and waits forever.
-    await fs.writeFile(sendmail, `#!/bin/sh\necho $$ > "${bin}/pid"\nexec sleep 600\n`, { mode: 0o755 });
-    await f.configure({ notify: { mail: { to: ['ops@example.org'], timeout: '1s', sendmail: { path: sendmail } } } });
+    const { f, bin } = await withSendmail((b) => `echo $$ > "${b}/pid"\nexec sleep 600`, { to: ['ops@example.org'], timeout: '1s' });
+    // Should plugback leave it running after all, the test does not.
+    cleanups.push(async () => {
+      const pid = Number(await fs.readFile(path.join(bin, 'pid'), 'utf8').catch(() => '0'));
+      try {
+        if (pid > 0) process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already, as it should be.
+      }
+    });
 
     const { log, lines } = memoryLogger();
     const notifier = new Notifier(f.config, log);

@@ -167,8 +167,8 @@ install:
 }
 
 const DRIVES = {
-  a: { name: 'offsite-a', image: () => params.imageA, uuid: () => params.uuidA },
-  b: { name: 'offsite-b', image: () => params.imageB, uuid: () => params.uuidB },
+  a: { name: 'offsite-a', image: params.imageA, uuid: params.uuidA },
+  b: { name: 'offsite-b', image: params.imageB, uuid: params.uuidB },
 };
 
 /**
@@ -179,11 +179,11 @@ async function verifyDrive(id, { plugged = false } = {}) {
   const d = DRIVES[id];
   if (!plugged) {
     sh('systemctl stop plugback.service');
-    await plug(id, d.image(), d.uuid());
+    await plug(id, d.image, d.uuid);
   }
   const out = { };
   try {
-    sh(`cryptsetup open --readonly --key-file /etc/plugback/keys/${d.name}.key ${byUuid(d.uuid())} verify-${id}`);
+    sh(`cryptsetup open --readonly --key-file /etc/plugback/keys/${d.name}.key ${byUuid(d.uuid)} verify-${id}`);
     sh(`mkdir -p /mnt/verify && mount -o ro /dev/mapper/verify-${id} /mnt/verify`);
     const base = '/mnt/verify/plugback/guest';
     out.snapshots = readdirSync(`${base}/snapshots`).sort();
@@ -203,7 +203,7 @@ async function verifyDrive(id, { plugged = false } = {}) {
     sh('umount /mnt/verify', { allowFail: true });
     sh(`cryptsetup close verify-${id}`, { allowFail: true });
     if (!plugged) {
-      await unplug(id, d.uuid());
+      await unplug(id, d.uuid);
       sh('systemctl start plugback.service');
     }
   }
@@ -230,10 +230,19 @@ const plugged = new Map();
 async function plugTracked(id, image, uuid) { plugged.set(id, uuid); return plug(id, image, uuid); }
 async function unplugTracked(id, uuid) { await unplug(id, uuid); plugged.delete(id); }
 
-/** `systemctl reload plugback` (ExecReload= sends the daemon SIGHUP); the outcome is recorded for the host to check. */
-function reloadDaemon(r) {
+/**
+ * A new config (backup settings `extraBackup`) put in force with `systemctl reload plugback` (ExecReload= sends the
+ * daemon SIGHUP); the reload's outcome is recorded for the host to check, and the daemon's answer returned.
+ */
+async function reconfigure(r, extraBackup = '') {
+  const cursor = journalCursor();
+  writeConfig(extraBackup);
   r.systemctlReload = sh('systemctl reload plugback.service', { allowFail: true });
+  return (await waitJournal(cursor, /config reloaded|not reloaded/, 60_000)).msg;
 }
+
+/** The journal line that ends a drive's job, however it went. */
+const jobEnd = (drive) => new RegExp(`drive "${drive}" (is done: safe to remove|was left unmounted|.*failed)`);
 
 /** Watches rsync come and go and the journal for `doneRe`, noting the times (guest clock). */
 async function followJob(cursor, doneRe, timeoutMs) {
@@ -295,13 +304,13 @@ async function main() {
   // Drives A and B: LUKS made on the host (cheap PBKDF2), their ext4 made and adopted here before the daemon runs.
   marker('begin prepare');
   for (const [id, d] of Object.entries(DRIVES)) {
-    await plug(id, d.image(), d.uuid());
-    sh(`cryptsetup open --key-file /etc/plugback/keys/${d.name}.key ${byUuid(d.uuid())} prep-${id}`);
+    await plug(id, d.image, d.uuid);
+    sh(`cryptsetup open --key-file /etc/plugback/keys/${d.name}.key ${byUuid(d.uuid)} prep-${id}`);
     sh(`mkfs.ext4 -q -L ${d.name} /dev/mapper/prep-${id}`);
     sh(`mkdir -p /run/plugback/${d.name} && mount /dev/mapper/prep-${id} /run/plugback/${d.name}`);
     (results.setup.adopt ??= {})[id] = sh(`plugback drive adopt ${d.name}`, { allowFail: true });
     sh(`umount /run/plugback/${d.name} && cryptsetup close prep-${id}`);
-    await unplug(id, d.uuid());
+    await unplug(id, d.uuid);
   }
   marker('end prepare');
 
@@ -320,7 +329,7 @@ async function main() {
     const c0 = await colourQuiet();
     const cursor = journalCursor();
     r.plugAt = await plugTracked('a', params.imageA, params.uuidA);
-    const t = await followJob(cursor, /drive "offsite-a" (is done: safe to remove|was left unmounted|.*failed)/, 600_000);
+    const t = await followJob(cursor, jobEnd('offsite-a'), 600_000);
     r.timing = { plugToRsyncStart: t.rsyncStart && t.rsyncStart - r.plugAt, rsyncEndToSafe: t.rsyncEnd && t.done.t - t.rsyncEnd, plugToSafe: t.done.t - r.plugAt };
     r.doneMsg = t.done.msg;
     await sleep(2000);
@@ -367,14 +376,11 @@ async function main() {
   await scenario('s3-pull-mid-sync', async (r) => {
     // More to copy, and rsync slowed to 1 MiB/s by a config reload, so the pull surely lands in the middle.
     sh('mkdir -p /srv/photos/2026 && for i in 1 2 3 4 5 6 7 8; do head -c 5M /dev/urandom > /srv/photos/2026/new$i.bin; done');
-    let cursor = journalCursor();
-    writeConfig('  bandwidthLimit: 1MiB');
-    reloadDaemon(r);
-    r.reload1 = (await waitJournal(cursor, /config reloaded|not reloaded/, 60_000)).msg;
+    r.reload1 = await reconfigure(r, '  bandwidthLimit: 1MiB');
     r.pidBefore = state('offsite-a').daemonPid;
     const c0 = await colourQuiet();
     const m0 = mails().length;
-    cursor = journalCursor();
+    let cursor = journalCursor();
     r.plugAt = await plugTracked('a', params.imageA, params.uuidA);
     r.rsyncStart = await waitFor('rsync to start', () => spawnSync('pgrep', ['-x', 'rsync']).status === 0 && Date.now(), 600_000, 200);
     marker('time rsync-start');
@@ -394,14 +400,11 @@ async function main() {
     // detach fails; the daemon closes the mapping left behind with cryptsetup (test/system/README.md).
 
     // Plug it in again, at full speed: the backup completes (continuing the interrupted copy).
-    cursor = journalCursor();
-    writeConfig();
-    reloadDaemon(r);
-    r.reload2 = (await waitJournal(cursor, /config reloaded|not reloaded/, 60_000)).msg;
+    r.reload2 = await reconfigure(r);
     const c1 = await colourQuiet();
     cursor = journalCursor();
     r.replugAt = await plugTracked('a', params.imageA, params.uuidA);
-    const t = await followJob(cursor, /drive "offsite-a" (is done: safe to remove|was left unmounted|.*failed)/, 600_000);
+    const t = await followJob(cursor, jobEnd('offsite-a'), 600_000);
     r.replugDoneMsg = t.done.msg;
     await sleep(2000);
     r.afterReplug = state('offsite-a');
@@ -431,7 +434,7 @@ async function main() {
       r.mostMountedAtOnce = Math.max(r.mostMountedAtOnce, mounted.length);
       const journal = journalSince(cursor);
       for (const [id, d] of Object.entries(DRIVES)) {
-        done[id] ??= journal.find((e) => new RegExp(`drive "${d.name}" (is done: safe to remove|was left unmounted|.*failed)`).test(e.msg));
+        done[id] ??= journal.find((e) => jobEnd(d.name).test(e.msg));
       }
       await sleep(250);
     }
@@ -451,12 +454,9 @@ async function main() {
   await scenario('s6-led-replugged', async (r) => {
     // A job slowed to 1 MiB/s over 16 MiB of new data, so the stick can go and come back while it runs.
     sh('mkdir -p /srv/photos/2027 && for i in $(seq 1 16); do head -c 1M /dev/urandom > /srv/photos/2027/new$i.bin; done');
-    let cursor = journalCursor();
-    writeConfig('  bandwidthLimit: 1MiB');
-    reloadDaemon(r);
-    await waitJournal(cursor, /config reloaded|not reloaded/, 60_000);
+    await reconfigure(r, '  bandwidthLimit: 1MiB');
     const c0 = await colourQuiet();
-    cursor = journalCursor();
+    const cursor = journalCursor();
     r.plugAt = await plugTracked('a', params.imageA, params.uuidA);
     await waitFor('rsync to start', () => spawnSync('pgrep', ['-x', 'rsync']).status === 0, 600_000, 200);
     await sleep(2000);
@@ -473,16 +473,13 @@ async function main() {
     r.redrawn = await waitFor('a colour on the replugged stick', () => colours()[c1], 60_000, 200);
     r.rsyncRunningAtRedraw = spawnSync('pgrep', ['-x', 'rsync']).status === 0;
     r.found = (await waitJournal(cursor, /using .*BS000001/, 30_000).catch((e) => ({ msg: `(none: ${e.message})` }))).msg;
-    const t = await followJob(cursor, /drive "offsite-a" (is done: safe to remove|was left unmounted|.*failed)/, 600_000);
+    const t = await followJob(cursor, jobEnd('offsite-a'), 600_000);
     r.doneMsg = t.done.msg;
     await colourQuiet();
     r.coloursAfterReplug = colours().slice(c1);
     r.journal = journalSince(cursor).map((e) => e.msg);
     await unplugTracked('a', params.uuidA);
-    cursor = journalCursor();
-    writeConfig();
-    reloadDaemon(r);
-    await waitJournal(cursor, /config reloaded|not reloaded/, 60_000);
+    await reconfigure(r);
   });
 
   await scenario('s8-restore', async (r) => {
@@ -533,7 +530,7 @@ async function main() {
     const m0 = mails().length;
     const cursor = journalCursor();
     r.plugAt = await plugTracked('a', params.imageA, params.uuidA);
-    const show = () => Object.fromEntries(sh(`systemctl show -p ActiveState,Result,ExecMainStatus,NRestarts,InvocationID '${driveUnit}'`, { allowFail: true })
+    const show = () => Object.fromEntries(sh(`systemctl show -p ActiveState,Result,ExecMainStatus,InvocationID '${driveUnit}'`, { allowFail: true })
       .out.split('\n').filter(Boolean).map((l) => l.split(/=(.*)/).slice(0, 2)));
     await waitFor(`${driveUnit} to start`, () => show().InvocationID, 120_000, 300);
     r.unit = await waitFor(`${driveUnit} to finish`, () => { const u = show(); return /^(inactive|failed)$/.test(u.ActiveState) && u; }, 600_000, 1000);
