@@ -6,8 +6,8 @@ import type { Daemon, JobStatus } from '../daemon/daemon.js';
 import { RequestError } from '../daemon/request-error.js';
 import type { JobResult } from '../job/events.js';
 import { readLedger } from '../notify/ledger.js';
-import { repoPaths, type RepoPaths } from '../repo/layout.js';
-import { deleteSnapshotDir, listSnapshots } from '../repo/snapshots.js';
+import { recallSnapshot } from '../repo/host-memory.js';
+import { newestSnapshot, withRepository } from '../repo/repository.js';
 import { acquireLock } from '../system/flock.js';
 import { mountAt } from '../system/mounts.js';
 
@@ -71,19 +71,19 @@ export async function driveDicts(daemon: Daemon): Promise<Record<string, Dict>> 
 }
 
 /** The drive's repository, when its files can be read now: a directory target, or a LUKS drive while mounted. */
-async function reachableRepo(daemon: Daemon, name: string): Promise<{ drive: Drive; paths: RepoPaths }> {
+async function reachableRepo(daemon: Daemon, name: string): Promise<{ drive: Drive; root: string }> {
   const config = daemon.currentConfig;
   const drive = config.drives.find((d) => d.name === name);
   if (!drive) throw new RequestError(`there is no drive "${name}" (drives: ${config.drives.map((d) => d.name).join(', ') || 'none'})`);
   if (drive.kind === 'luks' && !(await mountAt(drive.mountPoint).catch(() => undefined))) {
     throw new RequestError(`drive "${name}" is not mounted: its snapshots can be read while it is being backed up, or mount it yourself (docs/getting-files-back.md)`);
   }
-  return { drive, paths: repoPaths(driveRoot(drive), config.host) };
+  return { drive, root: driveRoot(drive) };
 }
 
 export async function listSnapshotsAsDicts(daemon: Daemon, name: string): Promise<Dict[]> {
-  const { paths } = await reachableRepo(daemon, name);
-  const listing = await listSnapshots(paths, true);
+  const { root } = await reachableRepo(daemon, name);
+  const listing = await withRepository(root, daemon.currentConfig.host, (repo) => repo.list(true));
   return listing.complete.map((s) => {
     const states = Object.values(s.record?.states ?? {});
     return dict({
@@ -99,17 +99,25 @@ export async function listSnapshotsAsDicts(daemon: Daemon, name: string): Promis
 /** Deletes snapshot `id` of `name` under the repository lock; the newest snapshot is never deleted. */
 export async function deleteSnapshotAsRequested(daemon: Daemon, name: string, id: string, requestedBy: string): Promise<void> {
   if (daemon.jobStatus()?.drive === name) throw new RequestError(`drive "${name}" is being backed up right now; delete snapshots after the job`);
-  const { paths } = await reachableRepo(daemon, name);
+  const { root } = await reachableRepo(daemon, name);
   const config = daemon.currentConfig;
+  const { memory } = await recallSnapshot(config.stateDir, name);
   const lock = await acquireLock(config.backup.lockFile, { waitMs: 0 }).catch(() => {
     throw new RequestError(`the repository lock ${config.backup.lockFile} is held by another plugback job; try again later`);
   });
   try {
-    const complete = (await listSnapshots(paths)).complete;
-    const index = complete.findIndex((s) => s.name === id);
-    if (index < 0) throw new RequestError(`drive "${name}" has no snapshot ${id} (snapshots: ${complete.map((s) => s.name).join(', ') || 'none'})`);
-    if (index === complete.length - 1) throw new RequestError(`${id} is the newest snapshot of drive "${name}"; plugback never deletes the newest`);
-    await deleteSnapshotDir(paths, id);
+    await withRepository(root, config.host, async (repo) => {
+      const listing = await repo.list();
+      const complete = listing.complete;
+      if (!complete.some((s) => s.name === id)) {
+        throw new RequestError(`drive "${name}" has no snapshot ${id} (snapshots: ${complete.map((s) => s.name).join(', ') || 'none'})`);
+      }
+      // The newest is the one this machine made last (a snapshot dated in the future may go).
+      if (newestSnapshot(listing, memory?.snapshot)?.name === id) {
+        throw new RequestError(`${id} is the newest snapshot of drive "${name}"; plugback never deletes the newest`);
+      }
+      await repo.deleteSnapshot(id);
+    });
   } finally {
     await lock.release();
   }

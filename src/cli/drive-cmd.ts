@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import { readIdentity, writeIdentity, type DriveIdentity } from '../repo/identity.js';
 import { knownDriveId, rememberDrive } from '../repo/known-drives.js';
-import { repoPaths } from '../repo/layout.js';
+import { DriveDir } from '../repo/drive-dir.js';
 import { mountAt } from '../system/mounts.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 
@@ -42,8 +42,24 @@ export async function adoptDrive(config: Config, drive: Drive, force: boolean): 
   if (drive.kind === 'luks' && !(await mountAt(root))) {
     throw new UserError(`${root} is not a mount point: unlock drive "${drive.name}" and mount /dev/mapper/${drive.cryptName} there first`, 1);
   }
-  const paths = repoPaths(root, config.host);
-  const existing = await readIdentity(paths).catch((error: Error) => {
+  const rootDir = await DriveDir.openRoot(root);
+  try {
+    const base = await rootDir.ensureDir('plugback').catch((error: Error) => {
+      throw new UserError(error.message, 1);
+    });
+    try {
+      return await adoptInto(config, drive, base, force);
+    } finally {
+      await base.close();
+    }
+  } finally {
+    await rootDir.close();
+  }
+}
+
+async function adoptInto(config: Config, drive: Drive, base: DriveDir, force: boolean): Promise<DriveIdentity> {
+  const root = driveRoot(drive);
+  const existing = await readIdentity(base).catch((error: Error) => {
     if (force) return undefined; // a damaged identity is what --force is for
     throw new UserError(error.message, 1);
   });
@@ -62,7 +78,7 @@ export async function adoptDrive(config: Config, drive: Drive, force: boolean): 
   if (existing && !force) {
     throw new UserError(`${root} is already drive "${existing.name}" (id ${existing.id}); to make it "${drive.name}", run again with --force`, 1);
   }
-  const identity = await writeIdentity(paths, drive.name);
+  const identity = await writeIdentity(base, drive.name);
   await rememberDrive(config.stateDir, drive.name, identity.id);
   return identity;
 }

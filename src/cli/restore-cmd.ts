@@ -55,20 +55,22 @@ async function restore(command: Command, driveName: string, flags: RestoreFlags)
   const config = await loadConfigOrExit(configFileOf(command));
   const drive = findDrive(config, driveName);
   if (flags.path && !flags.path.startsWith('/')) throw new UserError(`--path needs an absolute path as it was backed up, got ${flags.path}`, EXIT.usage);
-  const { repoPaths } = await import('../repo/layout.js');
-  const { verifyDrive } = await import('../repo/verify-drive.js');
+  const { openVerifiedRepository } = await import('../repo/verify-drive.js');
   const { planRestore } = await import('../restore/plan.js');
-  const paths = repoPaths(driveRoot(drive), config.host);
   let plan: RestorePlan;
   try {
-    await verifyDrive(config, drive, paths);
-    plan = await planRestore(config, paths, {
-      snapshot: flags.snapshot,
-      states: flags.state,
-      path: flags.path,
-      to: flags.to ? path.resolve(flags.to) : undefined,
-      keep: flags.keep,
-    });
+    const { repo } = await openVerifiedRepository(config, drive);
+    try {
+      plan = await planRestore(config, repo, {
+        snapshot: flags.snapshot,
+        states: flags.state,
+        path: flags.path,
+        to: flags.to ? path.resolve(flags.to) : undefined,
+        keep: flags.keep,
+      });
+    } finally {
+      await repo.close();
+    }
   } catch (error) {
     throw new UserError((error as Error).message, EXIT.failed);
   }

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import { formatBytes } from '../config/units.js';
-import { repoPaths } from '../repo/layout.js';
-import { listSnapshots, type SnapshotEntry } from '../repo/snapshots.js';
+import { withRepository, type SnapshotEntry } from '../repo/repository.js';
 import { mountAt } from '../system/mounts.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { renderColumns } from './table.js';
@@ -19,6 +18,10 @@ export interface SnapshotSummary {
   states: string[];
   resumedFrom?: string;
   problems: number;
+  /** Dated after now: never taken as the newest, never pruned. */
+  future?: boolean;
+  /** Why its snapshot.json cannot be used (it is then never pruned). */
+  recordProblem?: string;
 }
 
 export function registerSnapshots(program: Command): void {
@@ -44,7 +47,9 @@ export async function snapshotSummaries(config: Config, drive: Drive): Promise<{
   if (drive.kind === 'luks' && !(await mountAt(root).catch(() => undefined))) {
     throw new UserError(`drive "${drive.name}" is not mounted at ${root}`, 1);
   }
-  const listing = await listSnapshots(repoPaths(root, config.host), true);
+  const listing = await withRepository(root, config.host, (repo) => repo.list(true)).catch((error: Error) => {
+    throw new UserError(error.message, 1);
+  });
   return { summaries: listing.complete.map(summarize), incomplete: listing.incomplete };
 }
 
@@ -60,6 +65,8 @@ function summarize(s: SnapshotEntry): SnapshotSummary {
     states: Object.keys(s.record?.states ?? {}),
     ...(s.record?.resumedFrom ? { resumedFrom: s.record.resumedFrom } : {}),
     problems: s.record?.problems.length ?? 0,
+    ...(s.future ? { future: true } : {}),
+    ...(s.recordProblem ? { recordProblem: s.recordProblem } : {}),
   };
 }
 
@@ -73,7 +80,9 @@ function renderTable(rows: SnapshotSummary[], incomplete: string[]): string {
     r.files === null ? '?' : String(r.files),
     r.transferredBytes === null ? '?' : formatBytes(r.transferredBytes),
     r.states.join(',') || '?',
-    [r.resumedFrom ? 'resumed' : '', r.problems ? `${r.problems} problems` : ''].filter(Boolean).join(', '),
+    [r.resumedFrom ? 'resumed' : '', r.problems ? `${r.problems} problems` : '', r.future ? 'dated in the future' : '', r.recordProblem ? 'record unusable' : '']
+      .filter(Boolean)
+      .join(', '),
   ]);
   for (const name of incomplete) body.push([name, '', '', '', '', '', 'interrupted: the next run continues it']);
   return renderColumns(header, body);

@@ -17,12 +17,10 @@ export function registerVersions(program: Command): void {
       if (!target.startsWith('/')) throw new UserError(`PATH must be absolute, as it was backed up; got ${target}`, EXIT.usage);
       const config = await loadConfigOrExit(configFileOf(command));
       const drive = findDrive(config, driveName);
-      const { repoPaths } = await import('../repo/layout.js');
-      const { verifyDrive } = await import('../repo/verify-drive.js');
+      const { openVerifiedRepository } = await import('../repo/verify-drive.js');
       const { pathVersions } = await import('../restore/versions.js');
-      const paths = repoPaths(driveRoot(drive), config.host);
-      await verifyDrive(config, drive, paths).catch((e: Error) => Promise.reject(new UserError(e.message, EXIT.failed)));
-      const versions = await pathVersions(paths, target.length > 1 ? target.replace(/\/+$/, '') : target);
+      const { repo } = await openVerifiedRepository(config, drive).catch((e: Error) => Promise.reject(new UserError(e.message, EXIT.failed)));
+      const versions = await pathVersions(repo, target.length > 1 ? target.replace(/\/+$/, '') : target).finally(() => repo.close());
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ drive: driveName, path: target, versions }, null, 2)}\n`);
       } else if (versions.length === 0) {

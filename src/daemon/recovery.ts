@@ -3,8 +3,7 @@
 // Interrupted snapshots (`.incomplete`) stay on the drive: the next backup continues them.
 import type { Logger } from 'pino';
 import type { Config, LuksDrive } from '../config/model.js';
-import { repoPaths } from '../repo/layout.js';
-import { listSnapshots } from '../repo/snapshots.js';
+import { withRepository } from '../repo/repository.js';
 import { mountAt } from '../system/mounts.js';
 import { closeStaleMapping } from '../system/dm-mapping.js';
 import { unmountOrDetach } from '../system/mount-device.js';
@@ -28,7 +27,7 @@ export async function recoverLeftovers(config: Config, systemd: Systemd1, log: L
 async function unmountLeftover(config: Config, drive: LuksDrive, log: Logger): Promise<void> {
   const mounted = await mountAt(drive.mountPoint).catch(() => undefined);
   if (!mounted) return;
-  const listing = await listSnapshots(repoPaths(drive.mountPoint, config.host)).catch(() => undefined);
+  const listing = await withRepository(drive.mountPoint, config.host, (repo) => repo.list()).catch(() => undefined);
   for (const name of listing?.incomplete ?? []) {
     log.info({ drive: drive.name, snapshot: name }, `interrupted snapshot ${name} on drive "${drive.name}" is kept; the next backup continues it`);
   }

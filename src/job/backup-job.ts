@@ -75,6 +75,7 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
       emit({ type: 'warning', message });
     },
     states: {},
+    folderEntries: {},
     rsyncExitCodes: [],
     problems: [],
     transferredBytes: 0,

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import type { Config, Drive, State } from '../config/model.js';
 import type { DriveIdentity } from '../repo/identity.js';
 import type { RepoPaths } from '../repo/layout.js';
-import type { SnapshotEntry, StateRecord } from '../repo/snapshots.js';
+import type { SnapshotMemory } from '../repo/host-memory.js';
+import type { SnapshotEntry } from '../repo/repository.js';
+import type { StateRecord } from '../repo/snapshot-record.js';
 import type { HeldLock } from '../system/flock.js';
 import type { FsFeatures } from '../system/fs-features.js';
 import type { JobEvent } from './events.js';
@@ -35,15 +37,27 @@ export interface BackupContext extends StepContext {
 
   // Found out along the way.
   identity?: DriveIdentity;
-  /** The newest complete snapshot before this run. */
-  previous?: SnapshotEntry;
+  /** This plugback installation's id (stateDir), written into the record; only its own snapshots are pruned. */
+  installation?: string;
+  /** What this machine remembers of its last snapshot on the drive: the baseline the drive cannot forge. */
+  memory?: SnapshotMemory | undefined;
+  /** The ledger could not be read: the checks fall back on the drive, and nothing is pruned. */
+  memoryUnreadable?: boolean;
+  /** The newest complete snapshot before this run (by this machine's memory, never one dated in the future). */
+  previous?: SnapshotEntry | undefined;
+  /** A check had no trustworthy baseline for some state: the snapshot completes, but nothing is pruned this run. */
+  noPruneReason?: string;
   /** This run's snapshot name (its start time). */
   snapshotName?: string;
-  /** The .incomplete directory being filled, kept for resume if the job stops. */
-  workDir?: string;
+  /** The .incomplete directory being filled (as people read it), kept for resume if the job stops. */
+  workDir?: string | undefined;
+  /** Its name in the snapshots folder. */
+  workName?: string | undefined;
   resumedFrom?: string;
   features?: FsFeatures;
   states: Record<string, StateRecord>;
+  /** Per state, per folder: whether the source folder held anything (for the host's memory). */
+  folderEntries: Record<string, Record<string, boolean>>;
   rsyncExitCodes: number[];
   /** rsync's complaints on exit 23/24, bounded. */
   problems: string[];

@@ -1,6 +1,7 @@
 // One job's log: pino JSON lines to the console sink and, once the drive is known, to
 // <drive>/plugback/<host>/logs/<snapshot>.log. Lines written before the file exists are kept and copied in.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// The file is created by check-target through the drive's DriveDir (new, never through a link); this only writes.
+import { closeSync, writeSync } from 'node:fs';
 import { pino, type Logger, type Level } from 'pino';
 
 export type LineSink = (line: string) => void;
@@ -21,10 +22,13 @@ export class JobLog {
     this.logger = lineLogger((line) => this.write(console, line), level, bindings);
   }
 
-  /** Starts saving the log to `file` (created, appended to), beginning with what was logged so far. */
-  attachFile(file: string): void {
-    if (this.fd !== undefined) return;
-    this.fd = openSync(file, 'a', 0o640);
+  /** Starts saving the log to the open file `fd` (shown as `file`), beginning with what was logged so far; takes it over. */
+  attachFile(fd: number, file: string): void {
+    if (this.fd !== undefined) {
+      closeSync(fd);
+      return;
+    }
+    this.fd = fd;
     this.filePath = file;
     for (const line of this.early ?? []) writeSync(this.fd, line);
     this.early = undefined;

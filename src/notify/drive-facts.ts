@@ -1,8 +1,7 @@
 // What the ledger keeps about a drive that is in place: its snapshot count and free space.
 import { statfs } from 'node:fs/promises';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
-import { repoPaths } from '../repo/layout.js';
-import { listSnapshots } from '../repo/snapshots.js';
+import { withRepository } from '../repo/repository.js';
 
 export interface DriveFacts {
   snapshotCount?: number | undefined;
@@ -17,7 +16,7 @@ export async function driveFacts(config: Config, drive: Drive, verified: boolean
   if (!verified) return {};
   const root = driveRoot(drive);
   const [count, space] = await Promise.all([
-    listSnapshots(repoPaths(root, config.host)).then(
+    withRepository(root, config.host, (repo) => repo.list()).then(
       (l) => l.complete.length,
       () => undefined,
     ),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { JobOutcome, StepName } from '../job/events.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import { acquireLock } from '../system/flock.js';
+import type { SnapshotMemory } from '../repo/host-memory.js';
 
 export interface LastRun {
   outcome: JobOutcome;
@@ -28,6 +29,8 @@ export interface DriveRecord {
   freeBytes?: number | undefined;
   /** When the last overdue reminder was sent. */
   lastReminder?: string | undefined;
+  /** The last snapshot this machine completed on the drive: the interlocks' baseline (repo/host-memory.ts). */
+  lastSnapshot?: SnapshotMemory | undefined;
 }
 
 export type Ledger = Record<string, DriveRecord>;

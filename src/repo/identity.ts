@@ -1,9 +1,7 @@
 // The identity file on each drive: proof that the mounted file system is the drive the config means.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
 import { VERSION } from '../version.js';
-import { writeFileAtomic } from '../system/atomic-file.js';
-import type { RepoPaths } from './layout.js';
+import type { DriveDir } from './drive-dir.js';
 
 export interface DriveIdentity {
   format: 1;
@@ -13,15 +11,13 @@ export interface DriveIdentity {
   plugbackVersion: string;
 }
 
-/** The identity on a drive, or undefined when there is none; throws when the file is unreadable or corrupt. */
-export async function readIdentity(paths: RepoPaths): Promise<DriveIdentity | undefined> {
-  let text: string;
-  try {
-    text = await readFile(paths.identity, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+const FILE = 'drive.json';
+const MAX_BYTES = 64 * 1024;
+
+/** The identity in `<drive>/plugback/`, or undefined when there is none; throws when it is damaged or not a file. */
+export async function readIdentity(base: DriveDir): Promise<DriveIdentity | undefined> {
+  const text = await base.readFile(FILE, MAX_BYTES);
+  if (text === undefined) return undefined;
   let parsed: Partial<DriveIdentity> | undefined;
   try {
     parsed = JSON.parse(text) as Partial<DriveIdentity>;
@@ -30,14 +26,14 @@ export async function readIdentity(paths: RepoPaths): Promise<DriveIdentity | un
   }
   if (typeof parsed?.name !== 'string' || typeof parsed.id !== 'string') {
     throw new Error(
-      `${paths.identity} is damaged (not JSON with a name and an id); if you know which drive this is, run plugback drive adopt NAME --force to write a new identity`,
+      `${base.show(FILE)} is damaged (not JSON with a name and an id); if you know which drive this is, run plugback drive adopt NAME --force to write a new identity`,
     );
   }
   return parsed as DriveIdentity;
 }
 
 /** Writes a new identity for `name`; the caller has checked there is none or that replacing it is wanted. */
-export async function writeIdentity(paths: RepoPaths, name: string): Promise<DriveIdentity> {
+export async function writeIdentity(base: DriveDir, name: string): Promise<DriveIdentity> {
   const identity: DriveIdentity = {
     format: 1,
     name,
@@ -45,7 +41,6 @@ export async function writeIdentity(paths: RepoPaths, name: string): Promise<Dri
     createdAt: new Date().toISOString(),
     plugbackVersion: VERSION,
   };
-  await mkdir(paths.base, { recursive: true });
-  await writeFileAtomic(paths.identity, `${JSON.stringify(identity, null, 2)}\n`);
+  await base.writeAtomic(FILE, `${JSON.stringify(identity, null, 2)}\n`);
   return identity;
 }

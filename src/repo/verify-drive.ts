@@ -5,12 +5,24 @@ import { driveRoot, type Config, type Drive } from '../config/model.js';
 import { mountAt } from '../system/mounts.js';
 import { readIdentity, type DriveIdentity } from './identity.js';
 import { knownDriveId, rememberDrive } from './known-drives.js';
-import type { RepoPaths } from './layout.js';
+import { Repository } from './repository.js';
 
-/** Checks the target is in place (a mount point for a LUKS drive) and carries the right identity; returns it. */
-export async function verifyDrive(config: Config, drive: Drive, paths: RepoPaths): Promise<DriveIdentity> {
+/** Opens the repository of a drive that is in place and carries the right identity (closed again when it does not). */
+export async function openVerifiedRepository(config: Config, drive: Drive): Promise<{ repo: Repository; identity: DriveIdentity }> {
   await checkInPlace(drive);
-  const identity = await readIdentity(paths);
+  const repo = await Repository.open(driveRoot(drive), config.host);
+  try {
+    return { repo, identity: await verifyDrive(config, drive, repo) };
+  } catch (error) {
+    await repo.close();
+    throw error;
+  }
+}
+
+/** Checks the opened drive carries the right identity, and that this machine knows that identity; returns it. */
+async function verifyDrive(config: Config, drive: Drive, repo: Repository): Promise<DriveIdentity> {
+  const paths = repo.paths;
+  const identity = repo.base ? await readIdentity(repo.base) : undefined;
   if (!identity) {
     throw new Error(
       `${paths.root} carries no plugback identity (${paths.identity}), so it is not known to be drive "${drive.name}". ` +

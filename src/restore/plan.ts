@@ -3,8 +3,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isSameOrInside } from '../config/checks.js';
 import type { Config, State } from '../config/model.js';
-import type { RepoPaths } from '../repo/layout.js';
-import { listSnapshots, type SnapshotEntry } from '../repo/snapshots.js';
+import type { Repository, SnapshotEntry } from '../repo/repository.js';
 
 export interface RestoreItem {
   state: string;
@@ -37,8 +36,9 @@ export interface RestoreRequest {
 }
 
 /** Picks a snapshot by name, or the newest for "latest". */
-export async function findSnapshot(paths: RepoPaths, id: string): Promise<SnapshotEntry> {
-  const { complete } = await listSnapshots(paths, true);
+export async function findSnapshot(repo: Repository, id: string): Promise<SnapshotEntry> {
+  const paths = repo.paths;
+  const { complete } = await repo.list(true);
   const found = id === 'latest' ? complete.at(-1) : complete.find((s) => s.name === id);
   if (found) return found;
   const names = complete.map((s) => s.name);
@@ -50,8 +50,8 @@ export async function findSnapshot(paths: RepoPaths, id: string): Promise<Snapsh
 }
 
 /** Builds the plan; throws with a message the user can act on when a state or path is not in the snapshot. */
-export async function planRestore(config: Config, paths: RepoPaths, req: RestoreRequest): Promise<RestorePlan> {
-  const snapshot = await findSnapshot(paths, req.snapshot);
+export async function planRestore(config: Config, repo: Repository, req: RestoreRequest): Promise<RestorePlan> {
+  const snapshot = await findSnapshot(repo, req.snapshot);
   const inSnapshot = await statesIn(snapshot);
   for (const name of req.states) {
     if (!inSnapshot.includes(name)) throw new Error(`snapshot ${snapshot.name} has no state "${name}" (it has: ${inSnapshot.join(', ') || 'none'})`);

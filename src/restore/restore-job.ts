@@ -11,6 +11,7 @@ import { runSteps, type Step } from '../job/runner.js';
 import { releaseLock, takeLock, type LockingContext } from '../job/steps/lock.js';
 import { snapshotName } from '../repo/layout.js';
 import type { HeldLock } from '../system/flock.js';
+import { DriveDir } from '../repo/drive-dir.js';
 import { probeFsFeatures } from '../system/fs-features.js';
 import { hookEnvironment, runLoggedHook } from '../system/hooks.js';
 import { classifyRsyncExit } from '../system/rsync.js';
@@ -79,7 +80,8 @@ const restoreCopy: Step<RestoreContext> = {
 
 async function copyItem(ctx: RestoreContext, item: RestoreItem): Promise<void> {
   await mkdir(path.dirname(item.to), { recursive: true });
-  const features = await probeFsFeatures(path.dirname(item.to));
+  const parent = await DriveDir.openRoot(path.dirname(item.to));
+  const features = await probeFsFeatures(parent).finally(() => parent.close());
   for (const note of features.notes) warn(ctx, note);
   const args = ['-aHS', '--numeric-ids'];
   if (features.acls) args.push('-A');

@@ -1,7 +1,6 @@
 // `plugback versions DRIVE PATH`: every snapshot that holds a path, so a user can pick a date.
 import { lstat } from 'node:fs/promises';
-import type { RepoPaths } from '../repo/layout.js';
-import { listSnapshots } from '../repo/snapshots.js';
+import type { Repository } from '../repo/repository.js';
 import { locatePath } from './plan.js';
 
 export interface PathVersion {
@@ -15,8 +14,8 @@ export interface PathVersion {
 }
 
 /** The versions of `target` across this host's snapshots, oldest first. */
-export async function pathVersions(paths: RepoPaths, target: string): Promise<PathVersion[]> {
-  const { complete } = await listSnapshots(paths, true);
+export async function pathVersions(repo: Repository, target: string): Promise<PathVersion[]> {
+  const { complete } = await repo.list(true);
   const versions: PathVersion[] = [];
   let previousInode: number | undefined;
   for (const snapshot of complete) {

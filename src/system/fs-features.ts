@@ -1,7 +1,7 @@
 // Which metadata the target file system can hold, so rsync is asked only for what it can keep.
 import { execa } from 'execa';
-import { rm, stat, utimes, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import type { DriveDir } from '../repo/drive-dir.js';
+import { temporaryName } from '../repo/drive-dir.js';
 
 export interface FsFeatures {
   xattrs: boolean;
@@ -12,19 +12,25 @@ export interface FsFeatures {
   notes: string[];
 }
 
-/** Tries a user xattr, an ACL and a sub-second mtime on a scratch file in `dir` (setfattr from attr, setfacl from acl). */
-export async function probeFsFeatures(dir: string): Promise<FsFeatures> {
-  const probe = path.join(dir, `.plugback-probe-${process.pid}`);
-  await writeFile(probe, '');
+/**
+ * Tries a user xattr, an ACL and a sub-second mtime on a scratch file in `dir` (setfattr from attr, setfacl from
+ * acl). The file is new (O_EXCL, a random name) and every tool reaches it through our open descriptor
+ * (/proc/<pid>/fd/<n>), so a link planted or swapped in by whoever owns the folder is never written through.
+ */
+export async function probeFsFeatures(dir: DriveDir): Promise<FsFeatures> {
+  const name = temporaryName('plugback-probe');
+  const handle = await dir.createFile(name, 0o600);
   try {
+    const file = `/proc/${process.pid}/fd/${handle.fd}`;
     const notes: string[] = [];
-    const xattrs = await tryTool('setfattr', ['-n', 'user.plugback.probe', '-v', '1', probe], 'extended attributes', notes);
-    const acls = await tryTool('setfacl', ['-m', 'u:0:r', probe], 'ACLs', notes);
-    await utimes(probe, 1_000_000_000.5, 1_000_000_000.5);
-    const fineTimes = (await stat(probe)).mtimeMs % 1000 === 500;
+    const xattrs = await tryTool('setfattr', ['-n', 'user.plugback.probe', '-v', '1', file], 'extended attributes', notes);
+    const acls = await tryTool('setfacl', ['-m', 'u:0:r', file], 'ACLs', notes);
+    await handle.utimes(1_000_000_000.5, 1_000_000_000.5);
+    const fineTimes = (await handle.stat()).mtimeMs % 1000 === 500;
     return { xattrs, acls, fineTimes, notes };
   } finally {
-    await rm(probe, { force: true });
+    await handle.close();
+    await dir.unlink(name).catch(() => undefined);
   }
 }
 

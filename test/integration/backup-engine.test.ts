@@ -12,7 +12,7 @@ import type { BackupContext } from '../../src/job/context.js';
 import type { JobEvent } from '../../src/job/events.js';
 import { verify } from '../../src/job/steps/verify.js';
 import type { DriveIdentity } from '../../src/repo/identity.js';
-import type { SnapshotRecord } from '../../src/repo/snapshots.js';
+import type { SnapshotRecord } from '../../src/repo/snapshot-record.js';
 import { BackupFixture, DRIVE, HOST, type FixtureSettings } from '../helpers/backup-fixture.js';
 import { buildFidelityTree, diffTrees, inodeOf, snapshotTree } from '../helpers/tree.js';
 import { sq, readEnv } from '../helpers/processes.js';

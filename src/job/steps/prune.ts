@@ -1,9 +1,8 @@
-// prune: applies the retention policy, only now that a new snapshot is complete. It never deletes the newest
-// snapshot, never touches the run in progress, and skips pruning when the new snapshot has copy errors.
-import { readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { deleteSnapshotDir, listSnapshots } from '../../repo/snapshots.js';
+// prune: applies the retention policy, only now that a new snapshot is complete. It deletes only snapshots this
+// installation made (by their record), never one dated in the future, never the newest or the one just made,
+// and not at all when this run's checks had no baseline they could trust or the copy had errors.
 import { planRetention } from '../../repo/retention.js';
+import { withRepository, type Repository, type SnapshotEntry } from '../../repo/repository.js';
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
 
@@ -14,8 +13,12 @@ export const prune: Step<BackupContext> = {
       ctx.log.warn('not pruning: the new snapshot has files rsync could not copy, so older snapshots may hold the only good copy');
       return;
     }
+    if (ctx.noPruneReason || ctx.memoryUnreadable) {
+      ctx.log.warn(`not pruning: ${ctx.noPruneReason ?? "this machine's ledger could not be read"}`);
+      return;
+    }
     try {
-      await pruneSnapshots(ctx);
+      await withRepository(ctx.paths.root, ctx.config.host, (repo) => pruneSnapshots(ctx, repo));
     } catch (error) {
       // The new snapshot is safe; a failed prune only leaves more history than asked for.
       ctx.warn(`pruning old snapshots failed: ${(error as Error).message}`);
@@ -23,29 +26,51 @@ export const prune: Step<BackupContext> = {
   },
 };
 
-async function pruneSnapshots(ctx: BackupContext): Promise<void> {
-  const listing = await listSnapshots(ctx.paths);
-  const plan = planRetention(listing.complete, ctx.config.backup.retention);
-  const newest = listing.complete.at(-1)?.name;
-  for (const name of plan.prune) {
-    if (name === newest || name === ctx.snapshot) continue; // belt and braces: planRetention keeps these already
-    ctx.log.info({ snapshot: name }, `pruning snapshot ${name} (not kept by the retention policy)`);
-    await deleteSnapshotDir(ctx.paths, name);
+/** Made by this installation, by a record that can be read: the only snapshots prune may delete. */
+function isOurs(ctx: BackupContext, s: SnapshotEntry): boolean {
+  const r = s.record;
+  if (!r || s.future) return false;
+  // Snapshots from before installations had ids belong to whoever owns the host folder, which check-target made sure is us.
+  return r.installation === undefined ? r.host === ctx.config.host : r.installation === ctx.installation;
+}
+
+async function pruneSnapshots(ctx: BackupContext, repo: Repository): Promise<void> {
+  const listing = await repo.list(true);
+  const ours = listing.complete.filter((s) => isOurs(ctx, s));
+  const others = listing.complete.filter((s) => !isOurs(ctx, s) && !s.future);
+  if (others.length > 0) {
+    ctx.log.info(
+      { snapshots: others.map((s) => s.name) },
+      `never pruned: ${others.map((s) => `${s.name} (${s.recordProblem ?? 'made by another installation'})`).join('; ')}`,
+    );
   }
-  // Leftovers of runs superseded by the snapshot just made, and deletions a crash interrupted.
+  const plan = planRetention(ours, ctx.config.backup.retention);
+  const protectedNames = new Set([ctx.snapshot, ctx.previous?.name]);
+  for (const name of plan.prune) {
+    if (protectedNames.has(name)) continue; // belt and braces: planRetention keeps the newest already
+    ctx.log.info({ snapshot: name }, `pruning snapshot ${name} (not kept by the retention policy)`);
+    await repo.deleteSnapshot(name);
+  }
+  // Leftovers of runs superseded by the snapshot just made, and deletions a crash or a pull interrupted.
   for (const name of [...listing.incomplete, ...listing.deleting]) {
     ctx.log.info({ leftover: name }, `removing ${name}, left by an earlier run`);
-    await deleteSnapshotDir(ctx.paths, name);
+    await repo.deleteSnapshot(name);
   }
-  await pruneLogs(ctx, [...plan.keep.keys()].sort()[0]);
+  await pruneLogs(repo, [...plan.keep.keys()].sort()[0]);
   const kept = [...plan.keep.entries()].map(([name, why]) => `${name} (${why.join(', ')})`);
   ctx.log.info({ kept: kept.length, pruned: plan.prune.length }, `retention keeps ${kept.length} snapshots: ${kept.join('; ')}`);
 }
 
 /** Run logs (failed runs' too) are kept as long as the oldest snapshot kept; older ones go with their snapshots. */
-async function pruneLogs(ctx: BackupContext, oldestKept: string | undefined): Promise<void> {
+async function pruneLogs(repo: Repository, oldestKept: string | undefined): Promise<void> {
   if (!oldestKept) return;
-  for (const file of await readdir(ctx.paths.logs).catch(() => [])) {
-    if (file.endsWith('.log') && file.slice(0, -4) < oldestKept) await rm(path.join(ctx.paths.logs, file), { force: true });
+  const logs = await repo.logs();
+  try {
+    for (const entry of await logs.entries()) {
+      // Files and links only (a link is removed itself, never followed); a folder there is not a log.
+      if (entry.kind !== 'dir' && entry.name.endsWith('.log') && entry.name.slice(0, -4) < oldestKept) await logs.unlink(entry.name);
+    }
+  } finally {
+    await logs.close();
   }
 }

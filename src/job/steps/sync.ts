@@ -1,12 +1,12 @@
 // sync: one rsync per state into <snapshots>/<name>.incomplete/<state>/, hard-linking unchanged files to the
 // previous snapshot. An interrupted run's .incomplete is reused, so a resumed run copies only what is missing.
 import { execa } from 'execa';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { opendir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { State } from '../../config/model.js';
-import { INCOMPLETE_SUFFIX } from '../../repo/layout.js';
-import { listSnapshots, type SourceMount } from '../../repo/snapshots.js';
+import type { DriveDir } from '../../repo/drive-dir.js';
+import { withRepository, type Repository } from '../../repo/repository.js';
+import type { SourceMount } from '../../repo/snapshot-record.js';
 import {
   classifyRsyncExit,
   parseRsyncStats,
@@ -18,6 +18,7 @@ import {
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
 import { sourceMount } from './check-source.js';
+import { openWorkDir } from './work-dir.js';
 
 const MAX_PROBLEMS = 200;
 const PROGRESS_EVERY_MS = 250;
@@ -26,35 +27,20 @@ const LOG_PROGRESS_EVERY_MS = 10_000;
 export const sync: Step<BackupContext> = {
   name: 'sync',
   async run(ctx) {
-    await chooseWorkDir(ctx);
-    const weights = stateWeights(ctx);
-    for (const [index, state] of ctx.config.states.entries()) {
-      await syncState(ctx, state, index, weights);
-    }
+    await withRepository(ctx.paths.root, ctx.config.host, async (repo) => {
+      const work = await openWorkDir(ctx, repo);
+      try {
+        const weights = stateWeights(ctx);
+        for (const [index, state] of ctx.config.states.entries()) {
+          await syncState(ctx, repo, work, state, index, weights);
+        }
+      } finally {
+        await work.close();
+      }
+    });
   },
   // Nothing to undo: the .incomplete directory stays for the next run to resume.
 };
-
-/** Reuses the newest interrupted run, or starts a new .incomplete directory. */
-async function chooseWorkDir(ctx: BackupContext): Promise<void> {
-  // Listed again under the lock: another run may have completed a snapshot while this one waited.
-  const { incomplete, complete } = await listSnapshots(ctx.paths, true);
-  ctx.previous = complete.at(-1);
-  const resume = incomplete.at(-1);
-  if (resume) {
-    ctx.resumedFrom = resume.slice(0, -INCOMPLETE_SUFFIX.length);
-    ctx.workDir = path.join(ctx.paths.snapshots, resume);
-    ctx.log.info({ workDir: ctx.workDir }, `resuming the interrupted snapshot ${resume}`);
-    // A state dropped from the config since the interruption must not reappear in the new snapshot.
-    const wanted = new Set(ctx.config.states.map((s) => s.name));
-    for (const entry of await readdir(ctx.workDir)) {
-      if (!wanted.has(entry)) await rm(path.join(ctx.workDir, entry), { recursive: true, force: true });
-    }
-  } else {
-    ctx.workDir = path.join(ctx.paths.snapshots, `${ctx.snapshotName}${INCOMPLETE_SUFFIX}`);
-    await mkdir(ctx.workDir);
-  }
-}
 
 /** Each state's share of the whole copy, from the last snapshot's sizes (equal shares the first time). */
 function stateWeights(ctx: BackupContext): number[] {
@@ -63,25 +49,51 @@ function stateWeights(ctx: BackupContext): number[] {
   return total > 0 ? sizes.map((b) => b / total) : ctx.config.states.map(() => 1 / ctx.config.states.length);
 }
 
-async function syncState(ctx: BackupContext, state: State, index: number, weights: number[]): Promise<void> {
-  const workDir = ctx.workDir as string;
-  const dest = path.join(workDir, state.name);
-  await mkdir(dest, { recursive: true });
-  const linkDest = ctx.previous ? path.join(ctx.previous.dir, state.name) : undefined;
+async function syncState(ctx: BackupContext, repo: Repository, work: DriveDir, state: State, index: number, weights: number[]): Promise<void> {
+  // rsync is handed only folders this process opened and checked, by their /proc/<pid>/fd paths: a link swapped
+  // in after the check cannot redirect it.
+  const dest = await work.ensureDir(state.name);
+  const linkDest = await previousStateDir(ctx, repo, state);
+  try {
+    await copyState(ctx, state, index, weights, dest, linkDest);
+  } finally {
+    await Promise.all([dest.close(), linkDest?.close()]);
+  }
+}
+
+/** The same state's folder in the previous snapshot, to hard-link unchanged files to; none when it is not usable. */
+async function previousStateDir(ctx: BackupContext, repo: Repository, state: State): Promise<DriveDir | undefined> {
+  if (!ctx.previous) return undefined;
+  try {
+    const snapshot = await repo.openSnapshot(ctx.previous.name);
+    try {
+      // A state added since the last snapshot has nothing to link to.
+      return await snapshot.openDir(state.name);
+    } finally {
+      await snapshot.close();
+    }
+  } catch (error) {
+    ctx.warn(`state "${state.name}" is copied whole, without hard links to snapshot ${ctx.previous.name}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+async function copyState(ctx: BackupContext, state: State, index: number, weights: number[], dest: DriveDir, linkDest: DriveDir | undefined): Promise<void> {
   const args = rsyncArgs({
     sources: state.folders,
-    dest,
-    // A state added since the last snapshot has nothing to link to.
-    linkDest: linkDest && (await exists(linkDest)) ? linkDest : undefined,
+    dest: dest.pinned,
+    linkDest: linkDest?.pinned,
     excludes: [...ctx.config.backup.exclude, ...state.exclude],
     bandwidthLimitBytes: ctx.config.backup.bandwidthLimit,
     xattrs: ctx.features?.xattrs ?? true,
     acls: ctx.features?.acls ?? true,
     fineTimes: ctx.features?.fineTimes ?? false,
   });
+  // In messages, the folders by the names people know.
+  const readable = (text: string) => [dest, linkDest].reduce((t, d) => (d ? t.replaceAll(d.pinned, d.path) : t), text);
   const { command, args: argv } = withLowPriority('rsync', args, ctx.config.backup);
   const log = ctx.log.child({ state: state.name });
-  log.info({ command: [command, ...argv] }, `copying state "${state.name}" (${state.folders.join(', ')})`);
+  log.info({ command: [command, ...argv].map(readable) }, `copying state "${state.name}" (${state.folders.join(', ')})`);
 
   const done = weights.slice(0, index).reduce((a, b) => a + b, 0) * 100;
   const share = weights[index] ?? 0;
@@ -92,7 +104,7 @@ async function syncState(ctx: BackupContext, state: State, index: number, weight
 
   const child = execa(command, argv, { cancelSignal: ctx.signal, reject: false, buffer: false, stdin: 'ignore' });
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => splitter.push(chunk));
-  const stderr = collectStderr(child.stderr, ctx, log);
+  const stderr = collectStderr(child.stderr, ctx, log, readable);
   const result = await child;
   splitter.end();
   await stderr;
@@ -114,22 +126,40 @@ async function syncState(ctx: BackupContext, state: State, index: number, weight
   const stats = parseRsyncStats(lines);
   if (!stats) throw new Error(`rsync for state "${state.name}" printed no statistics; cannot tell what it copied`);
   const mounts: Record<string, SourceMount> = {};
+  const hadEntries: Record<string, boolean> = {};
   for (const folder of state.folders) {
     const m = await sourceMount(folder);
     if (m) mounts[folder] = m;
+    hadEntries[folder] = await hasEntries(folder);
   }
   ctx.states[state.name] = { folders: state.folders, ...stats, mounts };
+  ctx.folderEntries[state.name] = hadEntries;
   ctx.transferredBytes += stats.transferredBytes;
   report.flush();
   log.info({ ...stats }, `state "${state.name}" copied: ${stats.files} files, ${stats.transferredBytes} of ${stats.bytes} bytes transferred`);
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+/** Whether a source folder holds anything: recorded on the host, so an empty folder next time can be judged. */
+async function hasEntries(folder: string): Promise<boolean> {
+  const dir = await opendir(folder).catch(() => undefined);
+  if (!dir) return false;
+  try {
+    return (await dir.read()) !== null;
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
+}
 
 /** rsync's complaints (one per line) go to the log and into the snapshot's record, bounded. */
-async function collectStderr(stream: NodeJS.ReadableStream | null, ctx: BackupContext, log: BackupContext['log']): Promise<void> {
+async function collectStderr(
+  stream: NodeJS.ReadableStream | null,
+  ctx: BackupContext,
+  log: BackupContext['log'],
+  readable: (text: string) => string,
+): Promise<void> {
   if (!stream) return;
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+  for await (const raw of createInterface({ input: stream, crlfDelay: Infinity })) {
+    const line = readable(raw);
     if (line.trim() === '') continue;
     log.warn({ stream: 'rsync' }, line);
     if (ctx.problems.length < MAX_PROBLEMS) ctx.problems.push(line);
