@@ -50,8 +50,7 @@ export async function install(root: string, generated: Generated, stateDir: stri
         await symlink(file.want.symlinkTo, target);
       } else {
         const mode = file.have ? (await stat(target)).mode & 0o7777 : 0o644;
-        await writeFileAtomic(target, file.want.content);
-        await chmod(target, mode);
+        await writeFileAtomic(target, file.want.content, mode);
       }
       report.changed.push(file.path);
       reloadFor(file.path, report.reload);

@@ -1,5 +1,5 @@
 // `plugback uninstall`: removes what the manifest says install wrote, when it is still as install wrote it.
-import { copyFile, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import { removeCrypttabBlock } from '../units/crypttab.js';
@@ -36,7 +36,8 @@ export async function uninstall(root: string, stateDir: string): Promise<Uninsta
     const without = removeCrypttabBlock(text);
     if (without !== text) {
       await copyFile(underRoot(root, CRYPTTAB), underRoot(root, CRYPTTAB_BACKUP));
-      await writeFileAtomic(underRoot(root, CRYPTTAB), without);
+      const mode = (await stat(underRoot(root, CRYPTTAB))).mode & 0o7777;
+      await writeFileAtomic(underRoot(root, CRYPTTAB), without, mode);
       removed(`${CRYPTTAB} (plugback's lines; the previous file is ${CRYPTTAB_BACKUP})`);
     }
   }

@@ -68,7 +68,8 @@ export function updateLedger(stateDir: string, change: (ledger: Ledger) => void)
     try {
       const ledger = await readLedger(stateDir);
       change(ledger);
-      await writeFileAtomic(path.join(stateDir, FILE), `${JSON.stringify({ version: 1, drives: ledger }, null, 2)}\n`);
+      // 0600: failure reasons may quote what a hook printed.
+      await writeFileAtomic(path.join(stateDir, FILE), `${JSON.stringify({ version: 1, drives: ledger }, null, 2)}\n`, 0o600);
       return ledger;
     } finally {
       await lock.release();

@@ -51,7 +51,7 @@ export class Outbox {
     // Sorted by name, the ids give the order the mails were queued in (also within one millisecond).
     const id = `${now.getTime()}-${String(sequence++).padStart(6, '0')}-${randomBytes(4).toString('hex')}`;
     const entry: Entry = { id, queuedAt: now.toISOString(), attempts: 0, nextAttemptAt: now.toISOString(), message };
-    await writeFileAtomic(this.fileOf(id), `${JSON.stringify(entry)}\n`);
+    await writeFileAtomic(this.fileOf(id), `${JSON.stringify(entry)}\n`, 0o600);
     return id;
   }
 
@@ -132,7 +132,7 @@ export class Outbox {
 
   /** Puts the mail back for later, with its new attempt count. */
   private async release(entry: Entry): Promise<void> {
-    await writeFileAtomic(this.fileOf(entry.id), `${JSON.stringify(entry)}\n`);
+    await writeFileAtomic(this.fileOf(entry.id), `${JSON.stringify(entry)}\n`, 0o600);
     await rm(this.claimFile(entry.id), { force: true });
   }
 
@@ -140,7 +140,7 @@ export class Outbox {
   private async giveUp(entry: Entry): Promise<void> {
     const failedDir = path.join(this.dir, 'failed');
     await mkdir(failedDir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(path.join(failedDir, `${entry.id}.json`), `${JSON.stringify(entry)}\n`);
+    await writeFileAtomic(path.join(failedDir, `${entry.id}.json`), `${JSON.stringify(entry)}\n`, 0o600);
     await rm(this.claimFile(entry.id), { force: true });
     this.log.error(
       { mail: entry.id, subject: entry.message.subject },

@@ -29,5 +29,5 @@ export async function rememberDrive(stateDir: string, name: string, id: string):
   await mkdir(stateDir, { recursive: true });
   const all = await readAll(stateDir);
   all[name] = { id, since: new Date().toISOString() };
-  await writeFileAtomic(fileIn(stateDir), `${JSON.stringify(all, null, 2)}\n`);
+  await writeFileAtomic(fileIn(stateDir), `${JSON.stringify(all, null, 2)}\n`, 0o600);
 }

@@ -3,7 +3,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isSameOrInside } from '../config/checks.js';
 import type { Config, State } from '../config/model.js';
-import type { Repository, SnapshotEntry } from '../repo/repository.js';
+import { newestSnapshot, type Repository, type SnapshotEntry } from '../repo/repository.js';
 
 export interface RestoreItem {
   state: string;
@@ -38,8 +38,10 @@ export interface RestoreRequest {
 /** Picks a snapshot by name, or the newest for "latest". */
 export async function findSnapshot(repo: Repository, id: string): Promise<SnapshotEntry> {
   const paths = repo.paths;
-  const { complete } = await repo.list(true);
-  const found = id === 'latest' ? complete.at(-1) : complete.find((s) => s.name === id);
+  const listing = await repo.list(true);
+  const { complete } = listing;
+  // "latest" is never a snapshot dated in the future (a clock that was ahead once).
+  const found = id === 'latest' ? newestSnapshot(listing) : complete.find((s) => s.name === id);
   if (found) return found;
   const names = complete.map((s) => s.name);
   throw new Error(

@@ -45,9 +45,8 @@ async function pruneSnapshots(ctx: BackupContext, repo: Repository): Promise<voi
     );
   }
   const plan = planRetention(ours, ctx.config.backup.retention);
-  const protectedNames = new Set([ctx.snapshot, ctx.previous?.name]);
   for (const name of plan.prune) {
-    if (protectedNames.has(name)) continue; // belt and braces: planRetention keeps the newest already
+    if (name === ctx.snapshot) continue; // belt and braces: planRetention keeps the newest (this one) already
     ctx.log.info({ snapshot: name }, `pruning snapshot ${name} (not kept by the retention policy)`);
     await repo.deleteSnapshot(name);
   }

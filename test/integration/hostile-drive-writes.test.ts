@@ -1,0 +1,163 @@
+// The drive-safety audit's write attacks (D1-D5, W13-W23), planted on a real directory drive, a tmpfs and a
+// loop-mounted ext4 image, then the real CLI run as root: nothing outside the drive changes, ever.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { asNobody, shown, Workspace, type DriveKind } from '../helpers/cli-workspace.js';
+
+const NEVER_FOLLOWS = 'plugback never follows links on a drive';
+const NOBODY = 'setpriv --reuid=65534 --regid=65534 --clear-groups';
+let ws: Workspace | undefined;
+
+afterEach(async () => {
+  await ws?.cleanup();
+  ws = undefined;
+});
+
+async function workspace(kind: DriveKind = 'directory', extra = ''): Promise<Workspace> {
+  ws = await Workspace.create(kind, extra);
+  return ws;
+}
+
+/** The source's files, to compare a snapshot with. */
+async function sourceTree(w: Workspace): Promise<Record<string, string>> {
+  return w.tree(w.src);
+}
+
+describe.each(['directory', 'tmpfs', 'ext4'] as const)('a hostile %s drive', (kind) => {
+  it('D1: a .incomplete planted as a link to a host folder is never resumed, emptied or written through', async () => {
+    const w = await workspace(kind);
+    await fs.mkdir(path.join(w.victim, 'keep'));
+    await fs.mkdir(w.snapshots, { recursive: true });
+    await fs.symlink(w.victim, path.join(w.snapshots, '2026-01-01T000000Z.incomplete'));
+    const before = await w.tree();
+    const run = await w.cli(['run', 'd1']);
+    expect(run.code, shown(run)).toBe(3); // completed, with a warning about the link
+    expect(run.stdout).toContain('is named like a snapshot but is not a directory');
+    expect(await w.tree()).toEqual(before);
+    const [snapshot] = await w.completeSnapshots();
+    expect(await w.tree(path.join(w.snapshots, snapshot as string, 'photos', w.src))).toEqual(await sourceTree(w));
+    expect((await fs.lstat(path.join(w.snapshots, '2026-01-01T000000Z.incomplete'))).isSymbolicLink()).toBe(true);
+  });
+
+  it.each(['plugback/h1', 'plugback/h1/snapshots', 'plugback/h1/logs'])(
+    'D2: %s planted as a link to a host folder: the run is refused naming it, and the host folder gets nothing',
+    async (planted) => {
+      const w = await workspace(kind);
+      await fs.mkdir(path.dirname(path.join(w.drive, planted)), { recursive: true });
+      await fs.symlink(w.victim, path.join(w.drive, planted));
+      const before = await w.tree();
+      const run = await w.cli(['run', 'd1']);
+      expect(run.code, shown(run)).toBe(1);
+      expect(run.stdout).toContain(`${path.join(w.drive, planted)} is a symbolic link`);
+      expect(run.stdout).toContain(NEVER_FOLLOWS);
+      expect(await w.tree()).toEqual(before);
+    },
+  );
+});
+
+describe('links inside the repository', () => {
+  it('D2: a state folder inside an interrupted snapshot planted as a link: not resumed, the host folder untouched', async () => {
+    const w = await workspace();
+    const inc = path.join(w.snapshots, '2026-01-01T000000Z.incomplete');
+    await fs.mkdir(inc, { recursive: true });
+    await fs.symlink(w.victim, path.join(inc, 'photos'));
+    const before = await w.tree();
+    const run = await w.cli(['run', 'd1']);
+    expect(run.code, shown(run)).toBe(3);
+    expect(run.stdout).toContain('not continuing the interrupted snapshot 2026-01-01T000000Z.incomplete');
+    expect(await w.tree()).toEqual(before);
+    const [snapshot] = await w.completeSnapshots();
+    expect((await fs.lstat(path.join(w.snapshots, snapshot as string, 'photos'))).isDirectory()).toBe(true);
+    // The next complete run removes the leftover: the link itself, never what it points at.
+    expect(await fs.readdir(w.snapshots)).not.toContain('2026-01-01T000000Z.incomplete');
+    expect(await w.tree()).toEqual(before);
+  });
+
+  it('D4: run logs planted as links for the coming seconds: the victim file gets no log line', async () => {
+    const w = await workspace();
+    const logs = path.join(w.drive, 'plugback', 'h1', 'logs');
+    await fs.mkdir(logs, { recursive: true });
+    const target = path.join(w.victim, 'important.conf');
+    for (let s = 0; s < 20; s++) {
+      const name = new Date(Date.now() + s * 1000).toISOString().replace(/:/g, '').replace(/\.\d{3}Z$/, 'Z');
+      await fs.symlink(target, path.join(logs, `${name}.log`));
+    }
+    const run = await w.cli(['run', 'd1']);
+    expect(run.code, shown(run)).toBe(3);
+    expect(run.stdout).toMatch(/already exists \(it was not made by this run\); the log goes to a new file/);
+    expect(await fs.readFile(target, 'utf8')).toBe('important\n');
+  });
+
+  it('D3: a .plugback-probe-<pid> link planted for the very PID of the run truncates nothing', async () => {
+    const w = await workspace();
+    await w.cli(['run', 'd1']);
+    const target = path.join(w.victim, 'important.conf');
+    // exec keeps the shell's PID for plugback, so the link names exactly the probe name the old code used.
+    const plant = `ln -s ${target} ${w.snapshots}/.plugback-probe-$$ && exec "$0" "$@"`;
+    const run = await w.cli(['run', 'd1'], { wrapper: ['/bin/sh', '-c', plant] });
+    expect(run.code, shown(run)).toBe(0);
+    expect(await fs.readFile(target, 'utf8')).toBe('important\n');
+  });
+
+  it('D5: drive adopt --force does not write the identity through a planted .drive.json.<pid>.tmp link', async () => {
+    const w = await workspace();
+    const target = path.join(w.victim, 'important.conf');
+    const plant = `ln -s ${target} ${w.drive}/plugback/.drive.json.$$.tmp && exec "$0" "$@"`;
+    const adopt = await w.cli(['drive', 'adopt', 'd1', '--force'], { wrapper: ['/bin/sh', '-c', plant] });
+    expect(adopt.code, shown(adopt)).toBe(0);
+    expect(await fs.readFile(target, 'utf8')).toBe('important\n');
+    expect((await fs.lstat(path.join(w.drive, 'plugback', 'drive.json'))).isFile()).toBe(true);
+  });
+
+  it('D5: a metrics folder owned by another user, with a temp-file link planted for the PID of the run, leaves a root-only file intact', async () => {
+    const w = await workspace();
+    const metrics = path.join(w.dir, 'metrics');
+    await fs.mkdir(metrics, { mode: 0o755 });
+    await fs.chown(metrics, 65534, 65534);
+    const secret = path.join(w.victim, 'root-only.conf');
+    await fs.writeFile(secret, 'secret\n', { mode: 0o600 });
+    await w.writeConfig();
+    await fs.appendFile(w.config, `metrics: {textfile: ${path.join(metrics, 'plugback.prom')}}\n`);
+    // The user plants the link for the exact PID the run gets (exec keeps the shell's PID).
+    await fs.chmod(w.dir, 0o755);
+    const plant = `${NOBODY} ln -s ${secret} ${metrics}/.plugback.prom.$$.tmp && exec "$0" "$@"`;
+    const run = await w.cli(['run', 'd1'], { wrapper: ['/bin/sh', '-c', plant] });
+    expect(run.code, shown(run)).toBe(0);
+    expect(await fs.readFile(secret, 'utf8')).toBe('secret\n');
+    expect(await fs.readFile(path.join(metrics, 'plugback.prom'), 'utf8')).toContain('plugback_');
+  });
+});
+
+describe('a directory target owned by an unprivileged user', () => {
+  async function userOwned(): Promise<{ w: Workspace; ro: string }> {
+    const w = await workspace();
+    const ro = path.join(w.dir, 'root-only');
+    await fs.mkdir(path.join(ro, 'conf.d'), { recursive: true, mode: 0o700 });
+    await fs.writeFile(path.join(ro, 'important.db'), 'db\n', { mode: 0o600 });
+    await fs.chmod(w.dir, 0o755);
+    await fs.chown(w.drive, 65534, 65534);
+    for (const d of ['plugback', 'plugback/h1']) await fs.mkdir(path.join(w.drive, d), { recursive: true });
+    for (const d of ['', 'plugback', 'plugback/h1']) await fs.chown(path.join(w.drive, d), 65534, 65534);
+    return { w, ro };
+  }
+
+  it('W22 (D1): a link planted by that user as an .incomplete does not make root delete a root-only folder', async () => {
+    const { w, ro } = await userOwned();
+    await asNobody(['mkdir', '-p', w.snapshots]);
+    await asNobody(['ln', '-s', ro, path.join(w.snapshots, '2026-01-01T000000Z.incomplete')]);
+    const before = await w.tree(ro);
+    const run = await w.cli(['run', 'd1']);
+    expect(run.code, shown(run)).toBe(3);
+    expect(await w.tree(ro)).toEqual(before);
+  });
+
+  it('W23 (D3): a probe link planted by that user for the PID of the run truncates no root-only file', async () => {
+    const { w, ro } = await userOwned();
+    await asNobody(['mkdir', '-p', w.snapshots]);
+    const plant = `${NOBODY} ln -s ${ro}/important.db ${w.snapshots}/.plugback-probe-$$ && exec "$0" "$@"`;
+    const run = await w.cli(['run', 'd1'], { wrapper: ['/bin/sh', '-c', plant] });
+    expect(run.code, shown(run)).toBe(0);
+    expect(await fs.readFile(path.join(ro, 'important.db'), 'utf8')).toBe('db\n');
+  });
+});
