@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { withRepository } from '../../repo/repository.js';
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
 
@@ -16,17 +17,24 @@ export const verify: Step<BackupContext> = {
   async run(ctx) {
     const wanted = ctx.config.backup.verifySample;
     if (wanted === 0 || !ctx.snapshot) return;
-    const snapshotDir = path.join(ctx.paths.snapshots, ctx.snapshot);
+    const snapshot = ctx.snapshot;
     const mismatches: string[] = [];
     let checked = 0;
     for (const state of ctx.config.states) {
-      for (const file of await sampleFiles(path.join(snapshotDir, state.name), Math.ceil(wanted / ctx.config.states.length))) {
-        // The snapshot holds <state>/<absolute source path>: the part after the state is the source path.
-        const source = `/${path.relative(path.join(snapshotDir, state.name), file)}`;
-        const sourceInfo = await lstat(source).catch(() => undefined);
-        if (!sourceInfo?.isFile() || sourceInfo.mtimeMs >= ctx.startedAt.getTime()) continue;
-        checked++;
-        if ((await sha256(file)) !== (await sha256(source))) mismatches.push(source);
+      // Read through the state folder this process opened and checked (no link on the drive is followed to it).
+      const stateDir = await withRepository(ctx.paths.root, ctx.config.host, (repo) => repo.openInSnapshot(snapshot, state.name, '/'));
+      if (!stateDir) continue;
+      try {
+        for (const file of await sampleFiles(stateDir.pinned, Math.ceil(wanted / ctx.config.states.length))) {
+          // The snapshot holds <state>/<absolute source path>: the part after the state is the source path.
+          const source = `/${path.relative(stateDir.pinned, file)}`;
+          const sourceInfo = await lstat(source).catch(() => undefined);
+          if (!sourceInfo?.isFile() || sourceInfo.mtimeMs >= ctx.startedAt.getTime()) continue;
+          checked++;
+          if ((await sha256(file)) !== (await sha256(source))) mismatches.push(source);
+        }
+      } finally {
+        await stateDir.close();
       }
     }
     ctx.log.info({ checked, mismatches: mismatches.length }, `verified ${checked} sampled files against the source`);
