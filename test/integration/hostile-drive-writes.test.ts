@@ -129,6 +129,19 @@ describe('links inside the repository', () => {
   });
 });
 
+describe('what is not the file plugback expects (D27)', () => {
+  it('drive.json that is a directory is refused naming it and what to do, not with raw EISDIR', async () => {
+    const w = await workspace();
+    const identity = path.join(w.drive, 'plugback', 'drive.json');
+    await fs.rm(identity);
+    await fs.mkdir(identity);
+    const run = await w.cli(['run', 'd1']);
+    expect(run.code, shown(run)).toBe(1);
+    expect(run.stdout).toContain(`${identity} is not a regular file (a directory, FIFO or device); move it away`);
+    expect(run.stdout).not.toContain('EISDIR');
+  });
+});
+
 describe('a directory target owned by an unprivileged user', () => {
   async function userOwned(): Promise<{ w: Workspace; ro: string }> {
     const w = await workspace();
