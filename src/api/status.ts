@@ -8,7 +8,7 @@ import type { JobResult } from '../job/events.js';
 import { readLedger } from '../notify/ledger.js';
 import { recallSnapshot } from '../repo/host-memory.js';
 import { newestSnapshot, withRepository } from '../repo/repository.js';
-import { acquireLock } from '../system/flock.js';
+import { acquireLock, LockFileError } from '../system/flock.js';
 import { mountAt } from '../system/mounts.js';
 
 const { Variant } = dbus;
@@ -102,7 +102,8 @@ export async function deleteSnapshotAsRequested(daemon: Daemon, name: string, id
   const { root } = await reachableRepo(daemon, name);
   const config = daemon.currentConfig;
   const { memory } = await recallSnapshot(config.stateDir, name);
-  const lock = await acquireLock(config.backup.lockFile, { waitMs: 0 }).catch(() => {
+  const lock = await acquireLock(config.backup.lockFile, { waitMs: 0, owner: { what: 'delete-snapshot', drive: name } }).catch((error: unknown) => {
+    if (error instanceof LockFileError) throw new RequestError(error.message);
     throw new RequestError(`the repository lock ${config.backup.lockFile} is held by another plugback job; try again later`);
   });
   try {

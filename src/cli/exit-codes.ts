@@ -4,4 +4,6 @@ export const EXIT = {
   failed: 1,
   usage: 2,
   warnings: 3,
+  /** EX_TEMPFAIL (sysexits.h): the same drive is being backed up already; nothing was done. */
+  busy: 75,
 } as const;

@@ -5,6 +5,8 @@ import type { JobResult } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
+import { acquireLock, AlreadyRunningError, type HeldLock } from '../system/flock.js';
+import { describeHolder } from '../system/lock-file.js';
 import { EXIT } from './exit-codes.js';
 import { jobConsole } from './terminal.js';
 
@@ -23,7 +25,10 @@ export function registerRun(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings.
+Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings,
+75 this drive is being backed up already (nothing was done: no hooks, no mail, no record).
+The lock (backup.lockFile) is taken first, before any hook: a run of another drive waits for it
+up to backup.lockWait, a second run of the same drive exits 75 at once.
 After the run, the drive's history is updated (see plugback drives), the metrics textfile is
 written, healthchecks are pinged, and a failure (or, with mail.onSuccess, a success) is mailed.
 Mail that cannot be sent within 20 seconds waits in stateDir/outbox for the next plugback process.
@@ -41,6 +46,15 @@ Examples:
       const { runBackupJob } = await import('../job/backup-job.js');
       const controller = new AbortController();
       const stop = cancelOnSignals(controller);
+      const lock = takeRunLock(config, drive, controller.signal);
+      // Before the LED, the notifier and the job: a second run of this drive leaves no trace.
+      const refused = await lock.then(() => undefined, (error: unknown) => (error instanceof AlreadyRunningError ? error : undefined));
+      if (refused) {
+        process.stderr.write(`plugback: ${refused.message}; this run does nothing (see plugback drives for how that one went)\n`);
+        process.exitCode = EXIT.busy;
+        stop();
+        return;
+      }
       const terminal = await jobConsole();
       const led = await startRunLed(config, terminal.sink);
       const { LogCapture } = await import('../notify/log-capture.js');
@@ -55,6 +69,7 @@ Examples:
           options: { allowShrink: flags.allowShrink ?? false },
           signal: controller.signal,
           console: capture.sink,
+          lock,
           logLevel: flags.logLevel ?? 'info',
           onEvent: (event) => {
             terminal.onEvent(event);
@@ -65,10 +80,29 @@ Examples:
         await tellAboutRun(config, drive, result, capture.text(), notifier);
       } finally {
         stop();
+        // Released by the job already, unless it was cancelled before its lock step.
+        await lock.then((held) => held.release(), () => undefined);
         // The last colour (green or red) stays lit after plugback exits.
         await led?.session.close();
       }
     });
+}
+
+/** Asks for the repository lock as this drive's backup; says on stderr when it has to wait. */
+function takeRunLock(config: Config, drive: Drive, signal: AbortSignal): Promise<HeldLock> {
+  const file = config.backup.lockFile;
+  const lock = acquireLock(file, {
+    waitMs: config.backup.lockWait,
+    signal,
+    owner: { what: 'backup', drive: drive.name },
+    onWait: (holders) => {
+      const who = holders.map(describeHolder).join(', ') || 'another process';
+      process.stderr.write(`plugback: waiting for the lock ${file}, held by ${who} (up to ${Math.round(config.backup.lockWait / 1000)}s, backup.lockWait)\n`);
+    },
+  });
+  // The job reports a failure to take it; the refusal of a second run is handled before the job starts.
+  lock.catch(() => undefined);
+  return lock;
 }
 
 /** The LED for this run, when enabled and a stick can be driven; its log lines go with the job's. */

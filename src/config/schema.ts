@@ -257,8 +257,8 @@ const retentionSchema = z
 
 const backupSchema = z.strictObject({
   lockFile: absolutePath('lockFile')
-    .default('/run/lock/plugback.lock')
-    .meta({ description: 'File locked with flock(2) while the sync runs; other scripts can take it with flock(1).' }),
+    .default('/run/lock/plugback/plugback.lock')
+    .meta({ description: 'File locked with flock(2) for the whole job, before any hook runs; other scripts can take it with flock(1). It must belong to root, in a directory other users cannot write (created 0700 if missing).' }),
   lockWait: duration('How long to wait for the lock before failing.').prefault('10m'),
   retention: retentionSchema.prefault({}),
   exclude: z.array(z.string().min(1)).default([]).meta({ description: 'rsync exclude patterns for every state.' }),

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Level } from 'pino';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import { repoPaths } from '../repo/layout.js';
+import type { HeldLock } from '../system/flock.js';
 import type { BackupContext, BackupOptions } from './context.js';
 import type { JobEvent, JobListener, JobOutcome, JobResult, StepName } from './events.js';
 import { JobLog, type LineSink } from './job-log.js';
@@ -31,14 +32,17 @@ export interface BackupJobRequest {
   deviceSteps?: { before: Step<BackupContext>[]; after: Step<BackupContext>[] };
   /** See RunnerHooks.settleFailure: lets the daemon turn an I/O error into "drive removed during <step>". */
   settleFailure?: () => Promise<void>;
+  /** The repository lock, when the caller asked for it already (plugback run); the lock step waits for it instead. */
+  lock?: Promise<HeldLock>;
 }
 
-/** The steps that run with the drive in place, from check-target to post-backup-hooks. */
+/** The steps that run with the drive in place, from lock to post-backup-hooks. */
 export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
+  // First: no hook runs while another job holds the lock, and check-target picks the snapshot name under it.
+  takeLock,
   checkTarget,
   checkSource,
   preBackupHooks,
-  takeLock,
   sync,
   checkShrink,
   complete,
@@ -80,6 +84,7 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
     problems: [],
     transferredBytes: 0,
     hooks: { entered: [], postDone: new Set() },
+    ...(req.lock ? { takenLock: req.lock } : {}),
   };
 
   log.info({ steps: steps.map((s) => s.name), config: req.config.file }, `backup of drive "${req.drive.name}" started`);

@@ -65,6 +65,8 @@ export interface BackupContext extends StepContext {
   /** Set once the snapshot is complete. */
   snapshot?: string;
   lock?: HeldLock;
+  /** See LockingContext.takenLock. */
+  readonly takenLock?: Promise<HeldLock>;
   /** Hook scopes whose preBackup ran (or had none), and the ones whose postBackup already ran. */
   hooks: { entered: HookScope[]; postDone: Set<HookScope> };
 }

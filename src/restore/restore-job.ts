@@ -167,6 +167,7 @@ export async function runRestore(args: {
     drive: args.drive,
     plan: args.plan,
     log: args.log,
+    lockPurpose: 'restore',
     signal: args.signal ?? new AbortController().signal,
     emit,
     keptAside: new Map(),

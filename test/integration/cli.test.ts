@@ -662,7 +662,7 @@ describe('plugback help and usage errors', () => {
   it('lists the exit codes in the help of run', async () => {
     const r = await cli(['run', '--help']);
     expect(r.code, shown(r)).toBe(0);
-    expect(r.stdout).toContain('Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings.');
+    expect(r.stdout).toContain('Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings,\n75 this drive is being backed up already');
   });
 
   it('exits 2 on an unknown command', async () => {

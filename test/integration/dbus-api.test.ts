@@ -4,18 +4,29 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonFixture } from '../helpers/daemon-fixture.js';
 import { startPolkitPeer, type PolkitPeer } from '../helpers/polkit-peer.js';
+import { copyForUnprivileged, type UnprivilegedCopy } from '../helpers/unprivileged-copy.js';
 
 const execFileP = promisify(execFile);
-const API_CALL = path.resolve('test/helpers/api-call.mjs');
 const MAIN = path.resolve('dist/main.js');
 const IFACE = 'io.github.plugback.Daemon1';
 const NOBODY = 65534;
 
 let fixture: DaemonFixture | undefined;
 let polkit: PolkitPeer | undefined;
+// What uid 65534 runs (the CLI, the API-call helper, their packages), where it can read it even when the
+// checkout is in a directory only root may enter.
+let copy: UnprivilegedCopy;
+
+beforeAll(async () => {
+  copy = await copyForUnprivileged();
+});
+
+afterAll(async () => {
+  await copy?.cleanup();
+});
 
 afterEach(async () => {
   polkit?.stop();
@@ -33,7 +44,7 @@ interface CallResult {
 
 /** One API call from a separate process, as root or as `uid`. */
 async function call(f: DaemonFixture, member: string, signature = '', args: unknown[] = [], options: { iface?: string; uid?: number } = {}): Promise<CallResult> {
-  const { stdout } = await execFileP(process.execPath, [API_CALL, f.bus.address, options.iface ?? IFACE, member, signature, JSON.stringify(args)], {
+  const { stdout } = await execFileP(process.execPath, [copy.apiCall, f.bus.address, options.iface ?? IFACE, member, signature, JSON.stringify(args)], {
     ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}),
   });
   return JSON.parse(stdout.trim()) as CallResult;
@@ -42,7 +53,7 @@ async function call(f: DaemonFixture, member: string, signature = '', args: unkn
 /** `plugback ARGS` against the test bus, as root or as `uid`. */
 function plugback(f: DaemonFixture, args: string[], uid?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
+    const child = spawn(process.execPath, [uid === undefined ? MAIN : copy.main, ...args], {
       env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: f.bus.address },
       ...(uid !== undefined ? { uid, gid: uid } : {}),
     });
