@@ -101,7 +101,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): Described[] {
     return [{ path, message: `${dotted(path)}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
   }
   const value = valueAt(raw, path);
-  const got = typeof value === 'string' ? `, got ${JSON.stringify(value)}` : '';
+  // JSON escapes the other control characters, not DEL.
+  const got = typeof value === 'string' ? `, got ${JSON.stringify(value).replace(/\x7f/g, '\\u007f')}` : '';
   return [{ path, message: `${dotted(path)}: ${issue.message}${got}` }];
 }
 

@@ -1,0 +1,101 @@
+// Hostile and odd configs from the drive-safety audit (section 1f): each is refused with FILE:LINE:COL, or
+// loaded without losing anything.
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from '../helpers/config-problems.js';
+
+const FILE = 'hostile.yaml';
+const UUID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+
+const problemsOf = (text: string) => configProblems(text, FILE);
+
+/** A valid config with `extra` lines appended at the top level. */
+const withBase = (extra: string[]) => ['drives:', '  d1:', '    path: /srv/target', 'states:', '  s:', '    folders: [/srv/data]', ...extra, ''].join('\n');
+
+describe('control characters in paths (D20)', () => {
+  const cases: [string, string[], string][] = [
+    ['stateDir', ['stateDir: "/var/lib/pb\\nExecStartPre=/bin/evil"'], '7:11: stateDir: stateDir contains U+000A (a line break)'],
+    ['lockFile', ['backup:', '  lockFile: "/run/lock/pb\\r"'], '8:13: backup.lockFile: lockFile contains U+000D (a carriage return)'],
+    ['metrics.textfile', ['metrics:', '  textfile: "/var/lib/x\\0.prom"'], '8:13: metrics.textfile: textfile contains U+0000 (a NUL byte)'],
+    ['sendmail.path', ['mail:', '  to: a@example.org', '  sendmail:', '    path: "/usr/sbin/send\\tmail"'], '10:11: mail.sendmail.path: sendmail.path contains U+0009 (a tab)'],
+    ['passwordFile', ['mail:', '  to: a@example.org', '  smtp: {host: localhost, user: me, passwordFile: "/etc/pw\\x7f"}'], '9:51: mail.smtp.passwordFile: passwordFile contains U+007F'],
+  ];
+  for (const [name, extra, expected] of cases) {
+    it(`refuses one in ${name}, at its place`, () => {
+      const problems = problemsOf(withBase(extra));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(`${FILE}:${expected}`);
+      expect(problems[0]).toContain('use a path without control characters');
+    });
+  }
+
+  it('refuses them in a mountPoint, a keyFile and a folder', () => {
+    const text = [
+      'drives:',
+      '  d1:',
+      `    uuid: ${UUID}`,
+      '    mountPoint: "/run/pb\\nExecStartPre=/nonexistent/INJECTED"',
+      '    keyFile: "/etc/k\\n"',
+      'states:',
+      '  s:',
+      '    folders: ["/srv/a\\nb"]',
+      '',
+    ].join('\n');
+    expect(problemsOf(text).map((p) => p.split(', which')[0])).toEqual([
+      `${FILE}:4:17: drives.d1.mountPoint: mountPoint contains U+000A (a line break)`,
+      `${FILE}:5:14: drives.d1.keyFile: keyFile contains U+000A (a line break)`,
+      `${FILE}:8:15: states.s.folders[0]: each folder contains U+000A (a line break)`,
+    ]);
+  });
+});
+
+describe('timer durations (D24)', () => {
+  const timers: [string, string[], string][] = [
+    ['backup.hookTimeout', ['backup:', '  hookTimeout: 30d'], '8:16: backup.hookTimeout: must be at most 24d'],
+    ['backup.lockWait', ['backup:', '  lockWait: 0s'], '8:13: backup.lockWait: must be at least 1s'],
+    ['mail.timeout', ['mail:', '  to: a@example.org', '  sendmail: {}', '  timeout: 500ms'], '10:12: mail.timeout: must be at least 1s'],
+    ['healthchecks timeout', ['healthchecks:', '  d1: {timeout: 25d}'], '8:17: healthchecks.d1.timeout: must be at most 24d'],
+  ];
+  for (const [name, extra, expected] of timers) {
+    it(`limits ${name} to 1s .. 24d`, () => {
+      expect(problemsOf(withBase(extra))).toEqual([expect.stringContaining(`${FILE}:${expected}`)]);
+    });
+  }
+
+  it('limits deviceTimeout, and takes the bounds themselves', () => {
+    const drive = (timeout: string) => ['drives:', '  d1:', `    uuid: ${UUID}`, `    deviceTimeout: ${timeout}`, 'states:', '  s:', '    folders: [/srv]', ''].join('\n');
+    expect(problemsOf(drive('0s'))).toEqual([expect.stringContaining(`${FILE}:4:20: drives.d1.deviceTimeout: must be at least 1s`)]);
+    expect(problemsOf(drive('24d1s'))).toEqual([expect.stringContaining('must be at most 24d')]);
+    expect(problemsOf(drive('1s'))).toEqual([]);
+    expect(parseConfig(withBase(['backup:', '  hookTimeout: 24d', '  lockWait: 1s']), FILE).backup).toMatchObject({ hookTimeout: 24 * 86_400_000, lockWait: 1000 });
+  });
+
+  it('still takes 0s for daemon.minInterval, which is compared, never waited for', () => {
+    expect(parseConfig(withBase(['daemon:', '  minInterval: 0s']), FILE).daemon.minInterval).toBe(0);
+  });
+});
+
+describe('a keyFile crypttab cannot hold (D28)', () => {
+  it('is refused at its place by the config check, not only by generate', () => {
+    const text = ['drives:', '  d1:', `    uuid: ${UUID}`, '    keyFile: /etc/plugback/my key', 'states:', '  s:', '    folders: [/srv]', ''].join('\n');
+    expect(problemsOf(text)).toEqual([
+      `${FILE}:4:14: drives.d1.keyFile: keyFile contains white space, which /etc/crypttab cannot hold: move the key to a path without spaces, got "/etc/plugback/my key"`,
+    ]);
+  });
+});
+
+describe('security none (D30)', () => {
+  const smtp = (host: string) => withBase(['mail:', '  to: a@example.org', `  smtp: {host: "${host}", security: none, user: me, passwordEnv: PW}`]);
+
+  it('is refused with a user and a remote host: the password would go in clear text', () => {
+    expect(problemsOf(smtp('smtp.example.org'))).toEqual([
+      expect.stringContaining(`${FILE}:9:46: mail.smtp.security: security none would send the password for me in clear text to smtp.example.org: use starttls or tls`),
+    ]);
+    expect(problemsOf(smtp('192.168.1.10'))).toHaveLength(1);
+  });
+
+  it('is taken for a relay on this machine, or without a login', () => {
+    for (const host of ['localhost', '127.0.0.1', '::1']) expect(problemsOf(smtp(host)), host).toEqual([]);
+    expect(problemsOf(withBase(['mail:', '  to: a@example.org', '  smtp: {host: smtp.example.org, security: none}']))).toEqual([]);
+  });
+});
