@@ -1,7 +1,11 @@
 // Hostile and odd configs from the drive-safety audit (section 1f): each is refused with FILE:LINE:COL, or
 // loaded without losing anything.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { readLedger, recordOf, updateLedger } from '../../src/notify/ledger.js';
 import { configProblems } from '../helpers/config-problems.js';
 
 const FILE = 'hostile.yaml';
@@ -75,12 +79,64 @@ describe('timer durations (D24)', () => {
   });
 });
 
+describe('YAML that would blow up (D25, D28)', () => {
+  it('reports an alias bomb at 1:1 instead of a stack trace', () => {
+    let bomb = 'a: &a [x, x, x, x, x, x, x, x, x]\n';
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']]) bomb += `${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]\n`;
+    expect(problemsOf(bomb)).toEqual([expect.stringMatching(new RegExp(`^${FILE}:1:1: YAML: too many aliases \\(.+\\): write the values out`))]);
+  });
+
+  it('reports 3000 nested "[" in a few lines, with a count of the repeats', () => {
+    const problems = problemsOf('['.repeat(3000));
+    expect(problems.length).toBeLessThanOrEqual(11);
+    expect(problems.join('\n')).toMatch(/\(and \d+ more like this\)/);
+    expect(new Set(problems).size).toBe(problems.length);
+  });
+});
+
 describe('a keyFile crypttab cannot hold (D28)', () => {
   it('is refused at its place by the config check, not only by generate', () => {
     const text = ['drives:', '  d1:', `    uuid: ${UUID}`, '    keyFile: /etc/plugback/my key', 'states:', '  s:', '    folders: [/srv]', ''].join('\n');
     expect(problemsOf(text)).toEqual([
       `${FILE}:4:14: drives.d1.keyFile: keyFile contains white space, which /etc/crypttab cannot hold: move the key to a path without spaces, got "/etc/plugback/my key"`,
     ]);
+  });
+});
+
+describe('names that collide with Object.prototype (D29)', () => {
+  it('refuses a drive or state named __proto__ at its key, which JavaScript would drop', () => {
+    const text = ['drives:', '  __proto__:', '    path: /srv/target', 'states:', '  __proto__: {folders: [/srv/data]}', ''].join('\n');
+    expect(problemsOf(text)).toEqual([
+      `${FILE}:2:3: drives.__proto__: the name "__proto__" cannot be used (JavaScript objects drop it): choose another name`,
+      `${FILE}:5:3: states.__proto__: the name "__proto__" cannot be used (JavaScript objects drop it): choose another name`,
+    ]);
+  });
+
+  it('keeps drives and states named constructor, toString, valueOf, hasOwnProperty, with no inherited healthchecks', () => {
+    const names = ['constructor', 'toString', 'valueOf', 'hasOwnProperty'];
+    const text = ['drives:', ...names.map((n) => `  ${n}: {path: /srv/t-${n}}`), 'states:', ...names.map((n) => `  ${n}: {folders: [/srv/s-${n}]}`), ''].join('\n');
+    const config = parseConfig(text, FILE);
+    expect(config.drives.map((d) => d.name)).toEqual(names);
+    expect(config.states.map((s) => s.name)).toEqual(names);
+    for (const name of names) expect(config.healthchecks[name]).toBeUndefined();
+  });
+
+  it('records a drive named constructor in the ledger, and reads no record for an unknown toString', async () => {
+    const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-ledger-'));
+    try {
+      const now = new Date('2024-05-01T10:00:00Z');
+      await updateLedger(stateDir, (ledger) => {
+        recordOf(ledger, 'constructor', now).lastSuccess = now.toISOString();
+        recordOf(ledger, 'hasOwnProperty', now).lastSeen = now.toISOString();
+      });
+      const ledger = await readLedger(stateDir);
+      expect(ledger['constructor']).toEqual({ trackedSince: now.toISOString(), lastSuccess: now.toISOString() });
+      expect(ledger['hasOwnProperty']).toEqual({ trackedSince: now.toISOString(), lastSeen: now.toISOString() });
+      expect(ledger['toString']).toBeUndefined();
+      expect(ledger['valueOf']).toBeUndefined();
+    } finally {
+      await fs.rm(stateDir, { recursive: true, force: true });
+    }
   });
 });
 
