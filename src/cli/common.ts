@@ -1,6 +1,7 @@
 // What most commands share: loading the config with good errors, and finding a drive by name.
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
+import type { LoadOptions } from '../config/load.js';
 import type { Config, Drive } from '../config/model.js';
 
 /** A failure the user can act on: printed as is (no stack), with an exit code. */
@@ -22,11 +23,11 @@ export function configFileOf(command: Command): string {
 }
 
 /** Loads the config, turning its problems into a usage error (exit 2) that lists them all. */
-export async function loadConfigOrExit(file: string): Promise<Config> {
+export async function loadConfigOrExit(file: string, options: LoadOptions = {}): Promise<Config> {
   // Loaded on demand: the schema and YAML libraries are the bulk of plugback's start-up time.
   const { ConfigError, loadConfig } = await import('../config/load.js');
   try {
-    return await loadConfig(file);
+    return await loadConfig(file, options);
   } catch (error) {
     // Printed bare, one FILE:LINE:COL line per problem, so editors and CI annotate them.
     if (error instanceof ConfigError) throw new UserError(error.message, 2, true);

@@ -22,7 +22,8 @@ const absolute = (v: unknown) => {
 /** Picks what the cross checks need out of raw YAML data, skipping whatever has the wrong shape. */
 export function viewForChecks(raw: unknown): CheckedView {
   const root = isRecord(raw) ? raw : {};
-  const drives: CheckedView['drives'] = {};
+  // Keyed by the user's names: no prototype, so "constructor" is just a name.
+  const drives = Object.create(null) as CheckedView['drives'];
   for (const [name, d] of Object.entries(isRecord(root.drives) ? root.drives : {})) {
     if (!isRecord(d)) continue;
     const view: CheckedView['drives'][string] = {};
@@ -36,7 +37,7 @@ export function viewForChecks(raw: unknown): CheckedView {
     if (d.deviceTimeout !== undefined) view.deviceTimeout = String(d.deviceTimeout);
     drives[name] = view;
   }
-  const states: CheckedView['states'] = {};
+  const states = Object.create(null) as CheckedView['states'];
   for (const [name, s] of Object.entries(isRecord(root.states) ? root.states : {})) {
     const folders = isRecord(s) && Array.isArray(s.folders) ? s.folders : [];
     // Keep indexes stable (findings point at folders[i]); a folder of the wrong shape becomes a path that matches nothing.

@@ -1,5 +1,6 @@
 // Reading a config file: YAML with positions, the schema, the cross checks, and messages as FILE:LINE:COL.
-import { readFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -9,7 +10,8 @@ import { resolveConfig, type Config } from './model.js';
 import { PositionFinder, type ConfigPath } from './positions.js';
 import { configJsonSchema, configSchema } from './schema.js';
 import { closestKey } from './suggest.js';
-
+import { reservedKeys, toData, yamlErrors } from './yaml-checks.js';
+import { configDirectoryProblem, configFileProblem, secretPathProblem } from '../system/file-perms.js';
 
 export interface ConfigProblem {
   file: string;
@@ -31,43 +33,90 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.message}`;
 }
 
+export interface LoadOptions {
+  /** Also check that the key files and the SMTP password file are readable only by root (`config check`). */
+  checkSecrets?: boolean;
+}
+
 /** Loads, validates and resolves a config file; throws ConfigError listing every problem. */
-export async function loadConfig(given: string = DEFAULT_CONFIG_FILE): Promise<Config> {
+export async function loadConfig(given: string = DEFAULT_CONFIG_FILE, options: LoadOptions = {}): Promise<Config> {
   // Absolute, because hooks get it as PLUGBACK_CONFIG and messages quote it.
   const file = path.resolve(given);
-  let text: string;
+  const { text, stats } = await readConfigFile(file);
+  // Its hooks run as root: a file (or a folder on its way) that others can change would make them root.
+  const unsafe = configFileProblem(file, stats) ?? (await configDirectoryProblem(await realpath(file)));
+  if (unsafe) throw new ConfigError([{ file, line: 1, col: 1, message: unsafe }]);
+  const { config, at, raw } = parseLocated(text, file);
+  if (options.checkSecrets) {
+    const problems = await secretProblems(config, raw, at);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+  return config;
+}
+
+async function readConfigFile(file: string): Promise<{ text: string; stats: Stats }> {
   try {
-    text = await readFile(file, 'utf8');
+    const handle = await open(file, 'r');
+    try {
+      // The stats of the file read, not of whatever is at the path a moment later.
+      const stats = await handle.stat();
+      return { text: await handle.readFile('utf8'), stats };
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new ConfigError([
       { file, line: 1, col: 1, message: `cannot read the config (${reason}); give another with --config FILE, or start from config/plugback.example.yaml` },
     ]);
   }
-  return parseConfig(text, file);
+}
+
+type Locate = (path: ConfigPath, message: string, key?: boolean) => ConfigProblem;
+
+/** The key files and the SMTP password file that others could read or change, as located problems. */
+async function secretProblems(config: Config, raw: unknown, at: Locate): Promise<ConfigProblem[]> {
+  const secrets: { file: string; what: string; where: ConfigPath; key: boolean }[] = [];
+  for (const drive of config.drives) {
+    if (drive.kind !== 'luks') continue;
+    // The default keyFile has no line of its own: point at the drive.
+    const given = valueAt(raw, ['drives', drive.name, 'keyFile']) !== undefined;
+    secrets.push({ file: drive.keyFile, what: `the key file of drive "${drive.name}"`, where: given ? ['drives', drive.name, 'keyFile'] : ['drives', drive.name], key: !given });
+  }
+  const passwordFile = config.mail?.smtp?.passwordFile;
+  if (passwordFile) secrets.push({ file: passwordFile, what: 'the SMTP password file', where: ['mail', 'smtp', 'passwordFile'], key: false });
+  const problems: ConfigProblem[] = [];
+  for (const s of secrets) {
+    const problem = await secretPathProblem(s.file, s.what);
+    if (problem) problems.push(at(s.where, `${dotted(s.where)}: ${problem}`, s.key));
+  }
+  return problems;
 }
 
 /** Validates config text; throws ConfigError listing every problem. */
 export function parseConfig(text: string, file: string): Config {
+  return parseLocated(text, file).config;
+}
+
+function parseLocated(text: string, file: string): { config: Config; at: Locate; raw: unknown } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  const problems: ConfigProblem[] = doc.errors.map((e) => ({
-    file,
-    line: e.linePos?.[0].line ?? 1,
-    col: e.linePos?.[0].col ?? 1,
-    message: `YAML: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
-  }));
-  if (problems.length > 0) throw new ConfigError(problems);
+  const yamlProblems = yamlErrors(doc);
+  if (yamlProblems.length > 0) throw new ConfigError(yamlProblems.map((p) => ({ file, ...p })));
 
   const positions = new PositionFinder(doc, lines);
-  const at = (path: ConfigPath, message: string, key = false): ConfigProblem => ({ file, ...positions.find(path, key), message });
-  const raw: unknown = doc.toJS() ?? {};
+  const at: Locate = (path, message, key = false) => ({ file, ...positions.find(path, key), message });
+  const reserved = reservedKeys(doc).map((p) => at(p, `${dotted(p)}: the name "${String(p.at(-1))}" cannot be used (JavaScript objects drop it): choose another name`, true));
+  if (reserved.length > 0) throw new ConfigError(reserved);
+  const converted = toData(doc);
+  if ('problem' in converted) throw new ConfigError([{ file, ...converted.problem }]);
+  const raw = converted.data;
   const result = configSchema.safeParse(raw);
   const schemaProblems = result.success ? [] : result.error.issues.flatMap((issue) => describeIssue(issue, raw));
   const crossProblems = crossChecks(viewForChecks(raw)).map((f) => ({ ...f, message: `${dotted(f.path)}: ${f.message}` }));
   const all = [...schemaProblems, ...crossProblems].map((d) => at(d.path, d.message, d.atKey));
   if (all.length > 0 || !result.success) throw new ConfigError(all.sort((a, b) => a.line - b.line || a.col - b.col));
-  return resolveConfig(result.data, file);
+  return { config: resolveConfig(result.data, file), at, raw };
 }
 
 interface Described {
@@ -101,7 +150,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): Described[] {
     return [{ path, message: `${dotted(path)}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
   }
   const value = valueAt(raw, path);
-  const got = typeof value === 'string' ? `, got ${JSON.stringify(value)}` : '';
+  // JSON escapes the other control characters, not DEL.
+  const got = typeof value === 'string' ? `, got ${JSON.stringify(value).replace(/\x7f/g, '\\u007f')}` : '';
   return [{ path, message: `${dotted(path)}: ${issue.message}${got}` }];
 }
 

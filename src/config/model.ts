@@ -104,7 +104,8 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
     mail: parsed.mail,
     reminders: parsed.reminders,
     metrics: parsed.metrics,
-    healthchecks: parsed.healthchecks,
+    // No prototype: healthchecks["constructor"] of a drive without pings must be undefined, not Object's.
+    healthchecks: Object.assign(Object.create(null) as Config['healthchecks'], parsed.healthchecks),
     install: parsed.install,
   };
 }

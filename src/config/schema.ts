@@ -1,39 +1,15 @@
 // The one schema of plugback's config: the TypeScript types, config/plugback.schema.json and the
 // validation messages all come from here. Descriptions double as the reference in docs/configuration.md.
-import path from 'node:path';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { parseColour } from '../led/colour.js';
 import { DEFAULT_STATE_DIR } from './defaults.js';
-import { DURATION_PATTERN, parseDuration, parseSize, SIZE_PATTERN } from './units.js';
+import { mailSchema } from './schema-mail.js';
+import { absolutePath, CONTROL_CHARACTER, duration, size, timerDuration } from './primitives.js';
 
 /** Names of drives and states end up in paths, unit names and mapper names: keep them plain. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const NAME_RULE = 'letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters';
-
-const absolutePath = (what: string) =>
-  z
-    .string()
-    .min(1)
-    .refine((p) => p.startsWith('/'), { message: `${what} must be an absolute path (starting with /)` })
-    .refine((p) => !p.startsWith('/') || path.posix.normalize(p).replace(/\/$/, '') === p.replace(/\/$/, '') || p === '/', {
-      message: `${what} must be a normalized path: no "..", "." or repeated "/"`,
-    })
-    .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p));
-
-const duration = (description: string) =>
-  z
-    .string()
-    .regex(DURATION_PATTERN, { message: 'expected a duration such as 30s, 10m, 2h or 1d' })
-    .transform((text) => parseDuration(text) as number)
-    .meta({ description });
-
-const size = (description: string) =>
-  z
-    .string()
-    .regex(SIZE_PATTERN, { message: 'expected a size such as 512K, 20MiB, 1.5G or 300MB' })
-    .transform((text) => parseSize(text) as number)
-    .meta({ description });
 
 const colour = (description: string, fallback: string) =>
   z
@@ -78,59 +54,6 @@ export const ledSchema = z
       .meta({ description: 'The colour of each state: CSS names, #rgb or #rrggbb; off is dark.' }),
   })
   .meta({ description: 'The status LED: a BlinkStick on USB.' });
-
-const emailAddress = z
-  .string()
-  .regex(/^[^\s@<>]+@[^\s@<>]+$/, { message: 'expected a mail address like backup-admin@example.org' });
-
-const smtpSchema = z
-  .strictObject({
-    host: z.string().min(1).meta({ description: 'The SMTP server, e.g. smtp.example.org or localhost.' }),
-    port: z.int().min(1).max(65_535).optional().meta({ description: 'Its port. Default: 465 with security tls, else 587.' }),
-    security: z
-      .enum(['starttls', 'tls', 'none'])
-      .default('starttls')
-      .meta({ description: 'starttls (upgrade a plain connection, refused if the server cannot), tls (TLS from the start, port 465) or none (only for a server on this machine).' }),
-    user: z.string().min(1).optional().meta({ description: 'User name to log in with. Unset: send without logging in.' }),
-    passwordFile: absolutePath('passwordFile')
-      .optional()
-      .meta({ description: 'File holding the password (one line), readable only by root. Never put the password in this config.' }),
-    passwordEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected the name of an environment variable, like PLUGBACK_SMTP_PASSWORD' })
-      .optional()
-      .meta({ description: 'Name of an environment variable holding the password (e.g. set by systemd from a credential).' }),
-  })
-  .refine((s) => s.user === undefined || s.passwordFile !== undefined || s.passwordEnv !== undefined, {
-    message: 'smtp.user needs its password from passwordFile or passwordEnv',
-  })
-  .meta({ description: 'Send through an SMTP server.' });
-
-const mailSchema = z
-  .strictObject({
-    to: z
-      .union([emailAddress, z.array(emailAddress).min(1)])
-      .transform((to) => (Array.isArray(to) ? to : [to]))
-      .meta({ description: 'Who gets the mail: one address or a list.' }),
-    from: emailAddress.optional().meta({ description: 'The sender address. Default: plugback@<host>.' }),
-    onSuccess: z.boolean().default(false).meta({ description: 'Also send a short summary after each successful backup.' }),
-    smtp: smtpSchema.optional(),
-    sendmail: z
-      .strictObject({
-        path: absolutePath('sendmail.path')
-          .default('/usr/sbin/sendmail')
-          .meta({ description: 'The sendmail program of the local mail system (postfix, exim, msmtp, nullmailer).' }),
-      })
-      .meta({ description: 'Hand mail to the local sendmail program.' })
-      .optional(),
-    timeout: duration(
-      'How long one attempt to send may take. A mail that cannot be sent waits in stateDir/outbox/ and is retried (after 30s, 1m, 2m, ... at most hourly) until it goes.',
-    ).prefault('30s'),
-  })
-  .refine((m) => (m.smtp === undefined) !== (m.sendmail === undefined), {
-    message: 'mail needs exactly one way to send: smtp (a server) or sendmail (the local mail system)',
-  })
-  .meta({ description: 'Mail on failure (and on success when asked), overdue reminders and failures of plugback itself.' });
 
 const cronExpression = z
   .string()
@@ -179,7 +102,7 @@ const healthcheckSchema = z
     start: pingUrl('Requested when a backup of this drive starts.'),
     success: pingUrl('Requested when it succeeds (also with warnings).'),
     fail: pingUrl('Requested (POST, with the error) when it fails or is cancelled.'),
-    timeout: duration('How long one ping may take; a ping never holds up or fails a backup.').prefault('10s'),
+    timeout: timerDuration('How long one ping may take; a ping never holds up or fails a backup.').prefault('10s'),
   })
   .meta({ description: 'URLs to ping for one drive, dead man\'s switch style (healthchecks.io, Uptime Kuma, ...).' });
 
@@ -204,6 +127,10 @@ const driveSchema = z
       .meta({ description: 'UUID of the LUKS container (`cryptsetup luksUUID DEVICE`). Makes this an encrypted USB drive.' })
       .optional(),
     keyFile: absolutePath('keyFile')
+      // crypttab splits its fields at white space and has no quoting.
+      .refine((p) => !/\s/.test(p.replace(CONTROL_CHARACTER, '')), {
+        message: 'keyFile contains white space, which /etc/crypttab cannot hold: move the key to a path without spaces',
+      })
       .meta({ description: 'Key file that unlocks the LUKS container. Default: /etc/plugback/keys/<drive>.key' })
       .optional(),
     cryptName: z
@@ -217,12 +144,9 @@ const driveSchema = z
     path: absolutePath('path')
       .meta({ description: 'A directory used as the backup target instead of a LUKS drive (an always-attached disk, tests, the demo).' })
       .optional(),
-    deviceTimeout: z
-      .string()
-      .regex(DURATION_PATTERN, { message: 'expected a duration such as 30s, 10m, 2h or 1d' })
-      .transform((text) => parseDuration(text) as number)
-      .meta({ description: 'How long unlocking waits for the drive to show up before it fails (x-systemd.device-timeout= in its crypttab line). Default: 30s' })
-      .optional(),
+    deviceTimeout: timerDuration(
+      'How long unlocking waits for the drive to show up before it fails (x-systemd.device-timeout= in its crypttab line). Default: 30s',
+    ).optional(),
     overdueAfterDays: z
       .int()
       .min(1)
@@ -259,7 +183,7 @@ const backupSchema = z.strictObject({
   lockFile: absolutePath('lockFile')
     .default('/run/lock/plugback/plugback.lock')
     .meta({ description: 'File locked with flock(2) for the whole job, before any hook runs; other scripts can take it with flock(1). It must belong to root, in a directory other users cannot write (created 0700 if missing).' }),
-  lockWait: duration('How long to wait for the lock before failing.').prefault('10m'),
+  lockWait: timerDuration('How long to wait for the lock before failing.').prefault('10m'),
   retention: retentionSchema.prefault({}),
   exclude: z.array(z.string().min(1)).default([]).meta({ description: 'rsync exclude patterns for every state.' }),
   nice: z.int().min(-20).max(19).default(19).meta({ description: 'CPU niceness of rsync (-20 to 19).' }),
@@ -275,7 +199,7 @@ const backupSchema = z.strictObject({
     .max(100)
     .default(50)
     .meta({ description: 'Refuse a snapshot when a state lost more than this share of its files or bytes since the last one. 100 turns this check off (an empty or unmounted folder is still refused without --allow-shrink).' }),
-  hookTimeout: duration('How long a hook may run before it is killed and counted as failed.').prefault('15m'),
+  hookTimeout: timerDuration('How long a hook may run before it is killed and counted as failed.').prefault('15m'),
   verifySample: z
     .int()
     .min(0)

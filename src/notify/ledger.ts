@@ -43,13 +43,13 @@ export async function readLedger(stateDir: string): Promise<Ledger> {
   try {
     text = await readFile(path.join(stateDir, FILE), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyLedger();
     throw error;
   }
   try {
     const parsed: unknown = JSON.parse(text);
     const drives = (parsed as { drives?: unknown }).drives;
-    return typeof drives === 'object' && drives !== null ? (drives as Ledger) : {};
+    return typeof drives === 'object' && drives !== null ? Object.assign(emptyLedger(), drives as Ledger) : emptyLedger();
   } catch {
     throw new Error(`${path.join(stateDir, FILE)} is not valid JSON; move it aside and plugback starts a new one`);
   }
@@ -79,8 +79,14 @@ export function updateLedger(stateDir: string, change: (ledger: Ledger) => void)
   return next;
 }
 
+/** No prototype: a drive named "constructor" or "toString" must not find Object's methods as its record. */
+const emptyLedger = (): Ledger => Object.create(null) as Ledger;
+
 /** The drive's record, created (with trackedSince = now) when it is new. */
 export function recordOf(ledger: Ledger, drive: string, now: Date): DriveRecord {
-  ledger[drive] ??= { trackedSince: now.toISOString() };
-  return ledger[drive];
+  const own = Object.hasOwn(ledger, drive) ? ledger[drive] : undefined;
+  if (own) return own;
+  const created: DriveRecord = { trackedSince: now.toISOString() };
+  ledger[drive] = created;
+  return created;
 }

@@ -1,10 +1,13 @@
 // Handing one message to the mail system: SMTP (nodemailer) or the local sendmail program, with a time limit,
 // and the password read from its file or environment variable at the moment of sending, never logged.
-import { readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { execa } from 'execa';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { MailSettings } from '../config/model.js';
 import type { MailMessage } from './mail-message.js';
+import { secretFileProblem } from '../system/file-perms.js';
+
+class UnsafeSecret extends Error {}
 
 /** Sends `message` to mail.to; rejects with a message that names the transport and the reason. */
 export async function sendMail(settings: MailSettings, host: string, message: MailMessage): Promise<void> {
@@ -84,10 +87,18 @@ async function smtpOptions(settings: MailSettings) {
 /** The password from passwordFile (its first line) or passwordEnv. */
 async function smtpPassword(smtp: SmtpSettings): Promise<string> {
   if (smtp.passwordFile) {
+    let handle: FileHandle | undefined;
     try {
-      return (await readFile(smtp.passwordFile, 'utf8')).split('\n')[0] ?? '';
+      handle = await open(smtp.passwordFile, 'r');
+      // Checked on the open file: a password others can read is no secret, one they can change can be theirs.
+      const unsafe = secretFileProblem(smtp.passwordFile, await handle.stat(), 'the SMTP password file (mail.smtp.passwordFile)');
+      if (unsafe) throw new UnsafeSecret(unsafe);
+      return (await handle.readFile('utf8')).split('\n')[0] ?? '';
     } catch (error) {
+      if (error instanceof UnsafeSecret) throw error;
       throw new Error(`cannot read the SMTP password from ${smtp.passwordFile} (mail.smtp.passwordFile): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; create it with the password on one line and chmod 600`);
+    } finally {
+      await handle?.close();
     }
   }
   const name = smtp.passwordEnv ?? '';

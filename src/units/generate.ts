@@ -4,7 +4,7 @@ import type { Config, LuksDrive } from '../config/model.js';
 import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import { crypttabLine } from './crypttab.js';
 import { cryptsetupUnit, systemdEscape, uuidDeviceUnit } from './escape.js';
-import { execArg, execLine } from './exec-line.js';
+import { execArg, execLine, quotedWord, refuseControls } from './exec-line.js';
 import { fillTemplate } from './template.js';
 import type { TemplateName, Templates } from './templates.js';
 
@@ -41,6 +41,8 @@ export interface GenerateOptions {
 /** Every file for this config. Throws (an EscapeError or CrypttabError) on a name systemd cannot take. */
 export function generate(config: Config, templates: Templates, options: GenerateOptions): Generated {
   const luks = config.drives.filter((d): d is LuksDrive => d.kind === 'luks');
+  // It goes into a comment line and ExecStart=: a line break there would start a directive.
+  refuseControls(path.resolve(options.configFile), 'the config path');
   const configArgs = path.resolve(options.configFile) === DEFAULT_CONFIG_FILE ? [] : ['--config', path.resolve(options.configFile)];
   const plugback = (...args: string[]) => execLine([...options.command, ...args]);
   const common = {
@@ -60,8 +62,8 @@ export function generate(config: Config, templates: Templates, options: Generate
       // %i stays a specifier: it is written after the quoted, literal part of the line.
       content: render('units/plugback-failure@.service', {
         EXEC_NOTIFY_FAILURE: `${plugback('notify-failure')} %i${suffix(configArgs)}`,
-        // Quoted: ReadWritePaths= takes a space-separated list.
-        STATE_DIR: `"${config.stateDir}"`,
+        // Quoted: ReadWritePaths= takes a space-separated list, with quotes, backslash escapes and specifiers.
+        STATE_DIR: quotedWord(config.stateDir, 'stateDir'),
       }),
     },
     {

@@ -280,6 +280,17 @@ describe('plugback daemon', () => {
     expect((await f.peer.calls()).some((c) => c.member === 'StartUnit')).toBe(false);
   });
 
+  it('refuses a key file others can read, before asking systemd to unlock (D22)', async () => {
+    const f = await setUp();
+    const a = await f.addDrive('offsite-a');
+    await fs.chmod(a.keyFile, 0o644);
+    await f.startDaemon();
+    await f.plug('offsite-a');
+    const failed = await f.waitForLog(/^backup of "offsite-a" failed at unlock/, 'offsite-a');
+    expect(failed.msg).toContain(`the key file of drive "offsite-a" ${a.keyFile} can be read or changed by users other than its owner (mode 0644); run: chmod 600 ${a.keyFile}`);
+    expect((await f.peer.calls()).some((c) => c.member === 'StartUnit')).toBe(false);
+  });
+
   it('reloads a valid config on change and refuses an invalid one, keeping the old one in force', async () => {
     const f = await setUp();
     await f.addDrive('offsite-a');

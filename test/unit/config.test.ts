@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatProblem, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from '../helpers/config-problems.js';
 
 const FILE = 'plugback.yaml';
 
-/** The problems of a config text, as the user sees them (FILE:LINE:COL: message). */
-function problemsOf(text: string): string[] {
-  try {
-    parseConfig(text, FILE);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.map(formatProblem);
-    throw error;
-  }
-  return [];
-}
+const problemsOf = (text: string) => configProblems(text, FILE);
 
 const VALID = `
 drives:

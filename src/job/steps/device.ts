@@ -8,6 +8,7 @@ import type { LuksDrive } from '../../config/model.js';
 import type { UdisksClient } from '../../drives/udisks.js';
 import type { PresentDrive } from '../../drives/drive-watcher.js';
 import { closeStaleMapping } from '../../system/dm-mapping.js';
+import { secretPathProblem } from '../../system/file-perms.js';
 import { mountAt } from '../../system/mounts.js';
 import { fsTypeOf, mountDevice, preenExt, unmount, unmountLazily, unmountOrDetach } from '../../system/mount-device.js';
 import type { JobResultName, Systemd1 } from '../../system/systemd1.js';
@@ -71,6 +72,8 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
           `the key file ${drive.keyFile} of drive "${drive.name}" is missing or unreadable: put the drive's key there (owned by root, mode 600), or set drives.${drive.name}.keyFile in ${ctx.config.file}`,
         );
       });
+      const unsafe = await secretPathProblem(drive.keyFile, `the key file of drive "${drive.name}"`);
+      if (unsafe) throw new Error(unsafe);
       const state = await access_.systemd.unitState(unit);
       if (state.loadState === 'not-found') {
         throw new Error(
