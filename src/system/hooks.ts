@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { CappedOutput, LineSplitter, type OutputStream } from './hook-output.js';
+import { quoteOutput } from './program-output.js';
 
 export interface HookRequest {
   /** What to call it in logs and errors, e.g. `state "db" preBackup`. */
@@ -214,7 +215,7 @@ export async function runHookOrThrow(req: HookRequest): Promise<HookResult> {
           : `exited with code ${outcome.exitCode}`;
   const stuck = outcome.abandoned ? '; it did not end even after SIGKILL (stuck in the kernel?), and plugback stopped waiting for it' : '';
   const held = outcome.outputHeld && !outcome.timedOut && !outcome.canceled ? `; ${HELD_OUTPUT}` : '';
-  const tail = outcome.tail.length > 0 ? `; its last output: ${outcome.tail.slice(-5).join(' | ')}` : '';
+  const tail = outcome.tail.length > 0 ? `; ${quoteOutput(outcome.tail.slice(-5))}` : '';
   throw new Error(`the ${req.label} ${why}${stuck}${held}${tail}`);
 }
 

@@ -135,7 +135,7 @@ describe('hook output (D16, D17)', () => {
     const f = await setup();
     await f.configure({ hooks: { preBackup: 'seq 1 100000; exit 1' } });
     const result = await f.run();
-    expect(result.error).toContain('exited with code 1; its last output: 99996 | 99997 | 99998 | 99999 | 100000');
+    expect(result.error).toContain('exited with code 1; its last output: ⟦99996 | 99997 | 99998 | 99999 | 100000⟧');
   });
 });
 
