@@ -9,6 +9,7 @@ import { readLedger } from '../notify/ledger.js';
 import { recallSnapshot } from '../repo/host-memory.js';
 import { newestSnapshot, withRepository } from '../repo/repository.js';
 import { acquireLock, LockFileError } from '../system/flock.js';
+import { publicReason } from '../system/program-output.js';
 import { mountAt } from '../system/mounts.js';
 
 const { Variant } = dbus;
@@ -45,11 +46,11 @@ export function resultDict(r: JobResult): Dict {
     TransferredBytes: ['t', BigInt(r.transferredBytes)],
     Snapshot: ['s', r.snapshot],
     FailedStep: ['s', r.failedStep],
-    Error: ['s', r.error],
+    Error: ['s', r.error === undefined ? undefined : publicReason(r.error)],
   });
 }
 
-export async function driveDicts(daemon: Daemon): Promise<Record<string, Dict>> {
+export async function driveDicts(daemon: Pick<Daemon, 'currentConfig' | 'driveStatus'>): Promise<Record<string, Dict>> {
   const ledger = await readLedger(daemon.currentConfig.stateDir).catch(() => ({}) as Awaited<ReturnType<typeof readLedger>>);
   const out: Record<string, Dict> = {};
   for (const d of daemon.driveStatus()) {
@@ -62,7 +63,7 @@ export async function driveDicts(daemon: Daemon): Promise<Record<string, Dict>> 
       LastSuccess: ['s', record?.lastSuccess],
       LastFailure: ['s', record?.lastFailure?.at],
       LastFailureStep: ['s', record?.lastFailure?.step],
-      LastFailureReason: ['s', record?.lastFailure?.reason],
+      LastFailureReason: ['s', record?.lastFailure && publicReason(record.lastFailure.reason)],
       SnapshotCount: ['u', record?.snapshotCount],
       FreeBytes: ['t', record?.freeBytes !== undefined ? BigInt(record.freeBytes) : undefined],
     });

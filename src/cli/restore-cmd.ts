@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { driveRoot } from '../config/model.js';
+import { driveRoot, type Config } from '../config/model.js';
 import type { RestorePlan } from '../restore/plan.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -75,7 +75,7 @@ async function restore(command: Command, driveName: string, flags: RestoreFlags)
     throw new UserError((error as Error).message, EXIT.failed);
   }
   process.stdout.write(describePlan(plan));
-  if (flags.dryRun) return dryRun(plan);
+  if (flags.dryRun) return dryRun(config, plan);
   if (!(await confirmed(flags.yes ?? false))) return EXIT.usage;
 
   const { runRestore } = await import('../restore/restore-job.js');
@@ -102,10 +102,10 @@ function describePlan(plan: RestorePlan): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function dryRun(plan: RestorePlan): Promise<number> {
+async function dryRun(config: Config, plan: RestorePlan): Promise<number> {
   const { previewItem } = await import('../restore/dry-run.js');
   for (const item of plan.items) {
-    const changes = await previewItem(item);
+    const changes = await previewItem(config, item);
     process.stdout.write(`${item.to}: ${changes.created.length} to create, ${changes.changed.length} to change, ${changes.deleted.length} to delete\n`);
     for (const [label, names] of [['create', changes.created], ['change', changes.changed], ['delete', changes.deleted]] as const) {
       for (const name of names.slice(0, 50)) process.stdout.write(`  ${label} ${name}\n`);

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/model.js';
 import type { JobResult } from '../job/events.js';
+import { publicReason } from '../system/program-output.js';
 import { ping } from './healthchecks.js';
 import { readLedger, recordOf, updateLedger, type Ledger } from './ledger.js';
 import { jobMail, reminderMail, type JobLogText, type MailMessage } from './mail-message.js';
@@ -81,7 +82,7 @@ export class Notifier {
         await this.refreshOverdue(ledger);
       }),
       this.safely('queue the mail', () => this.queueJobMail(result, details)),
-      ping(this.config.healthchecks[drive], good ? 'success' : 'fail', this.log, good ? undefined : `${result.failedStep ?? ''}: ${result.error ?? result.outcome}`),
+      ping(this.config.healthchecks[drive], good ? 'success' : 'fail', this.log, good ? undefined : `${result.failedStep ?? ''}: ${publicReason(result.error ?? result.outcome)}`),
     ]);
     void this.deliver();
   }

@@ -1,5 +1,7 @@
 // `restore --dry-run`: what a restore would create, change and delete, from rsync's itemized dry run.
 import { execa } from 'execa';
+import type { Config } from '../config/model.js';
+import { childEnvironment } from '../system/child-env.js';
 import type { RestoreItem } from './plan.js';
 
 export interface ItemChanges {
@@ -10,13 +12,13 @@ export interface ItemChanges {
 }
 
 /** Asks rsync (with -n, so it changes nothing) how the destination differs from the snapshot. */
-export async function previewItem(item: RestoreItem): Promise<ItemChanges> {
+export async function previewItem(config: Config, item: RestoreItem): Promise<ItemChanges> {
   // The same metadata as the restore copies (-A -X), or a changed ACL or xattr would go unreported.
   const args = ['-n', '-aHSAX', '--numeric-ids', '--delete', '--checksum', '--itemize-changes', '--out-format=%i %n'];
   // Excluded files were never backed up: not "to delete" (the default restore keeps them in the set-aside copy).
   args.push(...item.excludes.map((p) => `--exclude=${p}`));
   args.push('--', item.isDirectory ? `${item.from}/` : item.from, item.isDirectory ? `${item.to}/` : item.to);
-  const result = await execa('rsync', args, { reject: false, stdin: 'ignore' });
+  const result = await execa('rsync', args, { reject: false, stdin: 'ignore', env: childEnvironment(config), extendEnv: false });
   if (result.exitCode !== 0 && result.exitCode !== 24) {
     throw new Error(`rsync could not compare ${item.to} with the snapshot (exit ${result.exitCode}): ${result.stderr.trim()}`);
   }

@@ -13,6 +13,7 @@ import { snapshotName } from '../repo/layout.js';
 import type { HeldLock } from '../system/flock.js';
 import { DriveDir } from '../repo/drive-dir.js';
 import { probeFsFeatures } from '../system/fs-features.js';
+import { childEnvironment } from '../system/child-env.js';
 import { hookEnvironment, runLoggedHook } from '../system/hooks.js';
 import { classifyRsyncExit } from '../system/rsync.js';
 import type { RestoreItem, RestorePlan } from './plan.js';
@@ -90,7 +91,7 @@ async function copyItem(ctx: RestoreContext, item: RestoreItem): Promise<void> {
   if (!ctx.plan.keep) args.push('--delete', '--checksum', ...item.excludes.map((p) => `--exclude=${p}`));
   args.push('--', item.isDirectory ? `${item.from}/` : item.from, item.isDirectory ? `${item.to}/` : item.to);
   ctx.log.info({ from: item.from, to: item.to }, `restoring ${item.original} to ${item.to}`);
-  const result = await execa('rsync', args, { reject: false, cancelSignal: ctx.signal, stdin: 'ignore' });
+  const result = await execa('rsync', args, { reject: false, cancelSignal: ctx.signal, stdin: 'ignore', env: childEnvironment(ctx.config), extendEnv: false });
   for (const line of result.stderr.split('\n').filter(Boolean)) ctx.log.warn({ stream: 'rsync' }, line);
   const outcome = classifyRsyncExit(result.exitCode ?? -1);
   if (outcome.kind === 'failed') throw new Error(`rsync could not restore ${item.to} (exit ${outcome.code}: ${outcome.meaning}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -111,6 +112,7 @@ const postRestoreHooks: Step<RestoreContext> = {
       await runLoggedHook(ctx.log, {
         label: scope.label,
         script: scope.script,
+        inherited: childEnvironment(ctx.config),
         env: restoreHookEnv(ctx, scope.state, scope.folders),
         timeoutMs: ctx.config.backup.hookTimeout,
       }).catch((error: Error) => errors.push(error.message));

@@ -1,6 +1,7 @@
 // pre-backup-hooks and post-backup-hooks. The global preBackup runs first, then each state's; postBackup runs
 // each state's, then the global one. A scope whose preBackup ran (a service it stopped) always gets its
 // postBackup, also when the job failed or was cancelled: that is this step's undo.
+import { childEnvironment } from '../../system/child-env.js';
 import { hookEnvironment, runLoggedHook, type HookFacts } from '../../system/hooks.js';
 import type { BackupContext, HookScope } from '../context.js';
 import type { Step } from '../runner.js';
@@ -43,6 +44,7 @@ async function runScopeHook(ctx: BackupContext, scope: HookScope, event: HookEve
   await runLoggedHook(ctx.log, {
     label: labelOf(scope, event),
     script,
+    inherited: childEnvironment(ctx.config),
     env: hookEnv(ctx, scope, event, result),
     timeoutMs: ctx.config.backup.hookTimeout,
     // A postBackup hook restarts what preBackup stopped: it runs to the end even when the job is being cancelled.

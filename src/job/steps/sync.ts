@@ -15,6 +15,7 @@ import {
   withLowPriority,
   type RsyncProgress,
 } from '../../system/rsync.js';
+import { childEnvironment } from '../../system/child-env.js';
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
 import { sourceMount } from './check-source.js';
@@ -102,7 +103,15 @@ async function copyState(ctx: BackupContext, state: State, index: number, weight
   // Only the last lines matter (the statistics come at the end); keep a bounded tail.
   const splitter = new RsyncOutputSplitter(report, (line) => lines.push(line) > 100 && lines.shift());
 
-  const child = execa(command, argv, { cancelSignal: ctx.signal, reject: false, buffer: false, stdin: 'ignore' });
+  const child = execa(command, argv, {
+    cancelSignal: ctx.signal,
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    // Without plugback's secrets (the SMTP password variable, CREDENTIALS_DIRECTORY).
+    env: childEnvironment(ctx.config),
+    extendEnv: false,
+  });
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => splitter.push(chunk));
   const stderr = collectStderr(child.stderr, ctx, log, readable);
   const result = await child;
