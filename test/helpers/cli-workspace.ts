@@ -77,10 +77,10 @@ export class Workspace {
   }
 
   /** Runs `plugback ARGS --config <config>` to the end (`wrapper` prefixes the command, e.g. a shell that plants links). */
-  async cli(args: string[], options: { config?: string; wrapper?: string[] } = {}): Promise<CliRun> {
+  async cli(args: string[], options: { config?: string; wrapper?: string[]; env?: Record<string, string> } = {}): Promise<CliRun> {
     const argv = [process.execPath, CLI, ...args, '--config', options.config ?? this.config];
     const [command, ...rest] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]];
-    const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

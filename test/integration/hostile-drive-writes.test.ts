@@ -129,6 +129,26 @@ describe('links inside the repository', () => {
   });
 });
 
+describe("plugback's secrets (D21)", () => {
+  it('rsync does not inherit the SMTP password variable or CREDENTIALS_DIRECTORY', async () => {
+    const w = await workspace();
+    const bin = path.join(w.dir, 'bin');
+    const dump = path.join(w.dir, 'rsync-env');
+    await fs.mkdir(bin);
+    // A stand-in that records its environment, then runs the real rsync.
+    await fs.writeFile(path.join(bin, 'rsync'), `#!/bin/sh\nenv > ${dump}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
+    await fs.appendFile(w.config, 'mail:\n  to: root@localhost\n  smtp: {host: localhost, user: me, passwordEnv: PLUGBACK_SMTP_PASSWORD}\n');
+    const run = await w.cli(['run', 'd1'], {
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, PLUGBACK_SMTP_PASSWORD: 'hunter2-secret', CREDENTIALS_DIRECTORY: '/run/credentials/x' },
+    });
+    expect(run.code, shown(run)).toBe(0);
+    const seen = await fs.readFile(dump, 'utf8');
+    expect(seen).toContain(`PATH=${bin}`);
+    expect(seen).not.toContain('hunter2-secret');
+    expect(seen).not.toContain('CREDENTIALS_DIRECTORY');
+  });
+});
+
 describe('what is not the file plugback expects (D27)', () => {
   it('drive.json that is a directory is refused naming it and what to do, not with raw EISDIR', async () => {
     const w = await workspace();
