@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { driveRoot, type Config } from '../config/model.js';
+import type { Config, Drive } from '../config/model.js';
+import { backedUpPathProblem } from '../restore/source.js';
 import type { RestorePlan } from '../restore/plan.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -35,15 +36,23 @@ export function registerRestore(program: Command): void {
     .addHelpText(
       'after',
       `
+In place, only the folders the config has for a state now are restored; folders the snapshot
+holds but the config no longer names are listed and left out (get them with --path P --to DIR).
+"latest" is the snapshot this machine made last, never one dated in the future. --path must be
+written plainly (no "..", "." or "//"), and a link inside the snapshot is restored as a link,
+never followed. A --to folder, and every folder above it, must belong to root and not be
+writable by other users (a sticky /tmp is fine); missing folders are created one by one.
+
 Before anything is overwritten, each destination that exists is renamed to
-<path>.plugback-before-restore-<time> on the same file system (unless --no-keep). If the copy
-fails, it is renamed back. Then the states' postRestore hooks run, then the global one.
+<path>.plugback-before-restore-<time> on the same file system (unless --no-keep). If that or
+the copy fails, everything is renamed back. A mount point cannot be renamed: restore it with
+--no-keep or --to DIR. Then the states' postRestore hooks run, then the global one.
 Exit codes: 0 restored, 1 failed, 2 usage error (or not confirmed), 3 restored with warnings.
 
 Examples:
   plugback restore offsite-a --dry-run
   plugback restore offsite-a --state linkding --yes
-  plugback restore offsite-a --snapshot 2026-11-01T091500Z --path /srv/photos/2019 --to /tmp/old-photos
+  plugback restore offsite-a --snapshot 2026-11-01T091500Z --path /srv/photos/2019 --to /root/old-photos
   plugback versions offsite-a /etc/fstab`,
     )
     .action(async (driveName: string, flags: RestoreFlags, command: Command) => {
@@ -54,9 +63,13 @@ Examples:
 async function restore(command: Command, driveName: string, flags: RestoreFlags): Promise<number> {
   const config = await loadConfigOrExit(configFileOf(command));
   const drive = findDrive(config, driveName);
-  if (flags.path && !flags.path.startsWith('/')) throw new UserError(`--path needs an absolute path as it was backed up, got ${flags.path}`, EXIT.usage);
+  // A trailing / is harmless; "..", "." or "//" could climb out of the snapshot, so they are refused.
+  const target = flags.path && flags.path.length > 1 ? flags.path.replace(/\/+$/, '') : flags.path;
+  const problem = target === undefined ? undefined : backedUpPathProblem(target, '--path');
+  if (problem) throw new UserError(problem, EXIT.usage);
   const { openVerifiedRepository } = await import('../repo/verify-drive.js');
-  const { planRestore } = await import('../restore/plan.js');
+  const { recallSnapshot } = await import('../repo/host-memory.js');
+  const { planRestore, closePlan } = await import('../restore/plan.js');
   let plan: RestorePlan;
   try {
     const { repo } = await openVerifiedRepository(config, drive);
@@ -64,9 +77,10 @@ async function restore(command: Command, driveName: string, flags: RestoreFlags)
       plan = await planRestore(config, repo, {
         snapshot: flags.snapshot,
         states: flags.state,
-        path: flags.path,
+        path: target,
         to: flags.to ? path.resolve(flags.to) : undefined,
         keep: flags.keep,
+        madeLast: (await recallSnapshot(config.stateDir, drive.name)).memory?.snapshot,
       });
     } finally {
       await repo.close();
@@ -74,7 +88,18 @@ async function restore(command: Command, driveName: string, flags: RestoreFlags)
   } catch (error) {
     throw new UserError((error as Error).message, EXIT.failed);
   }
-  process.stdout.write(describePlan(plan));
+  try {
+    return await carryOut(config, drive, plan, flags);
+  } finally {
+    await closePlan(plan);
+  }
+}
+
+async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: RestoreFlags): Promise<number> {
+  process.stdout.write(describePlan(plan, drive.name));
+  if (plan.items.length === 0) {
+    throw new UserError(`nothing to restore from snapshot ${plan.snapshot.name}: see above for the folders left out and how to get them`, EXIT.failed);
+  }
   if (flags.dryRun) return dryRun(config, plan);
   if (!(await confirmed(flags.yes ?? false))) return EXIT.usage;
 
@@ -93,11 +118,22 @@ async function restore(command: Command, driveName: string, flags: RestoreFlags)
   return result.warnings.length > 0 ? EXIT.warnings : EXIT.ok;
 }
 
-function describePlan(plan: RestorePlan): string {
+function describePlan(plan: RestorePlan, drive: string): string {
   const lines = [`restore from snapshot ${plan.snapshot.name}:`];
+  if (plan.snapshot.future) lines.push(`  note: snapshot ${plan.snapshot.name} is dated in the future (the clock was ahead when it was made)`);
+  else if (plan.future.length > 0) {
+    lines.push(`  note: ${plan.future.join(', ')} ${plan.future.length === 1 ? 'is' : 'are'} dated in the future (a clock that was ahead), so never taken as latest`);
+  }
   for (const item of plan.items) {
     lines.push(`  ${item.original} (state ${item.state})${item.to === item.original ? '' : ` -> ${item.to}`}`);
   }
+  for (const s of plan.skipped.filter((x) => x.reason === 'not-in-config')) {
+    lines.push(
+      `  not restored: ${s.folder} (state ${s.state} in the snapshot, but not a folder of that state in the config); to get it: ` +
+        `plugback restore ${drive} --snapshot ${plan.snapshot.name} --path ${s.folder} --to DIR`,
+    );
+  }
+  for (const s of plan.skipped.filter((x) => x.reason === 'not-in-snapshot')) lines.push(`  not in this snapshot: ${s.folder} (state ${s.state})`);
   lines.push(plan.keep ? '  existing data is set aside first (<path>.plugback-before-restore-<time>)' : '  existing data is overwritten in place (--no-keep)');
   return `${lines.join('\n')}\n`;
 }
@@ -105,7 +141,7 @@ function describePlan(plan: RestorePlan): string {
 async function dryRun(config: Config, plan: RestorePlan): Promise<number> {
   const { previewItem } = await import('../restore/dry-run.js');
   for (const item of plan.items) {
-    const changes = await previewItem(config, item);
+    const changes = await previewItem(config, item).catch((error: Error) => Promise.reject(new UserError(error.message, EXIT.failed)));
     process.stdout.write(`${item.to}: ${changes.created.length} to create, ${changes.changed.length} to change, ${changes.deleted.length} to delete\n`);
     for (const [label, names] of [['create', changes.created], ['change', changes.changed], ['delete', changes.deleted]] as const) {
       for (const name of names.slice(0, 50)) process.stdout.write(`  ${label} ${name}\n`);

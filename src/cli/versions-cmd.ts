@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { driveRoot } from '../config/model.js';
 import { formatBytes } from '../config/units.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
+import { backedUpPathProblem } from '../restore/source.js';
 import { EXIT } from './exit-codes.js';
 
 export function registerVersions(program: Command): void {
@@ -14,13 +15,16 @@ export function registerVersions(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .addHelpText('after', '\nThen: plugback restore DRIVE --snapshot SNAPSHOT --path PATH [--to DIR]')
     .action(async (driveName: string, target: string, flags: { json?: boolean }, command: Command) => {
-      if (!target.startsWith('/')) throw new UserError(`PATH must be absolute, as it was backed up; got ${target}`, EXIT.usage);
+      // A trailing / is harmless; "..", "." or "//" could climb out of the snapshot, so they are refused.
+      const trimmed = target.length > 1 ? target.replace(/\/+$/, '') : target;
+      const problem = backedUpPathProblem(trimmed, 'PATH');
+      if (problem) throw new UserError(problem, EXIT.usage);
       const config = await loadConfigOrExit(configFileOf(command));
       const drive = findDrive(config, driveName);
       const { openVerifiedRepository } = await import('../repo/verify-drive.js');
       const { pathVersions } = await import('../restore/versions.js');
       const { repo } = await openVerifiedRepository(config, drive).catch((e: Error) => Promise.reject(new UserError(e.message, EXIT.failed)));
-      const versions = await pathVersions(repo, target.length > 1 ? target.replace(/\/+$/, '') : target).finally(() => repo.close());
+      const versions = await pathVersions(repo, trimmed).finally(() => repo.close());
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ drive: driveName, path: target, versions }, null, 2)}\n`);
       } else if (versions.length === 0) {
@@ -28,7 +32,7 @@ export function registerVersions(program: Command): void {
       } else {
         for (const v of versions) {
           const size = v.type === 'file' ? formatBytes(v.size) : v.type;
-          process.stdout.write(`${v.snapshot}  ${size.padStart(10)}  modified ${v.modified.slice(0, 19).replace('T', ' ')} UTC${v.sameAsPrevious ? '  (unchanged)' : ''}\n`);
+          process.stdout.write(`${v.snapshot}  ${size.padStart(10)}  modified ${v.modified.slice(0, 19).replace('T', ' ')} UTC${v.sameAsPrevious ? '  (unchanged)' : ''}${v.future ? '  (dated in the future: the clock was ahead)' : ''}\n`);
         }
       }
       if (versions.length === 0) process.exitCode = EXIT.failed;

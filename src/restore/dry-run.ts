@@ -2,6 +2,9 @@
 import { execa } from 'execa';
 import type { Config } from '../config/model.js';
 import { childEnvironment } from '../system/child-env.js';
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { RestoreItem } from './plan.js';
 
 export interface ItemChanges {
@@ -11,18 +14,32 @@ export interface ItemChanges {
   deleted: string[];
 }
 
-/** Asks rsync (with -n, so it changes nothing) how the destination differs from the snapshot. */
+/**
+ * Asks rsync (with -n, so it changes nothing) how the destination differs from the snapshot. A destination that
+ * does not exist yet is compared with an empty temporary folder: everything is "to create".
+ */
 export async function previewItem(config: Config, item: RestoreItem): Promise<ItemChanges> {
-  // The same metadata as the restore copies (-A -X), or a changed ACL or xattr would go unreported.
-  const args = ['-n', '-aHSAX', '--numeric-ids', '--delete', '--checksum', '--itemize-changes', '--out-format=%i %n'];
-  // Excluded files were never backed up: not "to delete" (the default restore keeps them in the set-aside copy).
-  args.push(...item.excludes.map((p) => `--exclude=${p}`));
-  args.push('--', item.isDirectory ? `${item.from}/` : item.from, item.isDirectory ? `${item.to}/` : item.to);
-  const result = await execa('rsync', args, { reject: false, stdin: 'ignore', env: childEnvironment(config), extendEnv: false });
-  if (result.exitCode !== 0 && result.exitCode !== 24) {
-    throw new Error(`rsync could not compare ${item.to} with the snapshot (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  const missing = !(await lstat(item.to).then(() => true, () => false));
+  const empty = missing ? await mkdtemp(path.join(os.tmpdir(), 'plugback-dry-run-')) : undefined;
+  try {
+    const to = empty ? path.join(empty, item.isDirectory ? 'new' : path.basename(item.to)) : item.to;
+    // The same metadata as the restore copies (-A -X), or a changed ACL or xattr would go unreported.
+    const args = ['-n', '-aHSAX', '--numeric-ids', '--delete', '--checksum', '--itemize-changes', '--out-format=%i %n'];
+    // Excluded files were never backed up: not "to delete" (the default restore keeps them in the set-aside copy).
+    args.push(...item.excludes.map((p) => `--exclude=${p}`));
+    args.push('--', item.isDirectory ? `${item.source.from}/` : item.source.from, item.isDirectory ? `${to}/` : to);
+    const result = await execa('rsync', args, { reject: false, stdin: 'ignore', env: childEnvironment(config), extendEnv: false });
+    if (result.exitCode !== 0 && result.exitCode !== 24) {
+      const said = result.stderr.replaceAll(item.source.from, item.shownFrom).trim().split('\n').slice(-3).join(' | ');
+      throw new Error(
+        `the dry run could not compare ${item.to} with ${item.shownFrom} (rsync exit ${result.exitCode ?? 'none'}: ${said || 'no message'}); ` +
+          'nothing was changed: check that both are readable, or restore with --to DIR into a new folder',
+      );
+    }
+    return { item, ...parseItemized(result.stdout) };
+  } finally {
+    if (empty) await rm(empty, { recursive: true, force: true });
   }
-  return { item, ...parseItemized(result.stdout) };
 }
 
 /** Sorts rsync's `%i %n` lines ("*deleting   x", ">f+++++++++ x", ">f.st...... x") into what they mean. */

@@ -2,8 +2,6 @@
 // the copy fails, so nothing is lost), copy from the snapshot, release the lock, run the postRestore hooks.
 import { execa } from 'execa';
 import { randomUUID } from 'node:crypto';
-import { lstat, mkdir, rename } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import type { JobEvent, JobListener, StepName } from '../job/events.js';
@@ -11,11 +9,13 @@ import { runSteps, type Step } from '../job/runner.js';
 import { releaseLock, takeLock, type LockingContext } from '../job/steps/lock.js';
 import { snapshotName } from '../repo/layout.js';
 import type { HeldLock } from '../system/flock.js';
-import { DriveDir } from '../repo/drive-dir.js';
+import type { DriveDir } from '../repo/drive-dir.js';
+import { mountAt } from '../system/mounts.js';
 import { probeFsFeatures } from '../system/fs-features.js';
 import { childEnvironment } from '../system/child-env.js';
 import { hookEnvironment, runLoggedHook } from '../system/hooks.js';
 import { classifyRsyncExit } from '../system/rsync.js';
+import { openDestination, unpin, type Destination } from './destination.js';
 import type { RestoreItem, RestorePlan } from './plan.js';
 
 export interface RestoreContext extends LockingContext {
@@ -25,8 +25,10 @@ export interface RestoreContext extends LockingContext {
   readonly plan: RestorePlan;
   readonly log: Logger;
   lock?: HeldLock;
-  /** Destination → where its previous content was set aside. */
-  keptAside: Map<string, string>;
+  /** Each item's destination, its parent held open from keep-aside to the end of the job. */
+  destinations: Map<RestoreItem, Destination>;
+  /** Destination → the name its previous content was set aside under, in the same parent. */
+  keptAside: Map<RestoreItem, string>;
   warnings: string[];
 }
 
@@ -39,37 +41,71 @@ export interface RestoreResult {
   undoErrors: string[];
 }
 
-/** The name the current data gets while a restore replaces it, on the same file system (a rename); never an existing one. */
-export async function keptAsideName(destination: string, time: Date): Promise<string> {
-  const base = `${destination}.plugback-before-restore-${snapshotName(time)}`;
-  let name = base;
-  for (let n = 2; await exists(name); n++) name = `${base}-${n}`;
-  return name;
+/** The name the current data gets while a restore replaces it, beside it (a rename); never an existing one. */
+export async function keptAsideName(parent: DriveDir, name: string, time: Date): Promise<string> {
+  const base = `${name}.plugback-before-restore-${snapshotName(time)}`;
+  let kept = base;
+  for (let n = 2; await parent.lstat(kept); n++) kept = `${base}-${n}`;
+  return kept;
+}
+
+function destinationOf(ctx: RestoreContext, item: RestoreItem): Destination {
+  const d = ctx.destinations.get(item);
+  if (!d) throw new Error(`internal error: no destination opened for ${item.to}`);
+  return d;
 }
 
 const keepAside: Step<RestoreContext> = {
   name: 'keep-aside',
   async run(ctx) {
+    for (const item of ctx.plan.items) ctx.destinations.set(item, await openDestination(item.to, ctx.plan.to !== undefined));
     if (!ctx.plan.keep) return;
+    // A mount point cannot be renamed (EBUSY): refuse it before anything is moved.
+    for (const item of ctx.plan.items) await refuseMountPoint(destinationOf(ctx, item));
     const now = new Date();
-    for (const item of ctx.plan.items) {
-      if (!(await exists(item.to))) continue;
-      const keptAs = await keptAsideName(item.to, now);
-      await rename(item.to, keptAs);
-      ctx.keptAside.set(item.to, keptAs);
-      ctx.log.info({ path: item.to, keptAs }, `set ${item.to} aside as ${keptAs}`);
+    try {
+      for (const item of ctx.plan.items) {
+        const { parent, name } = destinationOf(ctx, item);
+        if (!(await parent.lstat(name))) continue;
+        const keptAs = await keptAsideName(parent, name, now);
+        await parent.rename(name, keptAs).catch((error: NodeJS.ErrnoException) => {
+          throw new Error(`could not set ${item.to} aside as ${parent.show(keptAs)} (${error.code ?? error.message})`);
+        });
+        ctx.keptAside.set(item, keptAs);
+        ctx.log.info({ path: item.to, keptAs: parent.show(keptAs) }, `set ${item.to} aside as ${parent.show(keptAs)}`);
+      }
+    } catch (error) {
+      // The runner undoes only finished steps: this one puts back what it already moved itself.
+      await putBack(ctx);
+      throw new Error(`${(error as Error).message}; nothing was restored, and every folder already set aside is back in its place`);
     }
   },
   async undo(ctx) {
-    // The copy failed: the half-restored folder moves out of the way (kept, never deleted) and the original returns.
-    for (const [destination, keptAs] of ctx.keptAside) {
-      if (await exists(destination)) await rename(destination, `${keptAs}.failed-restore`);
-      await rename(keptAs, destination);
-      ctx.log.warn({ path: destination }, `put ${destination} back as it was`);
-    }
-    ctx.keptAside.clear();
+    await putBack(ctx);
   },
 };
+
+/** Renames every set-aside folder back; a half-restored copy in its place is kept as ...failed-restore. */
+async function putBack(ctx: RestoreContext): Promise<void> {
+  for (const [item, keptAs] of [...ctx.keptAside].reverse()) {
+    const { parent, name } = destinationOf(ctx, item);
+    if (await parent.lstat(name)) await parent.rename(name, `${keptAs}.failed-restore`);
+    await parent.rename(keptAs, name);
+    ctx.keptAside.delete(item);
+    ctx.log.warn({ path: item.to }, `put ${item.to} back as it was`);
+  }
+}
+
+async function refuseMountPoint({ parent, name, shown }: Destination): Promise<void> {
+  const st = await parent.lstat(name);
+  if (!st?.isDirectory()) return;
+  if (st.dev !== parent.dev || (await mountAt(parent.at(name)).catch(() => undefined))) {
+    throw new Error(
+      `${shown} is a mount point (another file system is mounted there), so it cannot be set aside by renaming; nothing was ` +
+        `changed. Restore it with --no-keep (overwrites in place) or with --to DIR (into another folder), or unmount it first`,
+    );
+  }
+}
 
 const restoreCopy: Step<RestoreContext> = {
   name: 'restore-copy',
@@ -80,21 +116,28 @@ const restoreCopy: Step<RestoreContext> = {
 };
 
 async function copyItem(ctx: RestoreContext, item: RestoreItem): Promise<void> {
-  await mkdir(path.dirname(item.to), { recursive: true });
-  const parent = await DriveDir.openRoot(path.dirname(item.to));
-  const features = await probeFsFeatures(parent).finally(() => parent.close());
+  const { parent, name } = destinationOf(ctx, item);
+  const features = await probeFsFeatures(parent);
   for (const note of features.notes) warn(ctx, note);
   const args = ['-aHS', '--numeric-ids'];
   if (features.acls) args.push('-A');
   if (features.xattrs) args.push('-X');
   // In place (--no-keep), compare contents: a file changed without changing size or mtime must still be restored.
   if (!ctx.plan.keep) args.push('--delete', '--checksum', ...item.excludes.map((p) => `--exclude=${p}`));
-  args.push('--', item.isDirectory ? `${item.from}/` : item.from, item.isDirectory ? `${item.to}/` : item.to);
-  ctx.log.info({ from: item.from, to: item.to }, `restoring ${item.original} to ${item.to}`);
+  // Both ends through open handles: the snapshot's entry and the destination's parent.
+  const to = parent.at(name);
+  args.push('--', item.isDirectory ? `${item.source.from}/` : item.source.from, item.isDirectory ? `${to}/` : to);
+  ctx.log.info({ from: item.shownFrom, to: item.to }, `restoring ${item.original} to ${item.to}`);
   const result = await execa('rsync', args, { reject: false, cancelSignal: ctx.signal, stdin: 'ignore', env: childEnvironment(ctx.config), extendEnv: false });
-  for (const line of result.stderr.split('\n').filter(Boolean)) ctx.log.warn({ stream: 'rsync' }, line);
+  const said = unpin(result.stderr, [{ pinned: item.source.from, path: item.shownFrom }, { pinned: to, path: item.to }]);
+  for (const line of said.split('\n').filter(Boolean)) ctx.log.warn({ stream: 'rsync' }, line);
   const outcome = classifyRsyncExit(result.exitCode ?? -1);
-  if (outcome.kind === 'failed') throw new Error(`rsync could not restore ${item.to} (exit ${outcome.code}: ${outcome.meaning}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const last = said.trim().split('\n').slice(-3).join(' | ');
+  // Exit 23 is "some files not copied"; when the source itself could not be read, nothing was restored.
+  const sourceMissing = /change_dir .* failed|link_stat .* failed/.test(said) && said.includes(item.shownFrom);
+  if (outcome.kind === 'failed' || sourceMissing) {
+    throw new Error(`rsync could not restore ${item.to} from ${item.shownFrom} (exit ${result.exitCode ?? 'none'}): ${last}`);
+  }
   if (outcome.kind === 'warning') warn(ctx, `restoring ${item.to}: rsync ${outcome.meaning}`);
 }
 
@@ -147,10 +190,6 @@ function warn(ctx: RestoreContext, message: string): void {
   ctx.log.warn(message);
 }
 
-async function exists(p: string): Promise<boolean> {
-  return lstat(p).then(() => true, () => false);
-}
-
 export const RESTORE_STEPS: readonly Step<RestoreContext>[] = [takeLock, keepAside, restoreCopy, releaseLock, postRestoreHooks];
 
 /** Carries out a restore plan; does not throw for restore failures, it reports them. */
@@ -172,6 +211,7 @@ export async function runRestore(args: {
     lockPurpose: 'restore',
     signal: args.signal ?? new AbortController().signal,
     emit,
+    destinations: new Map(),
     keptAside: new Map(),
     warnings: [],
   };
@@ -182,12 +222,12 @@ export async function runRestore(args: {
       args.log.error({ step: f.step }, `restore failed at ${f.step}: ${f.error.message}`);
       emit({ type: 'step-failed', step: f.step, error: f.error.message });
     },
-  });
+  }).finally(() => Promise.all([...ctx.destinations.values()].map((d) => d.parent.close())));
   return {
     ok: !outcome.failure,
     failedStep: outcome.failure?.step,
     error: outcome.failure?.error.message,
-    keptAside: [...ctx.keptAside].map(([p, keptAs]) => ({ path: p, keptAs })),
+    keptAside: [...ctx.keptAside].map(([item, keptAs]) => ({ path: item.to, keptAs: destinationOf(ctx, item).parent.show(keptAs) })),
     warnings: ctx.warnings,
     undoErrors: outcome.undoErrors.map((u) => `${u.step}: ${u.error.message}`),
   };
