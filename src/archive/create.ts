@@ -11,7 +11,7 @@ import { withLowPriority } from '../system/rsync.js';
 import { abandonArchive, alsoName, finishArchive, openArchiveFolder, pruneDated, startArchive, type Owner } from './destination.js';
 import { encryptStage, type Encryption, type GpgSetup } from './encryption.js';
 import { archiveNames, type Compression, type Naming } from './naming.js';
-import { runPipeline, type Stage } from './pipeline.js';
+import { PipelineError, runPipeline, type Stage } from './pipeline.js';
 import { requirePrograms } from './programs.js';
 
 export interface ArchiveRequest {
@@ -96,6 +96,9 @@ export async function createArchive(req: ArchiveRequest): Promise<ArchiveResult>
       await finishArchive(folder, pending, first, req.owner);
     } catch (error) {
       await abandonArchive(folder, pending);
+      if (error instanceof PipelineError && error.cancelled) {
+        throw new Error(`archive cancelled: tar, ${req.compression}${gpg ? ' and gpg' : ''} were stopped and the half-written file removed; ${path.join(req.to, first)} is as it was`);
+      }
       throw error;
     }
     if (second) await alsoName(folder, first, second);

@@ -169,9 +169,11 @@ describe('plugback archive of a real snapshot', () => {
     const untouchable = ['h1-2019-01-01T000000Z.tar.zst.bak', 'other-2019-01-01T000000Z.tar.zst', 'notes.txt', 'h1-5.tar.zst'];
     for (const name of [...planted, ...untouchable]) await fs.writeFile(path.join(out, name), `old ${name}\n`);
 
-    const r = await w.cli(['archive', 'd1', '--to', out, '--name', 'both', '--keep', '2']);
+    const r = await w.cli(['archive', 'd1', '--to', out, '--name', 'both', '--keep', '2', '--owner', '1234:4321']);
     expect(r.code, shown(r)).toBe(0);
     const dated = `h1-${snapshot}.tar.zst`;
+    const st = await fs.stat(path.join(out, dated));
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1234, 4321, 0o600]);
     const rolling = `h1-${weekdayOf(parseSnapshotName(snapshot) as Date)}.tar.zst`;
     expect((await fs.stat(path.join(out, rolling))).ino).toBe((await fs.stat(path.join(out, dated))).ino);
     const expected = [dated, 'h1-2020-01-03T000000Z.tar.zst', ...untouchable, ...(rolling === 'h1-5.tar.zst' ? [] : [rolling])];
@@ -211,6 +213,30 @@ describe('a rolling archive interrupted half way', () => {
     const again = await w.cli(['archive', 'd1', '--to', out, '--name', 'rolling']);
     expect(again.code, shown(again)).toBe(0);
     expect(await archivesIn(out)).toEqual([rolling]);
+  });
+});
+
+describe('a rolling archive cancelled half way (SIGTERM, as Ctrl-C)', () => {
+  it('stops tar, zstd and gpg, removes the half-written file and leaves last week\'s archive as it was', async () => {
+    const { w, out } = await snapshotOf((src) => fs.writeFile(path.join(src, 'big.bin'), randomBytes(16 * 1024 * 1024)));
+    const first = await w.cli(['archive', 'd1', '--to', out, '--name', 'rolling', '--recipient', fingerprint]);
+    expect(first.code, shown(first)).toBe(0);
+    const [rolling] = await archivesIn(out);
+    const before = await sha256(path.join(out, rolling as string));
+
+    await w.writeConfig('bandwidthLimit: 4MiB');
+    const child = spawn(process.execPath, [CLI, 'archive', 'd1', '--to', out, '--name', 'rolling', '--recipient', fingerprint, '--config', w.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    pids.push(child.pid as number);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await waitForTemp(out, rolling as string, 4 * 1024 * 1024);
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(1);
+    expect(stderr).toContain(`archive cancelled: tar, zstd and gpg were stopped and the half-written file removed; ${path.join(out, rolling as string)} is as it was`);
+    await waitUntilGone(`/proc/${child.pid}/fd/`);
+    expect(await fs.readdir(out)).toEqual([rolling]);
+    expect(await sha256(path.join(out, rolling as string))).toBe(before);
   });
 });
 
