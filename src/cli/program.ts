@@ -1,6 +1,7 @@
 // The plugback command line: one module per command, wired here.
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerArchive } from './archive-cmd.js';
 import { UserError } from './common.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDaemon } from './daemon-cmd.js';
@@ -36,9 +37,10 @@ The daemon:   plugback status --follow   (plugback start DRIVE, plugback cancel)
 See history:  plugback snapshots offsite-a
 All drives:   plugback drives
 Get it back:  plugback restore offsite-a --dry-run
+An archive:   plugback archive offsite-a --to /srv/archives
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerDrive, registerDrives, registerNotifyFailure, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

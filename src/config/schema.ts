@@ -186,13 +186,13 @@ const backupSchema = z.strictObject({
   lockWait: timerDuration('How long to wait for the lock before failing.').prefault('10m'),
   retention: retentionSchema.prefault({}),
   exclude: z.array(z.string().min(1)).default([]).meta({ description: 'rsync exclude patterns for every state.' }),
-  nice: z.int().min(-20).max(19).default(19).meta({ description: 'CPU niceness of rsync (-20 to 19).' }),
+  nice: z.int().min(-20).max(19).default(19).meta({ description: 'CPU niceness of rsync and of plugback archive (-20 to 19).' }),
   ioClass: z
     .enum(['idle', 'best-effort', 'none'])
     .default('idle')
-    .meta({ description: 'I/O scheduling class of rsync: idle, best-effort (with ioPriority) or none (inherit).' }),
+    .meta({ description: 'I/O scheduling class of rsync and of plugback archive: idle, best-effort (with ioPriority) or none (inherit).' }),
   ioPriority: z.int().min(0).max(7).default(7).meta({ description: 'I/O priority within best-effort, 0 (high) to 7 (low).' }),
-  bandwidthLimit: size('Upper limit for rsync, per second, e.g. 50MiB. Unset: no limit.').optional(),
+  bandwidthLimit: size('Upper limit for rsync, and for the bytes plugback archive writes, per second, e.g. 50MiB. Unset: no limit.').optional(),
   maxShrinkPercent: z
     .number()
     .min(0)
