@@ -12,6 +12,7 @@ import { guestImage } from './rig/image.mjs';
 import { buildPayload, readResults } from './rig/payload.mjs';
 import { Guest } from './rig/qemu.mjs';
 import { run } from './rig/proc.mjs';
+import { hostileDriveChecks } from './hostile-drive-checks.mjs';
 
 const log = (...a) => console.log(...a);
 const GREEN = '0,128,0'; // led.colours.done (CSS green) at led.brightness 100
@@ -73,7 +74,10 @@ beforeAll(async () => {
 
   // The drives, made on the host as image files. LUKS2 with a CHEAP KDF (PBKDF2, 1000 iterations) on purpose: argon2
   // under TCG would take a long time on every unlock. Drives A and B: their keys. Drive C: formatted with one key while the
-  // config names another (the wrong-key scenario). Drive U: a plain ext4 disk nobody configured.
+  // config names another (the wrong-key scenario). Drive U: a plain ext4 disk nobody configured. Drive H: its key; the
+  // guest plants hostile links on it (scenario 9).
+  const keyH = randomBytes(64);
+  const uuidH = randomUUID();
   const keyA = randomBytes(64);
   const keyB = randomBytes(64);
   const keyC = randomBytes(64);
@@ -81,7 +85,7 @@ beforeAll(async () => {
   const uuidA = randomUUID();
   const uuidB = randomUUID();
   const uuidC = randomUUID();
-  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-b.img': join(runDir, 'disk-b.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img') };
+  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-b.img': join(runDir, 'disk-b.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img'), 'disk-h.img': join(runDir, 'disk-h.img') };
   const luks = async (file, size, uuid, key) => {
     await run('truncate', ['-s', size, file]);
     const keyFile = join(runDir, `${uuid}.key`);
@@ -92,11 +96,12 @@ beforeAll(async () => {
   await luks(disks['disk-a.img'], '768M', uuidA, keyA);
   await luks(disks['disk-b.img'], '256M', uuidB, keyB);
   await luks(disks['disk-c.img'], '64M', uuidC, keyC);
+  await luks(disks['disk-h.img'], '256M', uuidH, keyH);
   await run('truncate', ['-s', '64M', disks['disk-u.img']]);
   await run('mkfs.ext4', ['-q', '-F', '-L', 'pbtest-unknown', disks['disk-u.img']]);
 
-  const params = { uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
-  const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-b.key': keyB, 'offsite-c.key': keyCWrong } });
+  const params = { uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', uuidH, imageH: 'disk-h.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
+  const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-b.key': keyB, 'offsite-c.key': keyCWrong, 'offsite-h.key': keyH } });
   guest = new Guest({ image, payload, runDir, log });
   await guest.start();
   try {
@@ -124,6 +129,8 @@ afterAll(async () => {
   }
   const s1 = results?.scenarios?.['s1-backup']?.timing;
   if (s1) lines.push(`s1 guest clock: plug -> rsync start ${sec(s1.plugToRsyncStart)}, rsync end -> "safe to remove" ${sec(s1.rsyncEndToSafe)}, plug -> safe ${sec(s1.plugToSafe)}`);
+  const mem = results?.daemonMemory;
+  if (mem) lines.push(`daemon memory (${mem.when}, PID ${mem.pid}): VmRSS ${mem.vmRss}, peak VmHWM ${mem.vmHwm}`);
   log(`system test timings:\n  ${lines.join('\n  ')}`);
   if (guest) await guest.stop({ keep });
 });
@@ -282,4 +289,6 @@ describe('plugback in a real Debian guest (qemu, systemd, udisks2, uhid BlinkSti
     expect(r.verify.diffExit).toBe(0);
     expect(r.verify.latest).not.toBe(scenario('s8-restore').latestBefore);
   });
+
+  hostileDriveChecks({ scenario, lastColour, RED, log });
 });

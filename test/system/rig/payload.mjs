@@ -3,7 +3,7 @@
 // driver, the BlinkStick emulator, the SMTP sink, the key files and the run's parameters. Packed with
 // `mkfs.ext4 -d`; the guest writes its results into it, and the host reads them back after power-off with debugfs
 // (no mount needed).
-import { cpSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync, realpathSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from './proc.mjs';
@@ -15,11 +15,12 @@ export async function buildPayload({ runDir, params, keys }) {
   const tree = join(runDir, 'payload-tree');
   mkdirSync(join(tree, 'plugback'), { recursive: true });
   for (const part of ['dist', 'node_modules', 'config', 'units', 'udev', 'policy', 'package.json']) {
-    cpSync(join(repoRoot, part), join(tree, 'plugback', part), { recursive: true, verbatimSymlinks: true });
+    // realpath: in a git worktree node_modules is a link to another checkout, which the guest does not have.
+    cpSync(realpathSync(join(repoRoot, part)), join(tree, 'plugback', part), { recursive: true, verbatimSymlinks: true });
   }
   copyFileSync(process.execPath, join(tree, 'node'));
   chmodSync(join(tree, 'node'), 0o755);
-  copyFileSync(join(here, '..', 'guest', 'guest-driver.mjs'), join(tree, 'guest-driver.mjs'));
+  for (const part of ['guest-driver.mjs', 'hostile-drive.mjs']) copyFileSync(join(here, '..', 'guest', part), join(tree, part));
   copyFileSync(join(here, '..', 'guest', 'guest-run.sh'), join(tree, 'guest-run.sh'));
   chmodSync(join(tree, 'guest-run.sh'), 0o755);
   for (const helper of ['blinkstick-uhid.mjs', 'smtp-sink.mjs']) copyFileSync(join(here, '..', helper), join(tree, helper));
