@@ -149,6 +149,19 @@ describe("plugback's secrets (D21)", () => {
   });
 });
 
+describe('what other local users can read (D23)', () => {
+  it('keeps the ledger (which quotes failure reasons) and the adopted drive ids to root', async () => {
+    const w = await workspace();
+    await fs.appendFile(w.config, 'hooks: {preBackup: "echo Bearer tok_SECRET123; exit 1"}\n');
+    const run = await w.cli(['run', 'd1']);
+    expect(run.code, shown(run)).toBe(1);
+    const ledger = path.join(w.state, 'ledger.json');
+    expect(await fs.readFile(ledger, 'utf8')).toContain('tok_SECRET123');
+    expect((await fs.stat(ledger)).mode & 0o777).toBe(0o600);
+    expect((await fs.stat(path.join(w.state, 'known-drives.json'))).mode & 0o077).toBe(0);
+  });
+});
+
 describe('what is not the file plugback expects (D27)', () => {
   it('drive.json that is a directory is refused naming it and what to do, not with raw EISDIR', async () => {
     const w = await workspace();
