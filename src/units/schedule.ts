@@ -20,7 +20,7 @@ export function scheduledTimerAt(file: string): string | undefined {
 }
 
 /**
- * OnCalendar='s value: refused when it could end the line or continue it (the config refuses these already;
+ * The value of OnCalendar=: refused when it could end the line or continue it (the config refuses these already;
  * this keeps generate safe for any caller), "%" doubled because timer settings expand specifiers.
  */
 export function onCalendarValue(schedule: DriveSchedule, driveName: string): string {
