@@ -7,6 +7,7 @@
 // the host makes the assertions.
 import { execSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, copyFileSync, chmodSync } from 'node:fs';
+import { scheduledBackup } from './scheduled-backup.mjs';
 
 const PAYLOAD = '/payload';
 const RESULTS = `${PAYLOAD}/results`;
@@ -128,7 +129,7 @@ function state(drive) {
   };
 }
 
-function writeConfig(extraBackup = '', { trigger = 'daemon' } = {}) {
+function writeConfig(extraBackup = '', { trigger = 'daemon', extraDrives = '' } = {}) {
   writeFileSync(CONFIG, `# written by the system test's guest driver
 host: guest
 drives:
@@ -141,6 +142,7 @@ drives:
   offsite-c:
     uuid: ${params.uuidC}
     keyFile: /etc/plugback/keys/offsite-c.key
+${extraDrives}
 states:
   photos:
     folders: [/srv/photos]
@@ -544,6 +546,11 @@ async function main() {
     r.verify = await verifyDrive('a', { plugged: true });
     await unplugTracked('a', params.uuidA);
   });
+
+  // After s7, still with install.trigger units and no daemon: a directory target on its own timer.
+  await scenario('s9-scheduled', (r) =>
+    scheduledBackup(r, { sh, waitFor, journalSince, journalCursor, writeConfig: (extraDrives) => writeConfig('', { trigger: 'units', extraDrives }) }),
+  );
 }
 
 main()

@@ -20,6 +20,7 @@ export async function buildPayload({ runDir, params, keys }) {
   copyFileSync(process.execPath, join(tree, 'node'));
   chmodSync(join(tree, 'node'), 0o755);
   copyFileSync(join(here, '..', 'guest', 'guest-driver.mjs'), join(tree, 'guest-driver.mjs'));
+  copyFileSync(join(here, '..', 'guest', 'scheduled-backup.mjs'), join(tree, 'scheduled-backup.mjs'));
   copyFileSync(join(here, '..', 'guest', 'guest-run.sh'), join(tree, 'guest-run.sh'));
   chmodSync(join(tree, 'guest-run.sh'), 0o755);
   for (const helper of ['blinkstick-uhid.mjs', 'smtp-sink.mjs']) copyFileSync(join(here, '..', helper), join(tree, helper));
