@@ -7,11 +7,11 @@ export function registerConfig(program: Command): void {
   const config = program.command('config').description('check the config, or print its JSON Schema');
   config
     .command('check')
-    .description('validate a config file: every problem is listed as FILE:LINE:COL: message (exit 2), or a summary (exit 0)')
+    .description('validate a config file (schedules also by systemd-analyze calendar): every problem is listed as FILE:LINE:COL: message (exit 2), or a summary (exit 0)')
     .argument('[file]', 'the config file (default: --config, or /etc/plugback/config.yaml)')
     .action(async (file: string | undefined, _flags: unknown, command: Command) => {
-      const loaded = await loadConfigOrExit(file ?? configFileOf(command), { checkSecrets: true });
-      const drives = loaded.drives.map((d) => `${d.name} (${d.kind === 'luks' ? `LUKS ${d.uuid}` : `directory ${driveRoot(d)}`})`);
+      const loaded = await loadConfigOrExit(file ?? configFileOf(command), { checkSecrets: true, checkCalendars: true });
+      const drives = loaded.drives.map((d) => `${d.name} (${d.kind === 'luks' ? `LUKS ${d.uuid}` : `directory ${driveRoot(d)}`}${d.schedule ? `, schedule ${d.schedule.calendar}` : ''})`);
       const folders = loaded.states.reduce((n, s) => n + s.folders.length, 0);
       process.stdout.write(
         `${loaded.file}: valid: ${plural(loaded.drives.length, 'drive')} [${drives.join(', ')}], ` +

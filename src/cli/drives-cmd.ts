@@ -12,6 +12,10 @@ export interface DriveRow {
   sinceLastSuccessMs: number | null;
   overdue: boolean;
   record: DriveRecord | null;
+  /** drives.<name>.schedule, or null for a drive backed up only when plugged in. */
+  schedule: string | null;
+  /** When its timer runs next (ISO), or null: no schedule, the timer not installed or not running, no systemctl. */
+  nextRun: string | null;
 }
 
 export function registerDrives(program: Command): void {
@@ -23,12 +27,15 @@ export function registerDrives(program: Command): void {
       'after',
       `
 The drive that has gone longest without a good backup comes first; "overdue" marks drives older than
-their overdueAfterDays (reminders.overdueAfterDays unless the drive sets its own). The history is kept
-in stateDir/ledger.json and works with no drive plugged in.
+their overdueAfterDays (reminders.overdueAfterDays unless the drive sets its own; 2 for a drive whose
+schedule runs at least daily). A scheduled drive's note shows its schedule and, when its timer is
+installed and running, the next run systemd has planned. The history is kept in stateDir/ledger.json
+and works with no drive plugged in.
 
 Examples:
   plugback drives
-  plugback drives --json | jq '.drives[] | select(.overdue) | .drive'`,
+  plugback drives --json | jq '.drives[] | select(.overdue) | .drive'
+  plugback drives --json | jq '.drives[] | select(.schedule) | {drive, schedule, nextRun}'`,
     )
     .action(async (flags: { json?: boolean }, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));
@@ -37,7 +44,8 @@ Examples:
       const now = new Date();
       const ledger = await readLedger(config.stateDir);
       const overdue = new Set(checkOverdue(now, ledger, config.drives, config.reminders).overdue.map((d) => d.drive));
-      const rows = driveRows(config, ledger, now, overdue);
+      const nextRuns = await scheduledRuns(config);
+      const rows = driveRows(config, ledger, now, overdue, nextRuns);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ host: config.host, now: now.toISOString(), drives: rows }, null, 2)}\n`);
         return;
@@ -46,12 +54,22 @@ Examples:
     });
 }
 
+/** The next run of each scheduled drive's timer, asked of systemd (null where it cannot say). */
+async function scheduledRuns(config: Config): Promise<Map<string, Date | null>> {
+  const scheduled = config.drives.filter((d) => d.schedule !== undefined);
+  if (scheduled.length === 0) return new Map();
+  const { nextElapse } = await import('../system/timer-state.js');
+  const { driveTimerUnit } = await import('../units/schedule.js');
+  return new Map(await Promise.all(scheduled.map(async (d) => [d.name, await nextElapse(driveTimerUnit(d.name))] as const)));
+}
+
 /** One row per configured drive, stalest first (never backed up counts as stalest). */
-export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: ReadonlySet<string>): DriveRow[] {
+export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: ReadonlySet<string>, nextRuns: ReadonlyMap<string, Date | null> = new Map()): DriveRow[] {
   const rows = config.drives.map((d): DriveRow => {
     const record = ledger[d.name] ?? null;
     const since = record?.lastSuccess ? now.getTime() - Date.parse(record.lastSuccess) : null;
-    return { drive: d.name, sinceLastSuccessMs: since, overdue: overdue.has(d.name), record };
+    const nextRun = nextRuns.get(d.name)?.toISOString() ?? null;
+    return { drive: d.name, sinceLastSuccessMs: since, overdue: overdue.has(d.name), record, schedule: d.schedule?.calendar ?? null, nextRun };
   });
   return rows.sort((a, b) => (b.sinceLastSuccessMs ?? Infinity) - (a.sinceLastSuccessMs ?? Infinity) || a.drive.localeCompare(b.drive));
 }
@@ -68,12 +86,22 @@ function renderDrives(rows: DriveRow[], now: Date): string {
       rec?.snapshotCount === undefined ? '-' : String(rec.snapshotCount),
       rec?.freeBytes === undefined ? '-' : formatBytes(rec.freeBytes),
       ago(rec?.lastSeen),
-      [r.overdue ? 'OVERDUE' : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '']
+      [r.overdue ? 'OVERDUE' : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '', scheduleNote(r)]
         .filter(Boolean)
         .join('; '),
     ];
   });
   return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'LAST SEEN', 'NOTE'], body);
+}
+
+/** "schedule daily, next run 2026-12-03 02:34" (local time), or just the schedule when systemd cannot say. */
+function scheduleNote(row: DriveRow): string {
+  if (row.schedule === null) return '';
+  if (row.nextRun === null) return `schedule ${row.schedule}`;
+  const next = new Date(row.nextRun);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const local = `${next.getFullYear()}-${pad(next.getMonth() + 1)}-${pad(next.getDate())} ${pad(next.getHours())}:${pad(next.getMinutes())}`;
+  return `schedule ${row.schedule}, next run ${local}`;
 }
 
 /** "47 days ago", "5 hours ago", "12 minutes ago": the unit a person thinks in for an age. */

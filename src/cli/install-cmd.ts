@@ -4,6 +4,7 @@ import path from 'node:path';
 import { configFileOf, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { generateForCli, orUserError } from './generate-cmd.js';
+import type { TimerChanges } from '../install/reload.js';
 
 export function registerInstall(program: Command): void {
   program
@@ -38,7 +39,7 @@ See docs/installing.md.`,
           `\n/etc/crypttab needs these lines (add them, or run install again with --write-crypttab):\n${generated.crypttab.join('\n')}\n`,
         );
       }
-      await reloadIfRoot(root, report.reload);
+      await reloadIfRoot(root, report.reload, report.timers);
     });
 
   program
@@ -62,7 +63,7 @@ and listed. Example:
       for (const file of report.removed) process.stdout.write(`removed ${file}\n`);
       for (const file of report.kept) process.stdout.write(`kept ${file}\n`);
       if (report.removed.length === 0) process.stdout.write(`nothing of plugback's installed under ${root}\n`);
-      await reloadIfRoot(root, report.reload);
+      await reloadIfRoot(root, report.reload, { enable: [], stop: report.stopTimers });
     });
 }
 
@@ -73,8 +74,9 @@ function needRoot(root: string, verb: string): void {
   }
 }
 
-async function reloadIfRoot(root: string, what: { systemd: boolean; udev: boolean }): Promise<void> {
+/** Only on /: a --root install has written the files and the timers' wants links, which is all an image needs. */
+async function reloadIfRoot(root: string, what: { systemd: boolean; udev: boolean }, timers: TimerChanges): Promise<void> {
   if (root !== '/' || (!what.systemd && !what.udev)) return;
   const { reloadSystem } = await import('../install/reload.js');
-  for (const problem of await reloadSystem(what)) process.stderr.write(`plugback: ${problem}\n`);
+  for (const problem of await reloadSystem(what, timers)) process.stderr.write(`plugback: ${problem}\n`);
 }

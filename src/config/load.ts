@@ -36,6 +36,8 @@ export function formatProblem(p: ConfigProblem): string {
 export interface LoadOptions {
   /** Also check that the key files and the SMTP password file are readable only by root (`config check`). */
   checkSecrets?: boolean;
+  /** Also have `systemd-analyze calendar` check each drive's schedule, when it is installed (`config check`). */
+  checkCalendars?: boolean;
 }
 
 /** Loads, validates and resolves a config file; throws ConfigError listing every problem. */
@@ -47,10 +49,12 @@ export async function loadConfig(given: string = DEFAULT_CONFIG_FILE, options: L
   const unsafe = configFileProblem(file, stats) ?? (await configDirectoryProblem(await realpath(file)));
   if (unsafe) throw new ConfigError([{ file, line: 1, col: 1, message: unsafe }]);
   const { config, at, raw } = parseLocated(text, file);
-  if (options.checkSecrets) {
-    const problems = await secretProblems(config, raw, at);
-    if (problems.length > 0) throw new ConfigError(problems);
+  const problems = options.checkSecrets ? await secretProblems(config, raw, at) : [];
+  if (options.checkCalendars) {
+    const { calendarFindings } = await import('./calendar-check.js');
+    problems.push(...(await calendarFindings(config)).map((f) => at(f.path, f.message)));
   }
+  if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.col - b.col));
   return config;
 }
 

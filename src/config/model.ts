@@ -13,6 +13,15 @@ export interface LuksDrive {
   deviceTimeout: number;
   /** This drive's own reminders.overdueAfterDays. */
   overdueAfterDays?: number | undefined;
+  schedule?: DriveSchedule | undefined;
+}
+
+/** drives.<name>.schedule: when its timer starts a backup. */
+export interface DriveSchedule {
+  /** The systemd calendar expression, as written (OnCalendar=). */
+  calendar: string;
+  /** RandomizedDelaySec=, in ms. */
+  randomDelay: number;
 }
 
 export interface DirectoryDrive {
@@ -20,6 +29,7 @@ export interface DirectoryDrive {
   name: string;
   path: string;
   overdueAfterDays?: number | undefined;
+  schedule?: DriveSchedule | undefined;
 }
 
 export type Drive = LuksDrive | DirectoryDrive;
@@ -68,6 +78,8 @@ export interface Config {
 
 /** x-systemd.device-timeout= when the config does not say: long enough for a slow USB hub, short enough to notice. */
 const DEFAULT_DEVICE_TIMEOUT_MS = 30_000;
+/** RandomizedDelaySec= when the config does not say: enough to spread machines sharing a disk, still "at" the time. */
+export const DEFAULT_SCHEDULE_DELAY_MS = 600_000;
 
 /** The root a drive's repository lives under: the mount point of a LUKS drive, or the directory. */
 export function driveRoot(drive: Drive): string {
@@ -87,8 +99,9 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
           mountPoint: d.mountPoint ?? `/run/plugback/${name}`,
           deviceTimeout: d.deviceTimeout ?? DEFAULT_DEVICE_TIMEOUT_MS,
           overdueAfterDays: d.overdueAfterDays,
+          schedule: scheduleOf(d),
         }
-      : { kind: 'directory', name, path: d.path as string, overdueAfterDays: d.overdueAfterDays },
+      : { kind: 'directory', name, path: d.path as string, overdueAfterDays: d.overdueAfterDays, schedule: scheduleOf(d) },
   );
   const states: State[] = Object.entries(parsed.states).map(([name, s]) => ({ name, ...s }));
   return {
@@ -108,6 +121,10 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
     healthchecks: Object.assign(Object.create(null) as Config['healthchecks'], parsed.healthchecks),
     install: parsed.install,
   };
+}
+
+function scheduleOf(d: ParsedConfig['drives'][string]): DriveSchedule | undefined {
+  return d.schedule === undefined ? undefined : { calendar: d.schedule, randomDelay: d.scheduleRandomDelay ?? DEFAULT_SCHEDULE_DELAY_MS };
 }
 
 /** The short hostname, made safe for a directory name. */

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { parseColour } from '../led/colour.js';
 import { DEFAULT_STATE_DIR } from './defaults.js';
 import { mailSchema } from './schema-mail.js';
-import { absolutePath, CONTROL_CHARACTER, duration, size, timerDuration } from './primitives.js';
+import { calendarProblem } from './calendar.js';
+import { absolutePath, CONTROL_CHARACTER, duration, size, TIMER_MAX_MS, timerDuration } from './primitives.js';
 
 /** Names of drives and states end up in paths, unit names and mapper names: keep them plain. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -150,8 +151,24 @@ const driveSchema = z
     overdueAfterDays: z
       .int()
       .min(1)
-      .meta({ description: 'Days without a good backup before this drive is overdue, instead of reminders.overdueAfterDays (for a drive that is away longer, or should come home more often).' })
+      .meta({ description: 'Days without a good backup before this drive is overdue, instead of reminders.overdueAfterDays (for a drive that is away longer, or should come home more often). Default for a drive with a schedule that runs at least daily: 2.' })
       .optional(),
+    schedule: z
+      .string()
+      .superRefine((text, ctx) => {
+        const problem = calendarProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: `not a usable schedule: it ${problem}` });
+      })
+      .meta({ description: 'Back this drive up on a schedule, for a drive that is always attached: a systemd calendar expression (systemd.time(7)) such as daily, "Mon *-*-* 03:00" or "*-*-* 02:30:00". `plugback install` writes and enables a timer for it.' })
+      .optional(),
+    scheduleRandomDelay: duration('How much later than the schedule the backup may start, chosen at random each time (RandomizedDelaySec= of its timer), so machines sharing a disk or a network do not all start at once. "0s" starts on the dot. Default: 10m')
+      .refine((ms) => ms <= TIMER_MAX_MS, { message: 'must be at most 24d' })
+      .optional(),
+  })
+  .superRefine((drive, ctx) => {
+    if (drive.scheduleRandomDelay !== undefined && drive.schedule === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['scheduleRandomDelay'], message: 'only applies to a drive with a schedule: add schedule, or remove scheduleRandomDelay' });
+    }
   })
   .meta({ description: 'A backup drive: either a LUKS drive (uuid) or a directory target (path).' });
 

@@ -7,7 +7,8 @@ import { CRYPTTAB, GROUP, LOG_DIR, type Generated } from '../units/generate.js';
 import { addGroup, groupId } from './group.js';
 import { readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
 import { needsChange, planFiles, underRoot } from './plan.js';
-import { reloadFor, removeInstalled, staleEntries } from './remove.js';
+import type { TimerChanges } from './reload.js';
+import { reloadFor, removeInstalled, staleEntries, timerChanges } from './remove.js';
 
 export const CRYPTTAB_BACKUP = '/etc/crypttab.plugback-backup';
 
@@ -20,12 +21,14 @@ export interface InstallReport {
   notes: string[];
   /** Whether systemd or udev must reread their files. */
   reload: { systemd: boolean; udev: boolean };
+  /** Scheduled drives' timers to start or stop once systemd has reread its files. */
+  timers: TimerChanges;
 }
 
 export async function install(root: string, generated: Generated, stateDir: string, writeCrypttab: boolean): Promise<InstallReport> {
   const stateOnRoot = underRoot(root, stateDir);
   const manifest = await readManifest(stateOnRoot);
-  const report: InstallReport = { changed: [], removed: [], notes: [], reload: { systemd: false, udev: false } };
+  const report: InstallReport = { changed: [], removed: [], notes: [], reload: { systemd: false, udev: false }, timers: { enable: [], stop: [] } };
 
   if ((await groupId(root, GROUP)) === undefined) {
     await addGroup(root, GROUP);
@@ -68,6 +71,7 @@ export async function install(root: string, generated: Generated, stateDir: stri
     manifest.symlinks = manifest.symlinks.filter((l) => l.path !== entry.path);
   }
   await writeManifest(stateOnRoot, manifest);
+  report.timers = timerChanges(report.changed, report.removed);
   return report;
 }
 

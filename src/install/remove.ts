@@ -1,6 +1,7 @@
 // Taking away a file plugback installed, only while it is still exactly what plugback put there.
 import { readFile, readlink, rm } from 'node:fs/promises';
 import { CRYPTTAB } from '../units/generate.js';
+import { scheduledTimerAt } from '../units/schedule.js';
 import { sha256, type Manifest } from './manifest.js';
 import { underRoot } from './plan.js';
 
@@ -31,4 +32,11 @@ export function reloadFor(file: string, reload: { systemd: boolean; udev: boolea
 /** The manifest's entries that the generated files no longer include (a drive taken out of the config...). */
 export function staleEntries(manifest: Manifest, generatedPaths: readonly string[]): InstalledEntry[] {
   return [...manifest.files, ...manifest.symlinks].filter((entry) => !generatedPaths.includes(entry.path));
+}
+
+/** The timers to enable (written or rewritten) and to stop (taken away) after installing or uninstalling these paths. */
+export function timerChanges(written: readonly string[], removed: readonly string[]): { enable: string[]; stop: string[] } {
+  const units = (paths: readonly string[]) => [...new Set(paths.map(scheduledTimerAt).filter((u): u is string => u !== undefined))];
+  const enable = units(written);
+  return { enable, stop: units(removed).filter((u) => !enable.includes(u)) };
 }

@@ -7,7 +7,7 @@ import { CRYPTTAB, GROUP } from '../units/generate.js';
 import { deleteGroup } from './group.js';
 import { CRYPTTAB_BACKUP } from './install.js';
 import { MANIFEST_NAME, readManifest } from './manifest.js';
-import { reloadFor, removeInstalled } from './remove.js';
+import { reloadFor, removeInstalled, timerChanges } from './remove.js';
 import { underRoot } from './plan.js';
 
 export interface UninstallReport {
@@ -15,12 +15,14 @@ export interface UninstallReport {
   /** Files install wrote that were changed since: left in place, with the reason. */
   kept: string[];
   reload: { systemd: boolean; udev: boolean };
+  /** Scheduled drives' timers whose files went: systemd keeps running them until they are stopped. */
+  stopTimers: string[];
 }
 
 export async function uninstall(root: string, stateDir: string): Promise<UninstallReport> {
   const stateOnRoot = underRoot(root, stateDir);
   const manifest = await readManifest(stateOnRoot);
-  const report: UninstallReport = { removed: [], kept: [], reload: { systemd: false, udev: false } };
+  const report: UninstallReport = { removed: [], kept: [], reload: { systemd: false, udev: false }, stopTimers: [] };
   const removed = (file: string) => {
     report.removed.push(file);
     reloadFor(file, report.reload);
@@ -57,5 +59,6 @@ export async function uninstall(root: string, stateDir: string): Promise<Uninsta
     await deleteGroup(root, GROUP);
     report.removed.push(`the group ${GROUP}`);
   }
+  report.stopTimers = timerChanges([], report.removed).stop;
   return report;
 }

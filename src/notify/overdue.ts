@@ -1,9 +1,12 @@
 // Which drives are overdue, and which of them get a reminder now: a pure function of the time, the ledger
 // and the settings, so tests can pass any "now" and a restart changes nothing (the ledger remembers reminders).
+import { runsAtLeastDaily } from '../config/calendar.js';
 import type { ReminderSettings } from '../config/model.js';
 import type { Ledger } from './ledger.js';
 
 const DAY_MS = 86_400_000;
+/** A drive on a timer that runs at least daily has missed two runs by then: worth a reminder, not a fortnight later. */
+export const SCHEDULED_DAILY_OVERDUE_DAYS = 2;
 
 export interface OverdueDrive {
   drive: string;
@@ -13,10 +16,21 @@ export interface OverdueDrive {
   days: number;
 }
 
-/** A drive as the check needs it: its name, and its own limit if it has one. */
+/** A drive as the check needs it: its name, its own limit if it has one, and its schedule if it has one. */
 export interface TrackedDrive {
   name: string;
   overdueAfterDays?: number | undefined;
+  schedule?: { calendar: string } | undefined;
+}
+
+/**
+ * Days without a good backup before `drive` is overdue: its own overdueAfterDays; else 2 when its schedule
+ * surely runs at least daily (runsAtLeastDaily); else reminders.overdueAfterDays, also for weekly schedules.
+ */
+export function overdueAfterDays(drive: TrackedDrive, settings: ReminderSettings): number {
+  if (drive.overdueAfterDays !== undefined) return drive.overdueAfterDays;
+  if (drive.schedule && runsAtLeastDaily(drive.schedule.calendar)) return SCHEDULED_DAILY_OVERDUE_DAYS;
+  return settings.overdueAfterDays;
 }
 
 export interface OverdueCheck {
@@ -33,8 +47,9 @@ export interface OverdueCheck {
 export function checkOverdue(now: Date, ledger: Ledger, drives: readonly TrackedDrive[], settings: ReminderSettings): OverdueCheck {
   const overdue: OverdueDrive[] = [];
   const remind: OverdueDrive[] = [];
-  for (const { name: drive, overdueAfterDays } of drives) {
-    const limit = (overdueAfterDays ?? settings.overdueAfterDays) * DAY_MS;
+  for (const tracked of drives) {
+    const drive = tracked.name;
+    const limit = overdueAfterDays(tracked, settings) * DAY_MS;
     const record = ledger[drive];
     const reference = Date.parse(record?.lastSuccess ?? record?.trackedSince ?? now.toISOString());
     const age = now.getTime() - reference;

@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import { crypttabLine } from './crypttab.js';
 import { cryptsetupUnit, systemdEscape, uuidDeviceUnit } from './escape.js';
 import { execArg, execLine, quotedWord, refuseControls } from './exec-line.js';
+import { timerFiles } from './schedule.js';
 import { fillTemplate } from './template.js';
 import type { TemplateName, Templates } from './templates.js';
 
@@ -78,6 +79,7 @@ export function generate(config: Config, templates: Templates, options: Generate
     },
   ];
   if (config.install.trigger === 'daemon') files.push(...daemonFiles(render, plugback('daemon', ...configArgs)));
+  files.push(...timerFiles(config.drives, render));
 
   for (const drive of luks) {
     const cryptUnit = cryptsetupUnit(drive.cryptName);
@@ -105,7 +107,7 @@ export function generate(config: Config, templates: Templates, options: Generate
   };
 }
 
-type Render = (name: TemplateName, values?: Record<string, string>) => string;
+export type Render = (name: TemplateName, values?: Record<string, string>) => string;
 
 /** The daemon's unit (enabled), its D-Bus policy and its polkit actions. */
 function daemonFiles(render: Render, execDaemon: string): GeneratedFile[] {

@@ -6,6 +6,7 @@ export const TEMPLATE_FILES = [
   'units/plugback-failure@.service',
   'units/plugback-drive@.service',
   'units/plugback-drive@.timer',
+  'units/plugback-drive-scheduled.timer',
   'units/sandbox.conf',
   'units/systemd-cryptsetup-plugback.conf',
   'units/plugback-drive-luks.conf',

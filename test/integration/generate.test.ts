@@ -2,52 +2,28 @@
 // output checked by the real tools: systemd-analyze verify and security, systemd-cryptsetup-generator, xmllint
 // with the DTDs shipped by polkitd and libdbus-1-dev, and a private dbus-daemon with dbus-test-tool and
 // dbus-send. Everything happens in temporary folders; nothing touches the host's systemd, udev or groups.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/program.js';
 import { parseConfig } from '../../src/config/load.js';
 import { generate } from '../../src/units/generate.js';
 import { loadTemplates } from '../../src/units/templates.js';
 import { writeTree } from '../../src/units/write-tree.js';
+import { tempDirsRemovedAfterEach } from '../helpers/temp-dirs.js';
+import { run, shown, type Run } from '../helpers/run-command.js';
 
-const execFileP = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const GENERATOR = '/lib/systemd/system-generators/systemd-cryptsetup-generator';
 const UUID_A = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const UUID_B = '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return execFileP(command, args, { env: { ...process.env, ...env } }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-  );
-}
-
 const cli = (args: string[]) => run(process.execPath, [CLI, ...args]);
-const shown = (r: Run) => `exit ${r.code}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
 
-const temps: string[] = [];
-afterEach(async () => {
-  await Promise.all(temps.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `plugback-${prefix}-`));
-  temps.push(dir);
-  return dir;
-}
+const tempDir = tempDirsRemovedAfterEach();
 
 /** A config with two LUKS drives (dashes in the names, a custom cryptName and timeout) and a directory target. */
 async function writeConfig(dir: string, trigger: 'daemon' | 'units', extraDrive = ''): Promise<string> {

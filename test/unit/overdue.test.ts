@@ -49,4 +49,23 @@ describe('checkOverdue', () => {
     expect(checkOverdue(at('2026-01-20T00:00:00Z'), ledger, drives, settings).overdue.map((d) => d.drive)).toEqual(['usual', 'weekly']);
     expect(checkOverdue(at('2026-02-11T00:00:00Z'), ledger, drives, settings).overdue.map((d) => d.drive)).toEqual(['monthly', 'usual', 'weekly']);
   });
+
+  it('expects a drive on a daily (or more frequent) schedule within 2 days, and keeps the usual limit for weekly ones', () => {
+    const since = { trackedSince: '2026-01-01T00:00:00Z', lastSuccess: '2026-01-01T03:00:00Z' };
+    const ledger: Ledger = { nightly: since, hourly: since, weekly: since, ownLimit: since, plugged: since };
+    const drives = [
+      { name: 'nightly', schedule: { calendar: '*-*-* 03:00' } },
+      { name: 'hourly', schedule: { calendar: 'hourly' } },
+      { name: 'weekly', schedule: { calendar: 'Mon *-*-* 03:00' } },
+      // The drive's own overdueAfterDays wins over the schedule's default.
+      { name: 'ownLimit', overdueAfterDays: 5, schedule: { calendar: 'daily' } },
+      { name: 'plugged' },
+    ];
+    const overdueAt = (iso: string) => checkOverdue(at(iso), ledger, drives, settings).overdue.map((d) => d.drive);
+    // Two days to the minute is not yet overdue; a night missed twice is.
+    expect(overdueAt('2026-01-03T03:00:00Z')).toEqual([]);
+    expect(overdueAt('2026-01-03T03:01:00Z')).toEqual(['hourly', 'nightly']);
+    expect(overdueAt('2026-01-07T00:00:00Z')).toEqual(['hourly', 'nightly', 'ownLimit']);
+    expect(overdueAt('2026-01-16T00:00:00Z')).toEqual(['hourly', 'nightly', 'ownLimit', 'plugged', 'weekly']);
+  });
 });
