@@ -120,7 +120,7 @@ describe('the archive export over D-Bus', () => {
     expect(listed.body?.[0]).toEqual([expect.objectContaining({ Name: path.basename(file), Size: st.size, Kind: 'dated', Encrypted: false })]);
   });
 
-  it('encrypts with a root-owned passphrase file and refuses one another user owns', async () => {
+  it('encrypts with a root-owned passphrase file (called with busctl as the docs do), refuses one another user owns, and reports a failed archive', async () => {
     const f = await setUp();
     const pass = path.join(f.root, 'archive.pass');
     await fs.writeFile(pass, 'correct horse battery staple\n', { mode: 0o600 });
@@ -132,14 +132,25 @@ describe('the archive export over D-Bus', () => {
     expect(relative.text).toContain('PassphraseFile must be an absolute path');
     await fs.chown(pass, 0, 0);
 
-    const created = await createArchive(f, { PassphraseFile: ['s', pass], Compression: ['s', 'gzip'] });
-    const id = String(created.body?.[0]);
+    // As docs/dbus-api.md does it, with busctl.
+    const busctl = (...args: string[]) => execFileP('busctl', [`--address=${f.bus.address}`, 'call', IFACE, '/io/github/plugback/Daemon1', IFACE, ...args]);
+    const reply = await busctl('CreateArchive', 'ssa{sv}', 'home', 'latest', '2', 'PassphraseFile', 's', pass, 'Compression', 's', 'gzip');
+    const id = reply.stdout.split('"')[1] as string;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
     await f.waitForLog(new RegExp(`archive ${id} of snapshot .* written`), 'home');
     const file = (await statusOf(f, id)).File as string;
     expect(file).toMatch(/\.tar\.gz\.gpg$/);
     const home = await fs.mkdtemp(path.join(f.root, 'gnupg-'));
     const { stdout } = await execFileP('sh', ['-c', 'gpg --homedir "$1" --batch --quiet --pinentry-mode loopback --passphrase-file "$2" -d "$3" | gzip -d | tar -t', 'sh', home, pass, file]);
     expect(stdout).toContain('letter.txt');
+    expect((await busctl('ArchiveStatus', 's', id)).stdout).toContain('"State" s "done"');
+
+    // A failure is told in ArchiveStatus and ArchiveFinished, not in CreateArchive's reply (it has returned).
+    const nope = String((await call(f, 'CreateArchive', 'ssa{sv}', ['home', 'nope', {}])).body?.[0]);
+    await f.waitForLog(new RegExp(`archive ${nope} of drive "home" failed`), 'home');
+    const failed = await statusOf(f, nope);
+    expect(failed.State).toBe('failed');
+    expect(failed.Error).toContain('there is no snapshot "nope" on drive "home"');
   });
 
   it('refuses CreateArchive, CancelArchive and DeleteArchive to a caller polkit denies, and creates nothing', async () => {
