@@ -101,7 +101,9 @@ export class DaemonApi {
         return reply();
       }
       default: {
-        const method = msg.interface === INTERFACE ? this.archiveMethods[msg.member ?? ''] : undefined;
+        // Own keys only: a member named toString or __proto__ must not reach Object.prototype.
+        const member = msg.member ?? '';
+        const method = msg.interface === INTERFACE && Object.hasOwn(this.archiveMethods, member) ? this.archiveMethods[member] : undefined;
         if (method) {
           const out = await method({ args, authorize: (action) => this.authorized(msg, action) });
           return reply(out.signature, out.body);

@@ -164,6 +164,8 @@ describe('the archive export over D-Bus', () => {
     expect(await call(f, 'ListArchives', '', [], NOBODY)).toEqual({ ok: true, body: [[]] });
     expect(await fs.readdir(archiveFolder(f)).catch(() => [])).toEqual([]);
     expect(f.messages().some((m) => /^archive /.test(m))).toBe(false);
+    // The method table answers only its own names, not what every object inherits.
+    for (const member of ['toString', 'constructor']) expect((await call(f, member, '', [], NOBODY)).error).toBe('org.freedesktop.DBus.Error.UnknownMethod');
   });
 
   it('refuses a second archive while one runs, cancels the first mid-way leaving no file, and refuses while the drive is backed up', async () => {
