@@ -36,6 +36,35 @@ export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
       <arg name="drive" type="s" direction="in"/>
       <arg name="id" type="s" direction="in"/>
     </method>
+    <!-- Archives one complete snapshot of a reachable drive ("" or "latest": the newest) into the archive folder
+         (<stateDir>/archives); returns its id at once. options: Compression s (zstd|gzip), Naming s
+         (dated|rolling|both), Recipients as (full fingerprints) or PassphraseFile s (an absolute path of a
+         root-owned 0600 file). One archive at a time. polkit action io.github.plugback.archive. -->
+    <method name="CreateArchive">
+      <arg name="drive" type="s" direction="in"/>
+      <arg name="snapshot" type="s" direction="in"/>
+      <arg name="options" type="a{sv}" direction="in"/>
+      <arg name="id" type="s" direction="out"/>
+    </method>
+    <!-- Id s, Drive s, State s ("running", "done", "failed", "cancelled"), Bytes t (written so far), and when
+         known Snapshot s, File s and Files as (when done), Error s (when failed). -->
+    <method name="ArchiveStatus">
+      <arg name="id" type="s" direction="in"/>
+      <arg name="status" type="a{sv}" direction="out"/>
+    </method>
+    <!-- Stops the running archive; its half-written file is removed. polkit action io.github.plugback.archive. -->
+    <method name="CancelArchive">
+      <arg name="id" type="s" direction="in"/>
+    </method>
+    <!-- This host's archives in the archive folder: Name s, Size t, Time s (modified), Kind s ("dated",
+         "rolling"), Encrypted b, and for dated ones Snapshot s. -->
+    <method name="ListArchives">
+      <arg name="archives" type="aa{sv}" direction="out"/>
+    </method>
+    <!-- Deletes one archive by a name from ListArchives (never a path). polkit action io.github.plugback.archive. -->
+    <method name="DeleteArchive">
+      <arg name="name" type="s" direction="in"/>
+    </method>
     <signal name="StateChanged">
       <arg name="state" type="s"/>
     </signal>
@@ -47,6 +76,16 @@ export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
          and when there are: Snapshot s, FailedStep s, Error s. -->
     <signal name="JobFinished">
       <arg name="result" type="a{sv}"/>
+    </signal>
+    <!-- At most once a second while an archive is written: the bytes written so far. -->
+    <signal name="ArchiveProgress">
+      <arg name="id" type="s"/>
+      <arg name="bytes" type="t"/>
+    </signal>
+    <!-- The archive ended: the same keys as ArchiveStatus. -->
+    <signal name="ArchiveFinished">
+      <arg name="id" type="s"/>
+      <arg name="status" type="a{sv}"/>
     </signal>
   </interface>
   <interface name="org.freedesktop.DBus.Properties">

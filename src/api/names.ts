@@ -9,6 +9,8 @@ export const ACTIONS = {
   Start: 'io.github.plugback.start',
   Cancel: 'io.github.plugback.cancel',
   DeleteSnapshot: 'io.github.plugback.delete-snapshot',
+  /** CreateArchive, CancelArchive and DeleteArchive. */
+  Archive: 'io.github.plugback.archive',
 } as const;
 
 export const ERRORS = {

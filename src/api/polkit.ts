@@ -6,6 +6,8 @@ export interface Decision {
   allowed: boolean;
   /** Why not, for the error the caller gets. */
   reason?: string;
+  /** The caller's uid, as the bus says. */
+  uid: number;
 }
 
 const POLKIT = 'org.freedesktop.PolicyKit1';
@@ -13,8 +15,8 @@ const POLKIT = 'org.freedesktop.PolicyKit1';
 const ALLOW_USER_INTERACTION = 1;
 
 export async function authorize(dbus: DbusConnection, sender: string, action: string): Promise<Decision> {
-  const [uid] = await dbus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetConnectionUnixUser', signature: 's', body: [sender] });
-  if (uid === 0) return { allowed: true };
+  const [uid] = (await dbus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetConnectionUnixUser', signature: 's', body: [sender] })) as [number];
+  if (uid === 0) return { allowed: true, uid };
   try {
     const [result] = await dbus.call(
       {
@@ -29,13 +31,13 @@ export async function authorize(dbus: DbusConnection, sender: string, action: st
       120_000,
     );
     const [authorized, challenge] = result as [boolean, boolean, Record<string, string>];
-    if (authorized) return { allowed: true };
-    return { allowed: false, reason: `polkit denied action ${action} to uid ${String(uid)}${challenge ? ' (it needs authentication)' : ''}` };
+    if (authorized) return { allowed: true, uid };
+    return { allowed: false, uid, reason: `polkit denied action ${action} to uid ${String(uid)}${challenge ? ' (it needs authentication)' : ''}` };
   } catch (error) {
     const name = errorName(error);
     if (name === 'org.freedesktop.DBus.Error.ServiceUnknown' || name === 'org.freedesktop.DBus.Error.NameHasNoOwner') {
-      return { allowed: false, reason: `action ${action} needs root: polkit is not installed, so only root may do it` };
+      return { allowed: false, uid, reason: `action ${action} needs root: polkit is not installed, so only root may do it` };
     }
-    return { allowed: false, reason: `action ${action} could not be checked with polkit: ${(error as Error).message}` };
+    return { allowed: false, uid, reason: `action ${action} could not be checked with polkit: ${(error as Error).message}` };
   }
 }

@@ -1,11 +1,14 @@
 // plugback's own D-Bus API on the system bus: properties State, CurrentJob and Drives; methods Start, Cancel,
-// ListSnapshots and DeleteSnapshot; signals StateChanged, Progress (at most two a second) and JobFinished.
+// ListSnapshots and DeleteSnapshot; signals StateChanged, Progress (at most two a second) and JobFinished; and the
+// archive methods and signals of archive-methods.ts (CreateArchive, ...), whose job state lives in ArchiveJobs.
 // Built on dbus-next's low-level method handler because every changing method needs to know its caller (for
 // polkit), which dbus-next's high-level interfaces do not tell.
 import dbus, { Message } from 'dbus-next';
 import type { Daemon, DaemonEvent } from '../daemon/daemon.js';
 import type { JobResult } from '../job/events.js';
 import type { DbusConnection } from '../system/dbus.js';
+import { ArchiveJobs, type ArchiveEvent, type ArchiveHost } from './archive-jobs.js';
+import { archiveMethods, archiveStatusDict, type Method } from './archive-methods.js';
 import { INTROSPECTION_XML } from './introspection.js';
 import { ACTIONS, BUS_NAME, ERRORS, INTERFACE, OBJECT_PATH } from './names.js';
 import { authorize } from './polkit.js';
@@ -18,14 +21,26 @@ const PROGRESS_INTERVAL_MS = 500;
 export class DaemonApi {
   private lastProgress = 0;
   private pendingProgress: NodeJS.Timeout | undefined;
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: (() => void)[];
+  private readonly archives: ArchiveJobs;
+  private readonly archiveMethods: Record<string, Method>;
 
   private constructor(
     private readonly dbus: DbusConnection,
     private readonly daemon: Daemon,
   ) {
+    const host: ArchiveHost = {
+      // Read at each call: a reload may change the config.
+      get currentConfig() {
+        return daemon.currentConfig;
+      },
+      backingUp: () => daemon.jobStatus()?.drive,
+      logRequest: (drive, message) => daemon.logRequest(drive, message),
+    };
+    this.archives = new ArchiveJobs(host);
+    this.archiveMethods = archiveMethods(this.archives, host);
     dbus.bus.addMethodHandler((msg: Message) => this.handle(msg));
-    this.unsubscribe = daemon.onEvent((event) => this.daemonEvent(event));
+    this.unsubscribe = [daemon.onEvent((event) => this.daemonEvent(event)), this.archives.onEvent((event) => this.archiveEvent(event))];
   }
 
   /** Exports the object and takes the well-known name; fails when another daemon holds it. */
@@ -33,14 +48,16 @@ export class DaemonApi {
     const api = new DaemonApi(connection, daemon);
     const reply = await connection.bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
     if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
-      api.stop();
+      await api.stop();
       throw new Error(`the D-Bus name ${BUS_NAME} is taken: is another plugback daemon running? ("busctl status ${BUS_NAME}")`);
     }
     return api;
   }
 
-  stop(): void {
-    this.unsubscribe();
+  /** Stops a running archive (its processes and temp file are gone when this resolves) and the signals. */
+  async stop(): Promise<void> {
+    await this.archives.stop();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
     clearTimeout(this.pendingProgress);
   }
 
@@ -69,30 +86,38 @@ export class DaemonApi {
       case `${PROPERTIES}.Set`:
         throw new ApiError('org.freedesktop.DBus.Error.PropertyReadOnly', `the properties of ${INTERFACE} are read-only`);
       case `${INTERFACE}.Start`: {
-        const who = await this.authorized(msg, ACTIONS.Start);
+        const { who } = await this.authorized(msg, ACTIONS.Start);
         return reply('s', [this.daemon.requestBackup(String(args[0]), who)]);
       }
       case `${INTERFACE}.Cancel`: {
-        const who = await this.authorized(msg, ACTIONS.Cancel);
+        const { who } = await this.authorized(msg, ACTIONS.Cancel);
         return reply('s', [this.daemon.cancelJob(who)]);
       }
       case `${INTERFACE}.ListSnapshots`:
         return reply('aa{sv}', [await listSnapshotsAsDicts(this.daemon, String(args[0]))]);
       case `${INTERFACE}.DeleteSnapshot`: {
-        const who = await this.authorized(msg, ACTIONS.DeleteSnapshot);
+        const { who } = await this.authorized(msg, ACTIONS.DeleteSnapshot);
         await deleteSnapshotAsRequested(this.daemon, String(args[0]), String(args[1]), who);
         return reply();
       }
-      default:
+      default: {
+        // Own keys only: a member named toString or __proto__ must not reach Object.prototype.
+        const member = msg.member ?? '';
+        const method = msg.interface === INTERFACE && Object.hasOwn(this.archiveMethods, member) ? this.archiveMethods[member] : undefined;
+        if (method) {
+          const out = await method({ args, authorize: (action) => this.authorized(msg, action) });
+          return reply(out.signature, out.body);
+        }
         throw new ApiError('org.freedesktop.DBus.Error.UnknownMethod', `${msg.interface}.${msg.member} does not exist on ${OBJECT_PATH}`);
+      }
     }
   }
 
   /** Throws NotAuthorized naming the action unless polkit (or being root) allows it; returns who asked, for the log. */
-  private async authorized(msg: Message, action: string): Promise<string> {
+  private async authorized(msg: Message, action: string): Promise<{ who: string; uid: number }> {
     const decision = await authorize(this.dbus, msg.sender, action);
     if (!decision.allowed) throw new ApiError(ERRORS.notAuthorized, `not authorized: ${decision.reason ?? `action ${action} was denied`}`);
-    return `D-Bus caller ${msg.sender}`;
+    return { who: `D-Bus caller ${msg.sender} (uid ${decision.uid})`, uid: decision.uid };
   }
 
   /** One property; only Drives reads the ledger. */
@@ -143,6 +168,11 @@ export class DaemonApi {
     clearTimeout(this.pendingProgress);
     this.pendingProgress = undefined;
     this.signal('JobFinished', 'a{sv}', [resultDict(result)]);
+  }
+
+  private archiveEvent(event: ArchiveEvent): void {
+    if (event.type === 'progress') this.signal('ArchiveProgress', 'st', [event.id, BigInt(event.bytes)]);
+    else this.signal('ArchiveFinished', 'sa{sv}', [event.status.id, archiveStatusDict(event.status)]);
   }
 
   private signal(name: string, signature: string, body: unknown[]): void {

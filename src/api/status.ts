@@ -1,7 +1,7 @@
 // What the D-Bus API says and does, in D-Bus shapes (a{sv} dictionaries of variants): the running job, the
 // drives with their ledger records, a job's result, and the snapshot listing and deletion it offers.
 import dbus from 'dbus-next';
-import { driveRoot, type Drive } from '../config/model.js';
+import { driveRoot, type Config, type Drive } from '../config/model.js';
 import type { Daemon, JobStatus } from '../daemon/daemon.js';
 import { RequestError } from '../daemon/request-error.js';
 import type { JobResult } from '../job/events.js';
@@ -72,8 +72,7 @@ export async function driveDicts(daemon: Pick<Daemon, 'currentConfig' | 'driveSt
 }
 
 /** The drive's repository, when its files can be read now: a directory target, or a LUKS drive while mounted. */
-async function reachableRepo(daemon: Daemon, name: string): Promise<{ drive: Drive; root: string }> {
-  const config = daemon.currentConfig;
+export async function reachableRepo(config: Config, name: string): Promise<{ drive: Drive; root: string }> {
   const drive = config.drives.find((d) => d.name === name);
   if (!drive) throw new RequestError(`there is no drive "${name}" (drives: ${config.drives.map((d) => d.name).join(', ') || 'none'})`);
   if (drive.kind === 'luks' && !(await mountAt(drive.mountPoint).catch(() => undefined))) {
@@ -83,7 +82,7 @@ async function reachableRepo(daemon: Daemon, name: string): Promise<{ drive: Dri
 }
 
 export async function listSnapshotsAsDicts(daemon: Daemon, name: string): Promise<Dict[]> {
-  const { root } = await reachableRepo(daemon, name);
+  const { root } = await reachableRepo(daemon.currentConfig, name);
   const listing = await withRepository(root, daemon.currentConfig.host, (repo) => repo.list(true));
   return listing.complete.map((s) => {
     const states = Object.values(s.record?.states ?? {});
@@ -100,7 +99,7 @@ export async function listSnapshotsAsDicts(daemon: Daemon, name: string): Promis
 /** Deletes snapshot `id` of `name` under the repository lock; the newest snapshot is never deleted. */
 export async function deleteSnapshotAsRequested(daemon: Daemon, name: string, id: string, requestedBy: string): Promise<void> {
   if (daemon.jobStatus()?.drive === name) throw new RequestError(`drive "${name}" is being backed up right now; delete snapshots after the job`);
-  const { root } = await reachableRepo(daemon, name);
+  const { root } = await reachableRepo(daemon.currentConfig, name);
   const config = daemon.currentConfig;
   const { memory } = await recallSnapshot(config.stateDir, name);
   const lock = await acquireLock(config.backup.lockFile, { waitMs: 0, owner: { what: 'delete-snapshot', drive: name } }).catch((error: unknown) => {

@@ -15,7 +15,7 @@ export type Encryption =
   | { kind: 'none' }
   | { kind: 'recipients'; fingerprints: string[] }
   | { kind: 'keyring'; file: string }
-  | { kind: 'passphrase'; file: string };
+  | { kind: 'passphrase'; file: string; rootOwnedOnly?: boolean };
 
 /** A gpg stage ready to run, and what to close or delete after it. */
 export interface GpgSetup {
@@ -35,7 +35,7 @@ export function normalizeFingerprint(text: string): string | undefined {
  * Opens a passphrase file the way ssh and sudo open keys: a regular file that group and others cannot read or
  * write. The handle stays open so gpg reads the inode that was checked.
  */
-export async function openPassphraseFile(file: string): Promise<FileHandle> {
+export async function openPassphraseFile(file: string, rootOwnedOnly = false): Promise<FileHandle> {
   let handle: FileHandle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -51,6 +51,8 @@ export async function openPassphraseFile(file: string): Promise<FileHandle> {
           `plugback refuses it, as ssh refuses such keys: run chmod 600 ${file}`,
       );
     }
+    // A D-Bus caller names the file but must not pick one of its own: only root puts passphrases there.
+    if (rootOwnedOnly && st.uid !== 0) throw new Error(`the passphrase file ${file} belongs to uid ${st.uid}, not root: the daemon takes passphrases only from root's files (chown root ${file})`);
     if (st.size === 0) throw new Error(`the passphrase file ${file} is empty: write the passphrase on its first line`);
     return handle;
   } catch (error) {
@@ -63,7 +65,7 @@ export async function openPassphraseFile(file: string): Promise<FileHandle> {
 export async function encryptStage(encryption: Exclude<Encryption, { kind: 'none' }>): Promise<GpgSetup> {
   const base = ['--batch', '--no-tty', '--yes', '--quiet', '--output', '-'];
   if (encryption.kind === 'passphrase') {
-    const handle = await openPassphraseFile(encryption.file);
+    const handle = await openPassphraseFile(encryption.file, encryption.rootOwnedOnly);
     const args = [...base, '--pinentry-mode', 'loopback', '--passphrase-file', procPath(handle), '--symmetric', '--cipher-algo', 'AES256'];
     return { stage: { name: 'gpg', command: 'gpg', args }, cleanup: () => handle.close() };
   }

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { quoteOutput } from '../system/program-output.js';
 
 export interface Stage {
   /** What messages call it: "tar", "zstd", "gpg". */
@@ -98,9 +99,10 @@ export async function runPipeline(stages: Stage[], options: PipelineOptions = {}
       throw new PipelineError(missing ? `${r.stage.command} is not installed (needed for ${r.stage.name})` : `${r.stage.name} could not start: ${e.error.message}`, false);
     }
     if (e.code !== 0) {
-      const said = show(r.stderr.trim()).split('\n').slice(-4).join(' | ');
+      const said = show(r.stderr.trim()).split('\n').slice(-4);
       const how = e.code === null ? `was killed by ${e.signal ?? 'a signal'}` : `exited with code ${e.code}`;
-      throw new PipelineError(`${r.stage.name} ${how}${said ? `: ${said}` : ''}`, false);
+      // Quoted, so publicReason() keeps what a program printed (paths, file names) out of the D-Bus API.
+      throw new PipelineError(`${r.stage.name} ${how}${said.join('') ? `; ${quoteOutput(said)}` : ''}`, false);
     }
   }
   return written;

@@ -196,7 +196,7 @@ export class Daemon {
     await this.stopWatching?.();
     this.watcher?.stop();
     await this.stopNotifier();
-    this.api?.stop();
+    await this.api?.stop();
     await this.led?.close();
     this.dbus?.close();
     this.log.info(`plugback daemon stopped (${why})`);

@@ -121,7 +121,7 @@ function daemonFiles(render: Render, execDaemon: string): GeneratedFile[] {
     },
     { path: `${UNIT_DIR}/multi-user.target.wants/plugback.service`, purpose: 'starts the daemon at boot (systemctl enable)', symlinkTo: `${UNIT_DIR}/plugback.service` },
     { path: DBUS_POLICY, purpose: 'who may own and call io.github.plugback.Daemon1 on the system bus', content: xml('policy/io.github.plugback.Daemon1.conf') },
-    { path: POLKIT_ACTIONS, purpose: 'the polkit actions the daemon checks: start, cancel, delete-snapshot', content: xml('policy/io.github.plugback.policy') },
+    { path: POLKIT_ACTIONS, purpose: 'the polkit actions the daemon checks: start, cancel, delete-snapshot, archive', content: xml('policy/io.github.plugback.policy') },
   ];
 }
 

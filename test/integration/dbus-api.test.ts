@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { callApi, type CallOptions, type CallResult } from '../helpers/api-caller.js';
 import { DaemonFixture } from '../helpers/daemon-fixture.js';
 import { startPolkitPeer, type PolkitPeer } from '../helpers/polkit-peer.js';
 import { copyForUnprivileged, type UnprivilegedCopy } from '../helpers/unprivileged-copy.js';
@@ -35,19 +36,9 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-interface CallResult {
-  ok: boolean;
-  body?: unknown[];
-  error?: string;
-  text?: string;
-}
-
 /** One API call from a separate process, as root or as `uid`. */
-async function call(f: DaemonFixture, member: string, signature = '', args: unknown[] = [], options: { iface?: string; uid?: number } = {}): Promise<CallResult> {
-  const { stdout } = await execFileP(process.execPath, [copy.apiCall, f.bus.address, options.iface ?? IFACE, member, signature, JSON.stringify(args)], {
-    ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}),
-  });
-  return JSON.parse(stdout.trim()) as CallResult;
+function call(f: DaemonFixture, member: string, signature = '', args: unknown[] = [], options: CallOptions = {}): Promise<CallResult> {
+  return callApi(copy, f.bus.address, member, signature, args, options);
 }
 
 /** `plugback ARGS` against the test bus, as root or as `uid`. */

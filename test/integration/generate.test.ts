@@ -207,7 +207,7 @@ describe('the D-Bus and polkit policies', () => {
     const r = await run('xmllint', ['--noout', '--nonet', '--dtdvalid', '/usr/share/polkit-1/policyconfig-1.dtd', path.join(out, 'usr/share/polkit-1/actions/io.github.plugback.policy')]);
     expect(r.code, shown(r)).toBe(0);
     const text = await fs.readFile(path.join(out, 'usr/share/polkit-1/actions/io.github.plugback.policy'), 'utf8');
-    expect([...text.matchAll(/<action id="([^"]+)"/g)].map((m) => m[1])).toEqual(['io.github.plugback.start', 'io.github.plugback.cancel', 'io.github.plugback.delete-snapshot']);
+    expect([...text.matchAll(/<action id="([^"]+)"/g)].map((m) => m[1])).toEqual(['io.github.plugback.start', 'io.github.plugback.cancel', 'io.github.plugback.delete-snapshot', 'io.github.plugback.archive']);
   });
 
   it('the bus policy is valid against busconfig.dtd, but for the send_* attributes that DTD predates', async () => {
@@ -241,6 +241,11 @@ describe('the D-Bus and polkit policies', () => {
         ['io.github.plugback.Daemon1.Start', 'string:offsite-a'],
         ['io.github.plugback.Daemon1.Cancel'],
         ['io.github.plugback.Daemon1.DeleteSnapshot', 'string:offsite-a', 'string:2026-11-22T031513Z'],
+        ['io.github.plugback.Daemon1.CreateArchive', 'string:offsite-a', 'string:latest', 'dict:string:string:Naming,dated'],
+        ['io.github.plugback.Daemon1.ArchiveStatus', 'string:x'],
+        ['io.github.plugback.Daemon1.CancelArchive', 'string:x'],
+        ['io.github.plugback.Daemon1.ListArchives'],
+        ['io.github.plugback.Daemon1.DeleteArchive', 'string:testhost-0.tar.zst'],
         ['org.freedesktop.DBus.Properties.Get', 'string:io.github.plugback.Daemon1', 'string:State'],
         ['org.freedesktop.DBus.Properties.GetAll', 'string:io.github.plugback.Daemon1'],
         ['org.freedesktop.DBus.Introspectable.Introspect'],
