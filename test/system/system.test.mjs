@@ -290,26 +290,5 @@ describe('plugback in a real Debian guest (qemu, systemd, udisks2, uhid BlinkSti
     expect(r.verify.latest).not.toBe(scenario('s8-restore').latestBefore);
   });
 
-  it('10: a directory target with a schedule is backed up by its own timer, which install enables and takes away again', () => {
-    const r = scenario('s10-scheduled');
-    expect(r.configCheck.code, r.configCheck.err).toBe(0);
-    expect(r.adopt.code, r.adopt.err).toBe(0);
-    expect(r.install.code, r.install.err).toBe(0);
-    expect(r.timerEnabled).toBe('enabled');
-    expect(r.timerActive).toBe('active');
-    expect(r.timerCat).toContain(`OnCalendar=${r.calendar}`);
-    // With no random delay, systemd plans the run for exactly the scheduled minute, and plugback drives says so.
-    expect(r.drivesJson).toMatchObject({ schedule: r.calendar, nextRun: r.expectedAt });
-    expect(r.unit.Result).toBe('success');
-    expect(r.unit.ExecMainStatus).toBe('0');
-    expect(Date.parse(r.startedAt)).toBeGreaterThanOrEqual(Date.parse(r.expectedAt));
-    expect(r.latest).not.toBe('');
-    expect(r.diff).toEqual({ code: 0, text: '' });
-    expect(r.unscheduled.code, r.unscheduled.err).toBe(0);
-    expect(r.unscheduled.out).toContain(`removed /etc/systemd/system/${r.units.timer} (no longer generated)`);
-    expect(r.timerAfterUnschedule).not.toBe('active');
-    expect(r.timerFileAfterUnschedule).not.toBe(0);
-  });
-
   hostileDriveChecks({ scenario, lastColour, RED, log });
 });

@@ -8,7 +8,6 @@
 import { execSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, copyFileSync, chmodSync } from 'node:fs';
 import { hostileDrive, hostileDriveScenarios } from './hostile-drive.mjs';
-import { scheduledBackup } from './scheduled-backup.mjs';
 
 const PAYLOAD = '/payload';
 const RESULTS = `${PAYLOAD}/results`;
@@ -130,7 +129,7 @@ function state(drive) {
   };
 }
 
-function writeConfig(extraBackup = '', { trigger = 'daemon', extraDrives = '' } = {}) {
+function writeConfig(extraBackup = '', { trigger = 'daemon' } = {}) {
   writeFileSync(CONFIG, `# written by the system test's guest driver
 host: guest
 drives:
@@ -146,7 +145,6 @@ drives:
   offsite-h:
     uuid: ${params.uuidH}
     keyFile: /etc/plugback/keys/offsite-h.key
-${extraDrives}
 states:
   photos:
     folders: [/srv/photos]
@@ -551,11 +549,6 @@ async function main() {
     r.verify = await verifyDrive('a', { plugged: true });
     await unplugTracked('a', params.uuidA);
   });
-
-  // After s7, still with install.trigger units and no daemon: a directory target on its own timer.
-  await scenario('s10-scheduled', (r) =>
-    scheduledBackup(r, { sh, waitFor, journalSince, journalCursor, writeConfig: (extraDrives) => writeConfig('', { trigger: 'units', extraDrives }) }),
-  );
 
   // Scenario 9 (guest/hostile-drive.mjs): last, so that a daemon that wrote through a planted link disturbs no other.
   await hostileDriveScenarios({ params, results, scenario, sh, sleep, byUuid, plugTracked, unplugTracked, journalCursor,

@@ -20,7 +20,7 @@ export async function buildPayload({ runDir, params, keys }) {
   }
   copyFileSync(process.execPath, join(tree, 'node'));
   chmodSync(join(tree, 'node'), 0o755);
-  for (const part of ['guest-driver.mjs', 'hostile-drive.mjs', 'scheduled-backup.mjs']) copyFileSync(join(here, '..', 'guest', part), join(tree, part));
+  for (const part of ['guest-driver.mjs', 'hostile-drive.mjs']) copyFileSync(join(here, '..', 'guest', part), join(tree, part));
   copyFileSync(join(here, '..', 'guest', 'guest-run.sh'), join(tree, 'guest-run.sh'));
   chmodSync(join(tree, 'guest-run.sh'), 0o755);
   for (const helper of ['blinkstick-uhid.mjs', 'smtp-sink.mjs']) copyFileSync(join(here, '..', helper), join(tree, helper));
