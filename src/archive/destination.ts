@@ -2,7 +2,8 @@
 // drive (docs/threat-model.md): reached through one checked handle, refused when another user could swap names
 // in it, files created O_EXCL|O_NOFOLLOW under unguessable names, and an archive appears under its own name
 // only once it is whole (fsync, rename over, fsync the folder). A crash leaves the old file and a hidden temp.
-import { link, mkdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { openDestination } from '../restore/destination.js';
 import { DriveDir, temporaryName } from '../repo/drive-dir.js';
 import { datedToDelete } from './naming.js';
 
@@ -19,8 +20,9 @@ export interface PendingArchive {
 
 /** Opens (creating when missing, 0700) the archive folder and checks nobody but root or this user can change it. */
 export async function openArchiveFolder(folder: string): Promise<DriveDir> {
-  await mkdir(folder, { recursive: true, mode: 0o700 });
-  const dir = await DriveDir.openRoot(folder);
+  // Missing folders are made one at a time through handles (never mkdir -p, which follows a planted link).
+  const { parent, name } = await openDestination(folder, false);
+  const dir = await parent.ensureDir(name, 0o700).finally(() => parent.close());
   try {
     await checkFolder(dir, folder);
     return dir;
