@@ -15,7 +15,8 @@ import { parseArchiveName, weekdayOf } from '../../src/archive/naming.js';
 import { parseSnapshotName } from '../../src/repo/layout.js';
 import { CLI, shown, Workspace } from '../helpers/cli-workspace.js';
 import { sq } from '../helpers/processes.js';
-import { buildFidelityTree, diffTrees, snapshotTree } from '../helpers/tree.js';
+import { buildFidelityTree } from '../helpers/tree-build.js';
+import { diffTrees, snapshotTree } from '../helpers/tree.js';
 
 let gnupgHome = '';
 let fingerprint = '';

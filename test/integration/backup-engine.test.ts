@@ -14,7 +14,8 @@ import { verify } from '../../src/job/steps/verify.js';
 import type { DriveIdentity } from '../../src/repo/identity.js';
 import type { SnapshotRecord } from '../../src/repo/snapshot-record.js';
 import { BackupFixture, DRIVE, HOST, type FixtureSettings } from '../helpers/backup-fixture.js';
-import { buildFidelityTree, diffTrees, inodeOf, snapshotTree } from '../helpers/tree.js';
+import { buildFidelityTree } from '../helpers/tree-build.js';
+import { diffTrees, inodeOf, snapshotTree } from '../helpers/tree.js';
 import { sq, readEnv } from '../helpers/processes.js';
 
 const execFileP = promisify(execFile);

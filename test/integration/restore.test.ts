@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackupFixture, DRIVE, type FixtureSettings } from '../helpers/backup-fixture.js';
-import { buildFidelityTree, diffTrees, snapshotTree, type TreeEntry } from '../helpers/tree.js';
+import { buildFidelityTree } from '../helpers/tree-build.js';
+import { diffTrees, snapshotTree, type TreeEntry } from '../helpers/tree.js';
 import { sq, readEnv, rsyncProcessesUnder } from '../helpers/processes.js';
 
 const execFileP = promisify(execFile);

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildFidelityTree, diffTrees, inodeOf, snapshotTree, type TreeEntry } from '../helpers/tree.js';
+import { buildFidelityTree } from '../helpers/tree-build.js';
+import { diffTrees, inodeOf, snapshotTree, type TreeEntry } from '../helpers/tree.js';
 
 const execFileP = promisify(execFile);
 const tempDirs: string[] = [];
