@@ -16,9 +16,9 @@ export function registerNotifyFailure(program: Command): void {
     .addHelpText(
       'after',
       `
-For systemd: a template unit plugback-notify-failure@.service with
-  ExecStart=/usr/bin/plugback notify-failure %i
-and, in the unit to watch, OnFailure=plugback-notify-failure@%n.service (the generated units do this).
+For systemd: the generated template unit plugback-failure@.service runs
+  plugback notify-failure %i
+and the units it watches say OnFailure=plugback-failure@%n.service (plugback generate writes both).
 By hand, e.g. to check that mail works:
   plugback notify-failure plugback.service
 Exit codes: 0 the mail went, 1 it waits in stateDir/outbox (the next plugback process sends it),

@@ -10,9 +10,11 @@ import { describeHolder } from '../system/lock-file.js';
 import { EXIT } from './exit-codes.js';
 import { jobConsole } from './terminal.js';
 
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
 interface RunFlags {
   allowShrink?: boolean;
-  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  logLevel?: Level;
 }
 
 export function registerRun(program: Command): void {
@@ -21,10 +23,12 @@ export function registerRun(program: Command): void {
     .description('back up onto DRIVE now; it must be mounted already (a LUKS drive) or be a directory target')
     .argument('<drive>', 'the name of a drive in the config')
     .option('--allow-shrink', 'accept, for this run, a source that shrank past backup.maxShrinkPercent or looks unmounted')
-    .addOption(new Option('--log-level <level>', 'how much to log').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(new Option('--log-level <level>', 'how much to log (the job, the LED and the mail lines alike)').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .addHelpText(
       'after',
       `
+Off a terminal, stdout gets one JSON line per log line, the last one holding the result
+(plugback run DRIVE | tail -n 1 | jq -r .result.outcome); the mail and LED lines go to stderr.
 Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings,
 75 this drive is being backed up already (nothing was done: no hooks, no mail, no record).
 The lock (backup.lockFile) is taken first, before any hook: a run of another drive waits for it
@@ -56,11 +60,15 @@ Examples:
         return;
       }
       const terminal = await jobConsole();
-      const led = await startRunLed(config, terminal.sink);
+      const level = flags.logLevel ?? 'info';
+      // Off a terminal, stdout holds the job's JSON lines ending in its result (`| tail -n 1 | jq`); what comes
+      // after the job (mail, pings, the LED going dark) must not follow it there.
+      const after = process.stdout.isTTY ? terminal.sink : stderrLines();
+      const led = await startRunLed(config, after, level);
       const { LogCapture } = await import('../notify/log-capture.js');
       // The job's lines, kept for the failure mail (the LED's and the notifier's own lines are not in it).
       const capture = new LogCapture(terminal.sink);
-      const notifier = await startRunNotifier(config, terminal.sink);
+      const notifier = await startRunNotifier(config, after, level);
       try {
         await notifier.jobStarted(drive.name, false);
         const result = await runBackupJob({
@@ -70,7 +78,7 @@ Examples:
           signal: controller.signal,
           console: capture.sink,
           lock,
-          logLevel: flags.logLevel ?? 'info',
+          logLevel: level,
           onEvent: (event) => {
             terminal.onEvent(event);
             led?.onEvent(event);
@@ -106,12 +114,12 @@ function takeRunLock(config: Config, drive: Drive, signal: AbortSignal): Promise
 }
 
 /** The LED for this run, when enabled and a stick can be driven; its log lines go with the job's. */
-async function startRunLed(config: Config, sink: LineSink) {
+async function startRunLed(config: Config, sink: LineSink, level: Level) {
   if (!config.led.enabled) return undefined;
   const { JobLog } = await import('../job/job-log.js');
   const { startLed } = await import('../led/led-session.js');
   const { ledReporter } = await import('../led/led-reporter.js');
-  const session = await startLed(config.led, new JobLog(sink, 'info', { component: 'led' }).logger);
+  const session = await startLed(config.led, new JobLog(sink, level, { component: 'led' }).logger);
   return session && { session, onEvent: ledReporter(session.controller) };
 }
 
@@ -119,10 +127,19 @@ async function startRunLed(config: Config, sink: LineSink) {
 const MAIL_FLUSH_MS = 20_000;
 
 /** The notifier for this run; its log lines go to the console, not into the job's log. */
-async function startRunNotifier(config: Config, sink: LineSink) {
+async function startRunNotifier(config: Config, sink: LineSink, level: Level) {
   const { JobLog } = await import('../job/job-log.js');
   const { Notifier } = await import('../notify/notifier.js');
-  return new Notifier(config, new JobLog(sink, 'info', { component: 'notify' }).logger);
+  return new Notifier(config, new JobLog(sink, level, { component: 'notify' }).logger);
+}
+
+/** JSON lines on stderr; a reader that went away is ignored, as for stdout. */
+function stderrLines(): LineSink {
+  let broken = false;
+  process.stderr.on('error', () => (broken = true));
+  return (line) => {
+    if (!broken) process.stderr.write(line);
+  };
 }
 
 /** Ledger, metrics, mail and pings for the finished run; mail gets a bounded chance to go before plugback exits. */
