@@ -1,9 +1,8 @@
 // `plugback snapshots DRIVE [--json]`: what is on a drive, newest last.
 import type { Command } from 'commander';
-import { driveRoot, type Config, type Drive } from '../config/model.js';
+import type { Config, Drive } from '../config/model.js';
 import { formatBytes } from '../config/units.js';
-import { withRepository, type SnapshotEntry } from '../repo/repository.js';
-import { mountAt } from '../system/mounts.js';
+import type { SnapshotEntry } from '../repo/repository.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { renderColumns } from './table.js';
 
@@ -41,16 +40,20 @@ export function registerSnapshots(program: Command): void {
     });
 }
 
-/** The snapshots of this host on a drive that is in place. */
+/**
+ * The snapshots of this host on a drive that is in place and is the drive the config means: a folder that is
+ * missing, or carries no identity or another drive's, is an error (exit 1), never "no snapshots yet".
+ */
 export async function snapshotSummaries(config: Config, drive: Drive): Promise<{ summaries: SnapshotSummary[]; incomplete: string[] }> {
-  const root = driveRoot(drive);
-  if (drive.kind === 'luks' && !(await mountAt(root).catch(() => undefined))) {
-    throw new UserError(`drive "${drive.name}" is not mounted at ${root}`, 1);
+  const { openVerifiedRepository } = await import('../repo/verify-drive.js');
+  const fail = (error: Error) => Promise.reject(new UserError(error.message, 1));
+  const { repo } = await openVerifiedRepository(config, drive).catch(fail);
+  try {
+    const listing = await repo.list(true).catch(fail);
+    return { summaries: listing.complete.map(summarize), incomplete: listing.incomplete };
+  } finally {
+    await repo.close();
   }
-  const listing = await withRepository(root, config.host, (repo) => repo.list(true)).catch((error: Error) => {
-    throw new UserError(error.message, 1);
-  });
-  return { summaries: listing.complete.map(summarize), incomplete: listing.incomplete };
 }
 
 function summarize(s: SnapshotEntry): SnapshotSummary {

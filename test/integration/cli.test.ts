@@ -465,7 +465,9 @@ describe('plugback run', () => {
     expect(lines.some((l) => l.msg.startsWith('copying state "data"'))).toBe(true);
     expect(lines.at(-1)?.result?.outcome).toBe('success');
     expect(lines.at(-1)?.msg).toContain(`backup of "target" finished: snapshot ${lines.at(-1)?.result?.snapshot}`);
-    expect(r.stderr).toBe('');
+    // What comes after the job (here the LED finding no stick) goes to stderr, as JSON lines of its component.
+    for (const l of parseLogLines(r.stderr)) expect(['led', 'notify'], r.stderr).toContain((l as { component?: string }).component);
+    expect(r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'))).toEqual([]);
   });
 
   it('keeps a JSON-lines log of the run on the drive under plugback/<host>/logs/<snapshot>.log', async () => {
