@@ -31,8 +31,8 @@ See docs/installing.md.`,
       const { install } = await import('../install/install.js');
       const report = await orUserError(() => install(root, generated, config.stateDir, flags.writeCrypttab ?? false));
       for (const note of report.notes) process.stdout.write(`${note}\n`);
-      for (const file of report.changed) process.stdout.write(`wrote ${file}\n`);
-      for (const file of report.removed) process.stdout.write(`removed ${file} (no longer generated)\n`);
+      for (const file of report.changed) process.stdout.write(`wrote ${onRoot(root, file)}\n`);
+      for (const file of report.removed) process.stdout.write(`removed ${onRoot(root, file)} (no longer generated)\n`);
       if (report.changed.length === 0 && report.removed.length === 0 && report.notes.length === 0) process.stdout.write(`nothing to change under ${root}\n`);
       if (!flags.writeCrypttab && generated.crypttab.length > 0) {
         process.stdout.write(
@@ -60,11 +60,16 @@ and listed. Example:
       const { uninstall } = await import('../install/uninstall.js');
       const stateDir = await stateDirOf(configFileOf(command));
       const report = await orUserError(() => uninstall(root, stateDir));
-      for (const file of report.removed) process.stdout.write(`removed ${file}\n`);
-      for (const file of report.kept) process.stdout.write(`kept ${file}\n`);
+      for (const file of report.removed) process.stdout.write(`removed ${onRoot(root, file)}\n`);
+      for (const file of report.kept) process.stdout.write(`kept ${onRoot(root, file)}\n`);
       if (report.removed.length === 0) process.stdout.write(`nothing of plugback's installed under ${root}\n`);
       await reloadIfRoot(root, report.reload, { enable: [], stop: report.stopTimers });
     });
+}
+
+/** A path of the target system as it is on disk: under --root DIR, DIR/etc/..., so no line reads as if / was touched. */
+function onRoot(root: string, line: string): string {
+  return root === '/' || !line.startsWith('/') ? line : `${root}${line}`;
 }
 
 /** Installing on / writes to /etc and /usr/share: say so up front rather than fail half-way. */

@@ -4,7 +4,7 @@ import { chmod, chown, copyFile, mkdir, rm, stat, symlink } from 'node:fs/promis
 import path from 'node:path';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import { CRYPTTAB, GROUP, LOG_DIR, type Generated } from '../units/generate.js';
-import { addGroup, groupId } from './group.js';
+import { addGroup, ensureGroupFile, groupId } from './group.js';
 import { readManifest, sha256, writeManifest, type Manifest } from './manifest.js';
 import { needsChange, planFiles, underRoot } from './plan.js';
 import type { TimerChanges } from './reload.js';
@@ -31,12 +31,17 @@ export async function install(root: string, generated: Generated, stateDir: stri
   const report: InstallReport = { changed: [], removed: [], notes: [], reload: { systemd: false, udev: false }, timers: { enable: [], stop: [] } };
 
   if ((await groupId(root, GROUP)) === undefined) {
+    await makeDirectory(root, '/etc', 0o755, manifest);
+    if (await ensureGroupFile(root)) {
+      manifest.groupFile = true;
+      report.notes.push(`created ${underRoot(root, '/etc/group')} (this root had no group database)`);
+    }
     await addGroup(root, GROUP);
     manifest.group = true;
     report.notes.push(`created the group ${GROUP}`);
   }
   for (const dir of generated.directories) {
-    if (await makeDirectory(root, dir.path, dir.mode, manifest)) report.notes.push(`created ${dir.path}`);
+    if (await makeDirectory(root, dir.path, dir.mode, manifest)) report.notes.push(`created ${underRoot(root, dir.path)}`);
   }
   await shareLogDirectory(root);
 
@@ -46,7 +51,7 @@ export async function install(root: string, generated: Generated, stateDir: stri
       await makeDirectory(root, path.dirname(file.path), 0o755, manifest);
       if (file.path === CRYPTTAB && file.have) {
         await copyFile(target, underRoot(root, CRYPTTAB_BACKUP));
-        report.notes.push(`kept the previous ${CRYPTTAB} as ${CRYPTTAB_BACKUP}`);
+        report.notes.push(`kept the previous ${underRoot(root, CRYPTTAB)} as ${underRoot(root, CRYPTTAB_BACKUP)}`);
       }
       if ('symlinkTo' in file.want) {
         await rm(target, { force: true });
@@ -66,7 +71,7 @@ export async function install(root: string, generated: Generated, stateDir: stri
     if (result === 'removed') {
       report.removed.push(entry.path);
       reloadFor(entry.path, report.reload);
-    } else if (result !== 'gone') report.notes.push(`kept ${result.kept}, which this config no longer generates`);
+    } else if (result !== 'gone') report.notes.push(`kept ${underRoot(root, result.kept)}, which this config no longer generates`);
     manifest.files = manifest.files.filter((f) => f.path !== entry.path);
     manifest.symlinks = manifest.symlinks.filter((l) => l.path !== entry.path);
   }

@@ -15,6 +15,8 @@ export interface Manifest {
   crypttab: boolean;
   /** The plugback group, when install created it. */
   group: boolean;
+  /** ROOT/etc/group, when install created it (an install under a root that had none). */
+  groupFile?: boolean;
 }
 
 export const MANIFEST_NAME = 'installed-files.json';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import { removeCrypttabBlock } from '../units/crypttab.js';
 import { CRYPTTAB, GROUP } from '../units/generate.js';
-import { deleteGroup } from './group.js';
+import { deleteGroup, removeGroupFile } from './group.js';
 import { CRYPTTAB_BACKUP } from './install.js';
 import { MANIFEST_NAME, readManifest } from './manifest.js';
 import { reloadFor, removeInstalled, timerChanges } from './remove.js';
@@ -40,10 +40,16 @@ export async function uninstall(root: string, stateDir: string): Promise<Uninsta
       await copyFile(underRoot(root, CRYPTTAB), underRoot(root, CRYPTTAB_BACKUP));
       const mode = (await stat(underRoot(root, CRYPTTAB))).mode & 0o7777;
       await writeFileAtomic(underRoot(root, CRYPTTAB), without, mode);
-      removed(`${CRYPTTAB} (plugback's lines; the previous file is ${CRYPTTAB_BACKUP})`);
+      removed(`${CRYPTTAB} (plugback's lines; the previous file is ${underRoot(root, CRYPTTAB_BACKUP)})`);
     }
   }
   await rm(path.join(stateOnRoot, MANIFEST_NAME), { force: true });
+  // Before the folders: under a root, install may have made /etc for the group database alone.
+  if (manifest.group) {
+    await deleteGroup(root, GROUP);
+    report.removed.push(`the group ${GROUP}`);
+  }
+  if (manifest.groupFile && (await removeGroupFile(root))) report.removed.push('/etc/group');
   // Folders go only when empty: a drop-in folder or the state folder may hold the user's files too.
   for (const dir of [...manifest.directories].reverse()) {
     const entries = await readdir(underRoot(root, dir)).catch(() => undefined);
@@ -54,10 +60,6 @@ export async function uninstall(root: string, stateDir: string): Promise<Uninsta
     }
     await rmdir(underRoot(root, dir));
     report.removed.push(`${dir}/`);
-  }
-  if (manifest.group) {
-    await deleteGroup(root, GROUP);
-    report.removed.push(`the group ${GROUP}`);
   }
   report.stopTimers = timerChanges([], report.removed).stop;
   return report;

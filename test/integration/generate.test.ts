@@ -366,7 +366,7 @@ describe('plugback install and uninstall under --root', () => {
     const first = await cli(['install', '--config', config, '--root', root, '--write-crypttab']);
     expect(first.code, shown(first)).toBe(0);
     expect(first.stdout).toContain('created the group plugback');
-    expect(first.stdout).toContain('wrote /etc/systemd/system/plugback.service');
+    expect(first.stdout).toContain(`wrote ${root}/etc/systemd/system/plugback.service`);
     expect(await fs.readFile(path.join(root, 'etc/group'), 'utf8')).toMatch(/^plugback:x:\d+:$/m);
     expect((await fs.stat(path.join(root, 'var/lib/plugback-test'))).isDirectory()).toBe(true);
     const logDir = await fs.stat(path.join(root, 'var/log/plugback'));
@@ -413,7 +413,7 @@ describe('plugback install and uninstall under --root', () => {
     expect(diff.stdout).toContain('would remove /etc/systemd/system/plugback.service (installed earlier, no longer generated)');
     const r = await cli(['install', '--config', config, '--root', root]);
     expect(r.code, shown(r)).toBe(0);
-    expect(r.stdout).toContain('removed /etc/systemd/system/plugback.service (no longer generated)');
+    expect(r.stdout).toContain(`removed ${root}/etc/systemd/system/plugback.service (no longer generated)`);
     const unitDir = path.join(root, 'etc/systemd/system');
     await expect(fs.stat(path.join(unitDir, 'plugback.service'))).rejects.toThrow(/ENOENT/);
     await expect(fs.readlink(path.join(unitDir, 'multi-user.target.wants/plugback.service'))).rejects.toThrow(/ENOENT/);
@@ -432,7 +432,7 @@ describe('plugback install and uninstall under --root', () => {
 
     const r = await cli(['uninstall', '--config', config, '--root', root]);
     expect(r.code, shown(r)).toBe(0);
-    expect(r.stdout).toContain('kept /etc/systemd/system/plugback-drive@.timer (changed since plugback installed it)');
+    expect(r.stdout).toContain(`kept ${root}/etc/systemd/system/plugback-drive@.timer (changed since plugback installed it)`);
     expect(await fs.readFile(path.join(root, 'etc/crypttab'), 'utf8')).toBe(crypttab);
     expect(await fs.readFile(path.join(unitDir, 'mine.service'), 'utf8')).toBe(own);
     expect(await fs.readFile(ownDropIn, 'utf8')).toContain('mine');
@@ -473,7 +473,7 @@ describe('plugback install and uninstall under --root', () => {
     }
   });
 
-  it('refuses a --bin that is not there, a crypttab line of the user\'s with a name plugback needs, and a root without etc/group', async () => {
+  it('refuses a --bin that is not there, a crypttab line of the user\'s with a name plugback needs, and a root whose etc/group cannot be used', async () => {
     const { root } = await userRoot();
     const config = await writeConfig(await tempDir('cfg'), 'daemon');
     const bin = await cli(['generate', '--config', config, '--bin', '/nonexistent/plugback']);
@@ -483,8 +483,10 @@ describe('plugback install and uninstall under --root', () => {
     const clash = await cli(['install', '--config', config, '--root', root, '--write-crypttab']);
     expect(clash.code, shown(clash)).toBe(2);
     expect(clash.stderr).toContain('/etc/crypttab already has a line for plugback-offsite-a that plugback did not write');
-    // A root without etc/group: groupadd --prefix cannot create the group, and says so without a stack trace.
+    // A root whose etc/group is a folder: groupadd --prefix cannot add the group, and says so without a stack trace.
+    // (A root with no etc/group at all gets an empty one: install-root.test.ts.)
     const bare = await tempDir('bare');
+    await fs.mkdir(path.join(bare, 'etc', 'group'), { recursive: true });
     const noGroup = await cli(['install', '--config', config, '--root', bare]);
     expect(noGroup.code, shown(noGroup)).toBe(1);
     expect(noGroup.stderr).toMatch(/^plugback: groupadd --prefix \S+ --system plugback failed: .*create the group plugback by hand/s);

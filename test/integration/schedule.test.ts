@@ -109,22 +109,22 @@ describe('the timer of a scheduled drive', () => {
     const unitDir = path.join(root, 'etc/systemd/system');
     const installed = await cli(['install', '--config', config, '--root', root]);
     expect(installed.code, shown(installed)).toBe(0);
-    expect(installed.stdout).toContain(`wrote /etc/systemd/system/${TIMER}\n`);
-    expect(installed.stdout).toContain(`wrote /etc/systemd/system/timers.target.wants/${TIMER}\n`);
+    expect(installed.stdout).toContain(`wrote ${root}/etc/systemd/system/${TIMER}\n`);
+    expect(installed.stdout).toContain(`wrote ${root}/etc/systemd/system/timers.target.wants/${TIMER}\n`);
     expect(await fs.readFile(path.join(unitDir, TIMER), 'utf8')).toContain('OnCalendar=daily\n');
     expect(await fs.readlink(path.join(unitDir, 'timers.target.wants', TIMER))).toBe(`/etc/systemd/system/${TIMER}`);
 
     await writeConfig(dir, []);
     const unscheduled = await cli(['install', '--config', config, '--root', root]);
     expect(unscheduled.code, shown(unscheduled)).toBe(0);
-    expect(unscheduled.stdout).toContain(`removed /etc/systemd/system/${TIMER} (no longer generated)`);
+    expect(unscheduled.stdout).toContain(`removed ${root}/etc/systemd/system/${TIMER} (no longer generated)`);
     await expect(fs.lstat(path.join(unitDir, 'timers.target.wants', TIMER))).rejects.toThrow(/ENOENT/);
 
     await writeConfig(dir, ['    schedule: daily']);
     expect((await cli(['install', '--config', config, '--root', root])).code).toBe(0);
     const removed = await cli(['uninstall', '--config', config, '--root', root]);
     expect(removed.code, shown(removed)).toBe(0);
-    expect(removed.stdout).toContain(`removed /etc/systemd/system/${TIMER}\n`);
+    expect(removed.stdout).toContain(`removed ${root}/etc/systemd/system/${TIMER}\n`);
     await expect(fs.lstat(path.join(unitDir, TIMER))).rejects.toThrow(/ENOENT/);
     await expect(fs.lstat(path.join(unitDir, 'timers.target.wants'))).rejects.toThrow(/ENOENT/);
   });
