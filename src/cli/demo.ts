@@ -14,7 +14,7 @@ import { jobConsole } from './terminal.js';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('try plugback safely: back up a generated tree to a directory drive twice, then list the snapshots')
+    .description('try plugback safely: back up a generated tree to a directory drive twice, list the snapshots, the versions of a file and what a restore would change')
     .option('--dir <dir>', 'work here instead of a new temporary folder')
     .option('--size-mb <n>', 'how much sample data to generate, in MB', positiveNumber, 200)
     .action(async (flags: { dir?: string; sizeMb: number }) => {
@@ -75,8 +75,23 @@ async function demo(dirFlag: string | undefined, sizeMb: number): Promise<number
       `an unchanged file is stored once: photo-0.jpg has inode ${inFirst.ino} in both snapshots (${inFirst.ino === inSecond.ino ? 'hard link' : 'copy!'})\n`,
     );
   }
+  if (first) {
+    // The moment that matters: getting a version back. Shown as the commands a user types, run as they are.
+    const edited = path.join(source, 'documents', 'notes-0.txt');
+    say(`every version of the edited file: plugback versions demo ${edited} --config ${configFile}`);
+    if ((await ownCommand(['versions', 'demo', edited, '--config', configFile])) !== EXIT.ok) return EXIT.failed;
+    say(`what restoring the first snapshot would change (a dry run changes nothing): plugback restore demo --snapshot ${first.name} --state documents --dry-run --config ${configFile}`);
+    if ((await ownCommand(['restore', 'demo', '--snapshot', first.name, '--state', 'documents', '--dry-run', '--config', configFile])) !== EXIT.ok) return EXIT.failed;
+  }
   say(`look around with ls ${path.join(drive, 'plugback')}; remove it all with: rm -rf ${dir}`);
   return EXIT.ok;
+}
+
+/** Runs this plugback with `args`, its output going straight to ours; resolves to its exit code. */
+async function ownCommand(args: string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [process.argv[1] as string, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? EXIT.failed)));
 }
 
 function demoConfig(dir: string, source: string, drive: string): string {

@@ -626,6 +626,11 @@ describe('plugback demo', () => {
     const snapshotLines = r.stdout.split('\n').filter((l) => /^\d{4}-\d{2}-\d{2}T\d{6}Z\s+\d+ files/.test(l));
     expect(snapshotLines).toHaveLength(2);
     expect(r.stdout).toMatch(/photo-0\.jpg has inode \d+ in both snapshots \(hard link\)/);
+    // Then the way back: both versions of the edited file, and what restoring the first snapshot would do.
+    expect(r.stdout.split('\n').filter((l) => /^\d{4}-\d{2}-\d{2}T\d{6}Z\s+[\d.]+ KiB\s+modified /.test(l))).toHaveLength(2);
+    for (const line of ['  create notes-1.txt', '  change notes-0.txt', '  delete new-after-first-backup.txt', 'dry run: nothing was changed']) {
+      expect(r.stdout.split('\n'), r.stdout).toContain(line);
+    }
   });
 });
 
