@@ -39,19 +39,23 @@ Examples:
     )
     .action(async (flags: { json?: boolean }, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));
-      const { readLedger } = await import('../notify/ledger.js');
-      const { checkOverdue } = await import('../notify/overdue.js');
       const now = new Date();
-      const ledger = await readLedger(config.stateDir);
-      const overdue = new Set(checkOverdue(now, ledger, config.drives, config.reminders).overdue.map((d) => d.drive));
-      const nextRuns = await scheduledRuns(config);
-      const rows = driveRows(config, ledger, now, overdue, nextRuns);
+      const rows = await historyRows(config, now);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ host: config.host, now: now.toISOString(), drives: rows }, null, 2)}\n`);
         return;
       }
       process.stdout.write(renderDrives(rows, now));
     });
+}
+
+/** Every drive's row from the ledger in stateDir, with its overdue flag and its timer's next run. */
+export async function historyRows(config: Config, now: Date): Promise<DriveRow[]> {
+  const { readLedger } = await import('../notify/ledger.js');
+  const { checkOverdue } = await import('../notify/overdue.js');
+  const ledger = await readLedger(config.stateDir);
+  const overdue = new Set(checkOverdue(now, ledger, config.drives, config.reminders).overdue.map((d) => d.drive));
+  return driveRows(config, ledger, now, overdue, await scheduledRuns(config));
 }
 
 /** The next run of each scheduled drive's timer, asked of systemd (null where it cannot say). */
@@ -74,11 +78,12 @@ export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: Re
   return rows.sort((a, b) => (b.sinceLastSuccessMs ?? Infinity) - (a.sinceLastSuccessMs ?? Infinity) || a.drive.localeCompare(b.drive));
 }
 
-function renderDrives(rows: DriveRow[], now: Date): string {
+export function renderDrives(rows: DriveRow[], now: Date): string {
   const ago = (iso: string | undefined) => (iso ? formatAge(now.getTime() - Date.parse(iso)) : '-');
   const body = rows.map((r) => {
     const rec = r.record;
-    const failure = rec?.lastFailure;
+    // A failure that a later good backup made history is not news ("failed just now" after a success was).
+    const failure = rec?.lastFailure && (!rec.lastSuccess || rec.lastFailure.at > rec.lastSuccess) ? rec.lastFailure : undefined;
     return [
       r.drive,
       r.sinceLastSuccessMs === null ? 'never' : formatAge(r.sinceLastSuccessMs),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { DaemonClient, DaemonStatus, FinishedInfo, JobInfo } from '../api/client.js';
 import { formatBytes, formatDuration } from '../config/units.js';
 import type { JobEvent } from '../job/events.js';
-import { UserError } from './common.js';
+import { configFileOf, UserError } from './common.js';
 import { formatAge } from './drives-cmd.js';
 import { EXIT } from './exit-codes.js';
 import { renderColumns } from './table.js';
@@ -19,6 +19,9 @@ export function registerStatus(program: Command): void {
       'after',
       `
 Asks the daemon over D-Bus (io.github.plugback.Daemon1 on the system bus); anyone may ask.
+When no daemon runs, it says so and shows what this machine's history (stateDir/ledger.json, root
+only) knows, like plugback drives: exit 1 when the daemon should run (install.trigger: daemon), 0 with
+install.trigger: units, where systemd runs plugback-drive@DRIVE.service and there is no daemon.
 With --follow, the exit code is the job's: 0 success, 3 completed with warnings, 1 failed or cancelled.
 
 Examples:
@@ -26,8 +29,9 @@ Examples:
   plugback status --json | jq '.drives[] | select(.overdue)'
   plugback start offsite-a && plugback status --follow`,
     )
-    .action(async (flags: { json?: boolean; follow?: boolean }) => {
-      const client = await connect();
+    .action(async (flags: { json?: boolean; follow?: boolean }, command: Command) => {
+      const client = flags.follow ? await connect() : await connect(true);
+      if (!client) return withoutDaemon(command, flags.json ?? false);
       try {
         if (flags.follow) {
           process.exitCode = await follow(client, flags.json ?? false);
@@ -70,14 +74,49 @@ Examples:
     });
 }
 
-async function connect(): Promise<DaemonClient> {
+/** The daemon's API; when no daemon runs, an error (exit 1), or undefined if `noneIsFine`. */
+async function connect(noneIsFine: true): Promise<DaemonClient | undefined>;
+async function connect(noneIsFine?: boolean): Promise<DaemonClient>;
+async function connect(noneIsFine = false): Promise<DaemonClient | undefined> {
   const { DaemonClient, NoDaemonError } = await import('../api/client.js');
   try {
     return await DaemonClient.connect();
   } catch (error) {
+    if (error instanceof NoDaemonError && noneIsFine) return undefined;
     if (error instanceof NoDaemonError) throw new UserError(error.message, EXIT.failed);
     throw new UserError(`cannot reach the plugback daemon: ${(error as Error).message}`, EXIT.failed);
   }
+}
+
+/**
+ * No daemon to ask: say so (as JSON with --json), with the history this machine keeps and advice that fits
+ * the trigger. Errors other than "not running" stay errors.
+ */
+async function withoutDaemon(command: Command, json: boolean): Promise<void> {
+  const { loadConfig } = await import('../config/load.js');
+  const config = await loadConfig(configFileOf(command)).catch(() => undefined);
+  if (!config) {
+    // No config to read the history from: the plain answer, as before.
+    const plain = 'the plugback daemon is not running (start it with "systemctl start plugback", or run "plugback daemon")';
+    if (json) process.stdout.write(`${JSON.stringify({ format: 1, daemon: 'not running', advice: plain }, null, 2)}\n`);
+    else process.stderr.write(`plugback: ${plain}\n`);
+    process.exitCode = EXIT.failed;
+    return;
+  }
+  const { historyRows, renderDrives } = await import('./drives-cmd.js');
+  const now = new Date();
+  const units = config.install.trigger === 'units';
+  const advice = units
+    ? 'install.trigger is units: systemd runs plugback-drive@DRIVE.service when a drive is plugged in (journalctl -u "plugback-drive@*")'
+    : 'start it with "systemctl start plugback" (journalctl -u plugback says why it stopped), or run "plugback daemon"';
+  const rows = await historyRows(config, now).catch((e: NodeJS.ErrnoException) => (e.code === 'EACCES' ? undefined : Promise.reject(e)));
+  const history = rows === undefined ? `the history in ${config.stateDir} is readable by root only` : undefined;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ format: 1, daemon: 'not running', trigger: config.install.trigger, advice, ...(history ? { history } : { drives: rows }) }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`plugback daemon: not running; ${advice}\n\n${rows ? renderDrives(rows, now) : `${history}\n`}`);
+  }
+  process.exitCode = units ? EXIT.ok : EXIT.failed;
 }
 
 function asUserError(error: unknown): never {

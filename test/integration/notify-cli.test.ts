@@ -144,6 +144,18 @@ describe('plugback drives', () => {
     expect(lines.find((l) => l.startsWith('fresh'))).toMatch(/^fresh +2 days ago .* 12 +3\.00 GiB +2 days ago$/);
     expect(lines.find((l) => l.startsWith('target'))).toMatch(/^target +never/);
   });
+
+  it('stops showing a failure once a later backup of the drive succeeded', async () => {
+    const sb = await sandbox();
+    const minutes = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
+    await updateLedger(sb.stateDir, (l) => {
+      l.target = { trackedSince: minutes(600), lastSuccess: minutes(5), lastFailure: { at: minutes(30), step: 'sync', reason: 'drive removed during sync' } };
+      l['offsite-b'] = { trackedSince: minutes(600), lastSuccess: minutes(60), lastFailure: { at: minutes(1), step: 'unlock', reason: 'wrong key' } };
+    });
+    const lines = (await cli(['drives', '--config', sb.config])).stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('target'))).not.toContain('failed');
+    expect(lines.find((l) => l.startsWith('offsite-b'))).toContain('failed 1 minute ago at unlock: wrong key');
+  });
 });
 
 describe('plugback notify-failure', () => {
