@@ -17,6 +17,7 @@ interface RestoreFlags {
   dryRun?: boolean;
   yes?: boolean;
   keep: boolean;
+  hooks?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -33,6 +34,7 @@ export function registerRestore(program: Command): void {
     .option('--dry-run', 'list what would be created, changed and deleted, and change nothing')
     .option('--no-keep', 'overwrite in place instead of setting the current data aside first')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--hooks', 'run the postRestore hooks for a restore under --to too (in place they always run)')
     .addHelpText(
       'after',
       `
@@ -46,7 +48,8 @@ writable by other users (a sticky /tmp is fine); missing folders are created one
 Before anything is overwritten, each destination that exists is renamed to
 <path>.plugback-before-restore-<time> on the same file system (unless --no-keep). If that or
 the copy fails, everything is renamed back. A mount point cannot be renamed: restore it with
---no-keep or --to DIR. Then the states' postRestore hooks run, then the global one.
+--no-keep or --to DIR. Then, for a restore in place, the states' postRestore hooks run, then the
+global one; under --to they run only with --hooks (they restart services that read the files in place).
 Exit codes: 0 restored, 1 failed, 2 usage error (or not confirmed), 3 restored with warnings.
 
 Examples:
@@ -107,7 +110,7 @@ async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: 
   const { JobLog } = await import('../job/job-log.js');
   const terminal = await jobConsole();
   const log = new JobLog(terminal.sink, 'info', { drive: drive.name }).logger;
-  const result = await runRestore({ config, drive, plan, log });
+  const result = await runRestore({ config, drive, plan, log, hooks: plan.to === undefined || flags.hooks === true });
   for (const k of result.keptAside) process.stdout.write(`kept ${k.path} as it was before: ${k.keptAs}\n`);
   if (!result.ok) {
     process.stderr.write(`plugback: restore failed at ${result.failedStep}: ${result.error}\n`);

@@ -30,6 +30,8 @@ export interface RestoreContext extends LockingContext {
   /** Destination → the name its previous content was set aside under, in the same parent. */
   keptAside: Map<RestoreItem, string>;
   warnings: string[];
+  /** Run the postRestore hooks: for a restore in place, or when asked (--hooks). */
+  runHooks: boolean;
 }
 
 export interface RestoreResult {
@@ -144,6 +146,13 @@ async function copyItem(ctx: RestoreContext, item: RestoreItem): Promise<void> {
 const postRestoreHooks: Step<RestoreContext> = {
   name: 'post-restore-hooks',
   async run(ctx) {
+    if (!ctx.runHooks) {
+      // The hooks restart services that use the files in place (systemctl restart ...): a copy under --to
+      // is not what those services read, so restarting them would only disturb them.
+      const any = ctx.plan.states.some((s) => s.postRestore) || ctx.config.hooks.postRestore;
+      if (any) ctx.log.info(`the postRestore hooks were not run: the files went under ${ctx.plan.to ?? '--to'}, not back in place (add --hooks to run them)`);
+      return;
+    }
     const scopes: { label: string; script?: string | undefined; state?: string; folders: string[] }[] = [
       ...ctx.plan.states.map((s) => ({ label: `postRestore hook of state "${s.name}"`, script: s.postRestore, state: s.name, folders: s.folders })),
       { label: 'global postRestore hook', script: ctx.config.hooks.postRestore, folders: ctx.plan.items.map((i) => i.original) },
@@ -200,6 +209,8 @@ export async function runRestore(args: {
   log: Logger;
   signal?: AbortSignal;
   onEvent?: JobListener;
+  /** Run the postRestore hooks; default: only for a restore in place (no --to). */
+  hooks?: boolean;
 }): Promise<RestoreResult> {
   const emit = (e: JobEvent) => args.onEvent?.(e);
   const ctx: RestoreContext = {
@@ -214,6 +225,7 @@ export async function runRestore(args: {
     destinations: new Map(),
     keptAside: new Map(),
     warnings: [],
+    runHooks: args.hooks ?? args.plan.to === undefined,
   };
   const outcome = await runSteps(RESTORE_STEPS, ctx, {
     stepStarted: (step) => emit({ type: 'step-started', step }),

@@ -55,6 +55,24 @@ describe('postRestore hooks', () => {
     expect(envs.global.get('PLUGBACK_RESTORED')).toBe(`${a}\n${b}`);
   });
 
+  it('do not run for a restore under --to (the services they restart read the files in place), unless --hooks is given', async () => {
+    const f = await setup();
+    await writeFiles(f.source, { 'a.txt': 'as backed up\n' });
+    const marker = path.join(f.root, 'hook-ran');
+    await f.configure({ hooks: { postRestore: `echo ran >> ${sq(marker)}` } });
+    await backup(f);
+
+    const elsewhere = await restore(f, '--to', path.join(f.root, 'copy'), '--yes');
+    expect(elsewhere.code, shown(elsewhere)).toBe(0);
+    expect(await fs.readFile(path.join(f.root, 'copy', f.source, 'a.txt'), 'utf8')).toBe('as backed up\n');
+    await expect(fs.stat(marker)).rejects.toThrow('ENOENT');
+    expect(elsewhere.stdout).toContain('the postRestore hooks were not run: the files went under');
+
+    const asked = await restore(f, '--to', path.join(f.root, 'copy2'), '--yes', '--hooks');
+    expect(asked.code, shown(asked)).toBe(0);
+    expect(await fs.readFile(marker, 'utf8')).toBe('ran\n');
+  });
+
   it('make the restore exit 1 with the hook output in the message when one fails, the files being restored already', async () => {
     const f = await setup();
     await writeFiles(f.source, { 'a.txt': 'as backed up\n' });
