@@ -13,6 +13,7 @@ import { registerInstall } from './install-cmd.js';
 import { registerLed } from './led-cmd.js';
 import { EXIT } from './exit-codes.js';
 import { registerNotifyFailure } from './notify-failure-cmd.js';
+import { registerMail } from './mail-cmd.js';
 import { registerRestore } from './restore-cmd.js';
 import { registerRun } from './run.js';
 import { registerSnapshots } from './snapshots-cmd.js';
@@ -40,7 +41,7 @@ Get it back:  plugback restore offsite-a --dry-run
 An archive:   plugback archive offsite-a --to /srv/archives
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

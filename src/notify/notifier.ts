@@ -148,6 +148,11 @@ export class Notifier {
     await this.outbox.add(message);
   }
 
+  /** How many mails wait in the outbox. */
+  async waitingCount(): Promise<number> {
+    return this.outbox ? (await this.outbox.waiting()).length : 0;
+  }
+
   /**
    * Gives waiting mail up to `timeoutMs` to go, retrying with the outbox's pauses: for one-shot commands before they exit.
    * Returns how many mails still wait in the outbox (for the next plugback process).
