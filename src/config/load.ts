@@ -18,6 +18,8 @@ export interface ConfigProblem {
   line: number;
   col: number;
   message: string;
+  /** Lines shown under the message (the offending line, a caret, a hint). */
+  context?: string | undefined;
 }
 
 /** A config that cannot be used; `problems` lists every reason, each with its place in the file. */
@@ -30,7 +32,7 @@ export class ConfigError extends Error {
 
 /** One problem in the conventional compiler form, so editors can jump to it. */
 export function formatProblem(p: ConfigProblem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+  return `${p.file}:${p.line}:${p.col}: ${p.message}${p.context ? `\n${p.context}` : ''}`;
 }
 
 export interface LoadOptions {
@@ -105,7 +107,7 @@ export function parseConfig(text: string, file: string): Config {
 function parseLocated(text: string, file: string): { config: Config; at: Locate; raw: unknown } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  const yamlProblems = yamlErrors(doc);
+  const yamlProblems = yamlErrors(doc, text);
   if (yamlProblems.length > 0) throw new ConfigError(yamlProblems.map((p) => ({ file, ...p })));
 
   const positions = new PositionFinder(doc, lines);

@@ -7,19 +7,27 @@ export interface YamlProblem {
   line: number;
   col: number;
   message: string;
+  /** The offending line with a caret under the column, and a hint when the slip is a common one. */
+  context?: string;
 }
 
 /** One broken construct (3000 nested "[") can make hundreds of identical errors: show this many kinds. */
 const MAX_KINDS = 10;
 
 /** The parser's errors, one line per kind of error with a count of the repeats, at most MAX_KINDS kinds. */
-export function yamlErrors(doc: Document): YamlProblem[] {
+export function yamlErrors(doc: Document, text: string): YamlProblem[] {
   const kinds = new Map<string, { first: YamlProblem; more: number }>();
+  const lines = text.split('\n');
   for (const e of doc.errors) {
     const message = `YAML: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`;
     const kind = kinds.get(message);
-    if (kind) kind.more++;
-    else kinds.set(message, { first: { line: e.linePos?.[0].line ?? 1, col: e.linePos?.[0].col ?? 1, message }, more: 0 });
+    if (kind) {
+      kind.more++;
+      continue;
+    }
+    const line = e.linePos?.[0].line ?? 1;
+    const col = e.linePos?.[0].col ?? 1;
+    kinds.set(message, { first: { line, col, message, context: showAt(lines[line - 1] ?? '', line, col, hintFor(message, lines[line - 1] ?? '')) }, more: 0 });
   }
   const all = [...kinds.values()];
   const shown = all.slice(0, MAX_KINDS).map(({ first, more }) => (more === 0 ? first : { ...first, message: `${first.message} (and ${more} more like this)` }));
@@ -27,6 +35,32 @@ export function yamlErrors(doc: Document): YamlProblem[] {
   const last = shown.at(-1);
   if (hidden > 0 && last) shown.push({ ...last, message: `YAML: ${hidden} more errors of other kinds; fix the ones above first` });
   return shown;
+}
+
+/** The widest part of a line shown: a minified or binary line must not flood the terminal. */
+const SHOWN_WIDTH = 100;
+
+/** `   6 | <line>` and a caret under column `col`, then the hint. */
+function showAt(text: string, line: number, col: number, hint: string | undefined): string {
+  const start = Math.max(0, col - 1 - SHOWN_WIDTH / 2);
+  const cut = text.slice(start, start + SHOWN_WIDTH).replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '?').replace(/\t/g, '→');
+  const gutter = `${String(line).padStart(5)} | `;
+  const shown = [`${gutter}${start > 0 ? '…' : ''}${cut}`, `${' '.repeat(gutter.length - 2)}| ${' '.repeat(col - 1 - start + (start > 0 ? 1 : 0))}^`];
+  return (hint ? [...shown, `  hint: ${hint}`] : shown).join('\n');
+}
+
+/** One sentence for the slips people make most: indentation, tabs, and a one-line script with ": " in it. */
+function hintFor(message: string, text: string): string | undefined {
+  if (/\t/.test(text.slice(0, text.length - text.trimStart().length)) || /tab/i.test(message)) {
+    return 'YAML indents with spaces only: replace the tabs at the start of the line with spaces';
+  }
+  if (/compact mappings|Implicit keys need to be on a single line|Implicit map keys need to be followed/.test(message) && /^\s*[\w.-]+: .*: /.test(text)) {
+    return 'a value containing ": " reads as another key: quote it, or for a script write "key: |" and the script on the lines below, indented';
+  }
+  if (/same column|indentation|Bad indentation|must be indented/i.test(message)) {
+    return 'keys at one level must start in the same column: indent each level by the same number of spaces as its siblings';
+  }
+  return undefined;
 }
 
 /** Keys that a JavaScript object would turn into its prototype instead of an entry: the config would lose them. */

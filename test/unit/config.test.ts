@@ -151,7 +151,21 @@ describe('config problems', () => {
   });
 
   it('reports YAML syntax errors with their position', () => {
-    expect(problemsOf('drives:\n  a:\n    path: /x\n    path: /y\n')).toEqual([`${FILE}:4:5: YAML: Map keys must be unique`]);
+    expect(problemsOf('drives:\n  a:\n    path: /x\n    path: /y\n')).toEqual([`${FILE}:4:5: YAML: Map keys must be unique\n    4 |     path: /y\n      |     ^`]);
+  });
+
+  it('shows the line of a YAML slip with a caret under the place, and a hint for the common ones', () => {
+    const indent = problemsOf('host: h\ndrives:\n  d:\n    path: /x\n   states:\n');
+    expect(indent[0]).toBe(
+      `${FILE}:5:1: YAML: All mapping items must start at the same column\n    5 |    states:\n      | ^\n` +
+        '  hint: keys at one level must start in the same column: indent each level by the same number of spaces as its siblings',
+    );
+    const hook = problemsOf('drives: {d: {path: /x}}\nstates:\n  p:\n    folders: [/srv]\n    preBackup: echo note: stopping\n');
+    expect(hook[0]).toMatch(/:5:16: YAML: Nested mappings are not allowed in compact mappings\n {4}5 \| {5}preBackup: echo note: stopping\n {6}\| {16}\^\n/);
+    expect(hook[0]).toContain('hint: a value containing ": " reads as another key: quote it, or for a script write "key: |"');
+    const tab = problemsOf('drives:\n\td: {path: /x}\n');
+    expect(tab[0]).toContain('    2 | →d: {path: /x}');
+    expect(tab[0]).toContain('hint: YAML indents with spaces only');
   });
 
   it('says what to do about an empty file', () => {
