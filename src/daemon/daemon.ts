@@ -4,19 +4,19 @@
 import type { Level, Logger } from 'pino';
 import type { DaemonControl, DaemonEvent, DaemonState, DriveStatus, JobStatus } from '../api/daemon-port.js';
 import { DaemonApi } from '../api/service.js';
-import type { Config, LuksDrive } from '../config/model.js';
+import type { Config } from '../config/model.js';
 import { DriveWatcher } from '../drives/drive-watcher.js';
 import { lineLogger, type LineSink } from '../job/job-log.js';
 import { DbusConnection, errorText } from '../system/dbus.js';
 import { Systemd1 } from '../system/systemd1.js';
 import { watchForReload } from './config-watch.js';
 import { DaemonEvents } from './daemon-events.js';
-import { Intake } from './intake.js';
+import { Intake, luksDrives } from './intake.js';
 import { JobRunner } from './job-runner.js';
 import { LedSubscriber } from './led-subscriber.js';
 import { NotifySubscriber } from './notify-subscriber.js';
 import { recoverLeftovers } from './recovery.js';
-import { RequestError } from './request-error.js';
+import { logReloaded, readNewConfig } from './reload.js';
 import { SystemdStatus } from './systemd-status.js';
 
 export interface DaemonOptions {
@@ -84,16 +84,8 @@ export class Daemon implements DaemonControl {
     return this.runner.status();
   }
 
-  /** Every configured drive with what the daemon knows of it now (the ledger has its history). */
   driveStatus(): DriveStatus[] {
-    const overdue = new Set(this.notify.overdueDrives());
-    return this.config.drives.map((d) => ({
-      name: d.name,
-      kind: d.kind,
-      present: d.kind === 'directory' || this.watcher?.find(d.name) !== undefined,
-      queued: this.intake.has(d.name),
-      overdue: overdue.has(d.name),
-    }));
+    return this.intake.driveStatus(this.notify.overdueDrives());
   }
 
   requestBackup(name: string, requestedBy: string): 'started' | 'queued' {
@@ -101,11 +93,7 @@ export class Daemon implements DaemonControl {
   }
 
   cancelJob(requestedBy: string): string {
-    const drive = this.runner.running;
-    if (drive === undefined) throw new RequestError('no backup is running');
-    this.log.info({ drive, requestedBy }, `backup of "${drive}" cancelled by ${requestedBy}`);
-    this.runner.cancel(new Error(`cancelled by ${requestedBy}`));
-    return drive;
+    return this.runner.cancelRequested(requestedBy);
   }
 
   onEvent(listener: (event: DaemonEvent) => void): () => void {
@@ -162,20 +150,13 @@ export class Daemon implements DaemonControl {
   reload(why: string): Promise<void> {
     this.reloading = this.reloading.then(async () => {
       if (this.intake.stopping) return;
-      let next: Config;
-      try {
-        next = await this.options.loadConfig(this.options.configFile);
-      } catch (error) {
-        this.log.error({ why }, `the config was not reloaded (${why}); the previous one stays in force until this is fixed:\n${(error as Error).message}`);
-        return;
-      }
-      const ledChanged = JSON.stringify(next.led) !== JSON.stringify(this.config.led);
+      const next = await readNewConfig(this.options, this.log, why);
+      if (!next) return;
+      const before = this.config;
       this.config = next;
       await this.notify.restart(next);
       await this.watcher?.setDrives(luksDrives(next));
-      const running = this.runner.running !== undefined ? `; the backup of "${this.runner.running}" goes on with the config it started with` : '';
-      this.log.info({ why, drives: next.drives.map((d) => d.name) }, `config reloaded (${why})${running}`);
-      if (ledChanged) this.log.info('the new LED settings take effect when the daemon restarts');
+      logReloaded(this.log, why, before, next, this.runner.running);
     });
     return this.reloading;
   }
@@ -189,9 +170,4 @@ export class Daemon implements DaemonControl {
     this.log.fatal(error.message);
     this.options.onFatal(error);
   }
-}
-
-/** The drives the daemon watches: LUKS drives. Directory targets are for `plugback run` and timers. */
-function luksDrives(config: Config): LuksDrive[] {
-  return config.drives.filter((d): d is LuksDrive => d.kind === 'luks');
 }

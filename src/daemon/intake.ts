@@ -1,6 +1,7 @@
 // Which drive is backed up next: drives plugged in (unless backed up within daemon.minInterval), drives asked for
 // through the API, first come first served, one job at a time, and drives pulled out before their turn.
 import type { Logger } from 'pino';
+import type { DriveStatus } from '../api/daemon-port.js';
 import type { Config, Drive, LuksDrive } from '../config/model.js';
 import { formatDuration } from '../config/units.js';
 import type { PresentDrive } from '../drives/drive-watcher.js';
@@ -46,6 +47,18 @@ export class Intake {
   /** Nothing waits and nothing runs. */
   get empty(): boolean {
     return this.queue.list().length === 0 && this.options.runner.running === undefined;
+  }
+
+  /** Every configured drive with what the daemon knows of it now (the ledger has its history). */
+  driveStatus(overdueDrives: string[]): DriveStatus[] {
+    const overdue = new Set(overdueDrives);
+    return this.options.config().drives.map((d) => ({
+      name: d.name,
+      kind: d.kind,
+      present: d.kind === 'directory' || this.options.find(d.name) !== undefined,
+      queued: this.queue.has(d.name),
+      overdue: overdue.has(d.name),
+    }));
   }
 
   /** The daemon is ready: jobs may start (runSoon starts what was found during start-up). */
@@ -148,4 +161,9 @@ export async function recentlyBackedUp(config: Config, drive: Drive): Promise<st
   const last = ledger?.[drive.name]?.lastSuccess;
   const ago = last ? Date.now() - Date.parse(last) : Number.POSITIVE_INFINITY;
   return ago < minInterval ? `backed up ${formatDuration(ago)} ago, within daemon.minInterval (${formatDuration(minInterval)})` : undefined;
+}
+
+/** The drives the daemon watches: LUKS drives. Directory targets are for `plugback run` and timers. */
+export function luksDrives(config: Config): LuksDrive[] {
+  return config.drives.filter((d): d is LuksDrive => d.kind === 'luks');
 }

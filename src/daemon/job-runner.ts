@@ -15,6 +15,7 @@ import { LogCapture } from '../notify/log-capture.js';
 import type { JobDetails } from '../notify/notifier.js';
 import type { Systemd1 } from '../system/systemd1.js';
 import type { DaemonEvents } from './daemon-events.js';
+import { RequestError } from './request-error.js';
 
 /** One subscriber's part in one job; built when the job starts, so it keeps what it had then (the notifier, the LED). */
 export interface JobHooks {
@@ -66,6 +67,15 @@ export class JobRunner {
   cancel(reason: Error): string | undefined {
     this.current?.controller.abort(reason);
     return this.current?.drive;
+  }
+
+  /** An API caller cancels the running job; returns its drive. */
+  cancelRequested(requestedBy: string): string {
+    const drive = this.current?.drive;
+    if (drive === undefined) throw new RequestError('no backup is running');
+    this.options.log.info({ drive, requestedBy }, `backup of "${drive}" cancelled by ${requestedBy}`);
+    this.cancel(new Error(`cancelled by ${requestedBy}`));
+    return drive;
   }
 
   /** The drive was pulled out: its job fails as "drive removed during <step>". */
