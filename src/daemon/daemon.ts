@@ -10,13 +10,16 @@ import { lineLogger, type LineSink } from '../job/job-log.js';
 import { DbusConnection, errorText } from '../system/dbus.js';
 import { Systemd1 } from '../system/systemd1.js';
 import { watchForReload } from './config-watch.js';
+import { reportInterruptedJob } from './crash-report.js';
 import { DaemonEvents } from './daemon-events.js';
+import { inFlightSubscriber } from './in-flight.js';
 import { Intake, luksDrives } from './intake.js';
 import { JobRunner } from './job-runner.js';
 import { LedSubscriber } from './led-subscriber.js';
 import { NotifySubscriber } from './notify-subscriber.js';
 import { recoverLeftovers } from './recovery.js';
 import { logReloaded, readNewConfig } from './reload.js';
+import { StartupClock } from './startup-clock.js';
 import { SystemdStatus } from './systemd-status.js';
 
 export interface DaemonOptions {
@@ -44,6 +47,7 @@ export class Daemon implements DaemonControl {
   private api: DaemonApi | undefined;
   private stopWatching: (() => Promise<void>) | undefined;
   private reloading: Promise<void> = Promise.resolve();
+  private ledOpening: Promise<void> | undefined;
 
   constructor(
     private config: Config,
@@ -58,7 +62,8 @@ export class Daemon implements DaemonControl {
       log: this.log,
       events: this.events,
       devices: () => (this.systemd && this.watcher ? { systemd: this.systemd, watcher: this.watcher } : undefined),
-      subscribers: [this.status.subscriber, this.led.subscriber, this.notify.subscriber],
+      // In this order; the in-flight record last, so it goes only once the job is reported.
+      subscribers: [this.status.subscriber, this.led.subscriber, this.notify.subscriber, inFlightSubscriber(this.log)],
     });
     this.intake = new Intake({
       configFile: options.configFile,
@@ -106,18 +111,29 @@ export class Daemon implements DaemonControl {
 
   /** Connects to the system bus, cleans up after an earlier run, and starts watching; drives already plugged in are queued. */
   async start(): Promise<void> {
+    const clock = new StartupClock();
     this.dbus = await DbusConnection.system();
     this.dbus.bus.on('error', (error: unknown) => this.fatal(new Error(`lost the D-Bus system bus: ${errorText(error)}`)));
     this.systemd = await Systemd1.connect(this.dbus);
-    await recoverLeftovers(this.config, this.systemd, this.log);
-    await this.led.open(this.config.led, this.log.child({ component: 'led' }));
+    clock.mark('bus');
+    // The LED needs nothing of the clean-up: it is looked for meanwhile.
+    this.ledOpening = this.led.open(this.config.led, this.log.child({ component: 'led' }));
+    const recovered = await recoverLeftovers(this.config, this.systemd, this.log);
+    clock.mark('recovery');
     this.notify.start(this.config);
     this.watcher = new DriveWatcher(this.dbus, this.systemd, { added: (d) => this.intake.driveAdded(d), removed: (d) => this.intake.driveRemoved(d) }, this.log);
     await this.watcher.start(luksDrives(this.config));
+    clock.mark('drives');
     this.stopWatching = await watchForReload(this.options.configFile, (why) => void this.reload(why));
+    await this.ledOpening;
+    clock.mark('led and config watch');
     this.api = await DaemonApi.start(this.dbus, this);
+    clock.mark('api');
+    // Only now: the bus name is ours, so no other daemon is running the job the record tells of.
+    await reportInterruptedJob({ config: this.config, notifier: this.notify.current, log: this.log, recovered, present: (name) => this.watcher?.find(name) !== undefined });
+    clock.mark('crash report');
     const names = this.watchedNames();
-    this.log.info({ drives: names, config: this.options.configFile }, `plugback daemon ready, waiting for ${names.length ? names.map((n) => `"${n}"`).join(', ') : 'drives (none is configured)'}`);
+    this.log.info({ drives: names, config: this.options.configFile, startupMs: clock.phases }, `plugback daemon ready, waiting for ${names.length ? names.map((n) => `"${n}"`).join(', ') : 'drives (none is configured)'}`);
     this.intake.open();
     this.events.setState('idle');
     // Ready for systemd only now: the bus name is ours and the drives already plugged in are known.
@@ -141,6 +157,7 @@ export class Daemon implements DaemonControl {
     this.watcher?.stop();
     await this.notify.stop();
     await this.api?.stop();
+    await this.ledOpening?.catch(() => undefined);
     await this.led.close();
     this.dbus?.close();
     this.log.info(`plugback daemon stopped (${why})`);
