@@ -4,9 +4,9 @@
 // Built on dbus-next's low-level method handler because every changing method needs to know its caller (for
 // polkit), which dbus-next's high-level interfaces do not tell.
 import dbus, { Message } from 'dbus-next';
-import type { Daemon, DaemonEvent } from '../daemon/daemon.js';
 import type { JobResult } from '../job/events.js';
 import type { DbusConnection } from '../system/dbus.js';
+import type { DaemonControl, DaemonEvent } from './daemon-port.js';
 import { ArchiveJobs, type ArchiveEvent, type ArchiveHost } from './archive-jobs.js';
 import { archiveMethods, archiveStatusDict, type Method } from './archive-methods.js';
 import { INTROSPECTION_XML } from './introspection.js';
@@ -27,7 +27,7 @@ export class DaemonApi {
 
   private constructor(
     private readonly dbus: DbusConnection,
-    private readonly daemon: Daemon,
+    private readonly daemon: DaemonControl,
   ) {
     const host: ArchiveHost = {
       // Read at each call: a reload may change the config.
@@ -44,7 +44,7 @@ export class DaemonApi {
   }
 
   /** Exports the object and takes the well-known name; fails when another daemon holds it. */
-  static async start(connection: DbusConnection, daemon: Daemon): Promise<DaemonApi> {
+  static async start(connection: DbusConnection, daemon: DaemonControl): Promise<DaemonApi> {
     const api = new DaemonApi(connection, daemon);
     const reply = await connection.bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
     if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {

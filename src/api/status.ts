@@ -2,8 +2,8 @@
 // drives with their ledger records, a job's result, and the snapshot listing and deletion it offers.
 import dbus from 'dbus-next';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
-import type { Daemon, JobStatus } from '../daemon/daemon.js';
 import { RequestError } from '../daemon/request-error.js';
+import type { DaemonControl, JobStatus } from './daemon-port.js';
 import type { JobResult } from '../job/events.js';
 import { readLedger } from '../notify/ledger.js';
 import { recallSnapshot } from '../repo/host-memory.js';
@@ -50,7 +50,7 @@ export function resultDict(r: JobResult): Dict {
   });
 }
 
-export async function driveDicts(daemon: Pick<Daemon, 'currentConfig' | 'driveStatus'>): Promise<Record<string, Dict>> {
+export async function driveDicts(daemon: Pick<DaemonControl, 'currentConfig' | 'driveStatus'>): Promise<Record<string, Dict>> {
   const ledger = await readLedger(daemon.currentConfig.stateDir).catch(() => ({}) as Awaited<ReturnType<typeof readLedger>>);
   const out: Record<string, Dict> = {};
   for (const d of daemon.driveStatus()) {
@@ -81,7 +81,7 @@ export async function reachableRepo(config: Config, name: string): Promise<{ dri
   return { drive, root: driveRoot(drive) };
 }
 
-export async function listSnapshotsAsDicts(daemon: Daemon, name: string): Promise<Dict[]> {
+export async function listSnapshotsAsDicts(daemon: DaemonControl, name: string): Promise<Dict[]> {
   const { root } = await reachableRepo(daemon.currentConfig, name);
   const listing = await withRepository(root, daemon.currentConfig.host, (repo) => repo.list(true));
   return listing.complete.map((s) => {
@@ -97,7 +97,7 @@ export async function listSnapshotsAsDicts(daemon: Daemon, name: string): Promis
 }
 
 /** Deletes snapshot `id` of `name` under the repository lock; the newest snapshot is never deleted. */
-export async function deleteSnapshotAsRequested(daemon: Daemon, name: string, id: string, requestedBy: string): Promise<void> {
+export async function deleteSnapshotAsRequested(daemon: DaemonControl, name: string, id: string, requestedBy: string): Promise<void> {
   if (daemon.jobStatus()?.drive === name) throw new RequestError(`drive "${name}" is being backed up right now; delete snapshots after the job`);
   const { root } = await reachableRepo(daemon.currentConfig, name);
   const config = daemon.currentConfig;

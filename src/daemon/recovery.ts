@@ -15,6 +15,9 @@ import { cryptsetupUnit } from '../units/escape.js';
 
 const STOP_TIMEOUT_MS = 60_000;
 
+/** What recovery did per drive, in words for the crash report ("unmounted it from /mnt/a"). */
+export type RecoveryReport = Map<string, string[]>;
+
 export interface RecoveryOptions {
   /** The device of a drive's mapping; /dev/mapper/<cryptName>. Tests give another block device. */
   mappingOf?: (drive: LuksDrive) => string;
@@ -25,21 +28,26 @@ export async function recoverLeftovers(
   systemd: Pick<Systemd1, 'unitState' | 'stopUnit'>,
   log: Logger,
   options: RecoveryOptions = {},
-): Promise<void> {
+): Promise<RecoveryReport> {
   const mappingOf = options.mappingOf ?? ((d: LuksDrive) => mapperPath(d.cryptName));
+  const report: RecoveryReport = new Map();
   for (const drive of config.drives) {
     if (drive.kind !== 'luks') continue;
+    const done: string[] = [];
+    report.set(drive.name, done);
     try {
       const mapping = mappingOf(drive);
-      if (await unmountLeftover(config, drive, mapping, log)) await closeLeftover(drive, mapping, systemd, log);
+      if (await unmountLeftover(config, drive, mapping, log, done)) await closeLeftover(drive, mapping, systemd, log, done);
     } catch (error) {
       log.error({ drive: drive.name }, `could not clean up after an earlier run of drive "${drive.name}": ${(error as Error).message}`);
+      done.push(`could not clean it up: ${(error as Error).message}`);
     }
   }
+  return report;
 }
 
 /** Unmounts the drive's mapping from its mount point; returns whether the mapping is unmounted everywhere now. */
-async function unmountLeftover(config: Config, drive: LuksDrive, mapping: string, log: Logger): Promise<boolean> {
+async function unmountLeftover(config: Config, drive: LuksDrive, mapping: string, log: Logger, done: string[]): Promise<boolean> {
   const mounted = await mountAt(drive.mountPoint).catch(() => undefined);
   if (mounted && !(await isMappingMount(mounted, mapping))) {
     log.warn(
@@ -47,6 +55,7 @@ async function unmountLeftover(config: Config, drive: LuksDrive, mapping: string
       `${mounted.source} (${mounted.fsType}) is mounted at ${drive.mountPoint}, the mount point of drive "${drive.name}", but it is not the drive's mapping ${mapping}; ` +
         `left as it is: unmount it yourself if it should not be there, or give the drive another mountPoint`,
     );
+    done.push(`left ${mounted.source} mounted at ${drive.mountPoint}: it is not the drive's mapping`);
   } else if (mounted) {
     const listing = await withRepository(drive.mountPoint, config.host, (repo) => repo.list()).catch(() => undefined);
     for (const name of listing?.incomplete ?? []) {
@@ -61,9 +70,11 @@ async function unmountLeftover(config: Config, drive: LuksDrive, mapping: string
         `drive "${drive.name}" is still mounted at ${drive.mountPoint} from an earlier run and left mounted: ${(error as Error).message}; ` +
           `its LUKS mapping stays open too. Stop those processes and run "umount ${drive.mountPoint}", or restart plugback once they are done`,
       );
+      done.push(`could not unmount it from ${drive.mountPoint} (${(error as Error).message}), so it is still mounted and open`);
       return false;
     }
     log.warn({ drive: drive.name, mountPoint: drive.mountPoint }, `unmounted ${mounted.source} from ${drive.mountPoint}, left mounted by an earlier run`);
+    done.push(`unmounted it from ${drive.mountPoint}`);
   }
   // The mapping may be mounted somewhere else too (by hand): then its unit must not be stopped under it.
   const elsewhere = await mappingMounts(mapping);
@@ -72,6 +83,7 @@ async function unmountLeftover(config: Config, drive: LuksDrive, mapping: string
     const holders = (await Promise.all(elsewhere.map((m) => busyHolders(m.mountPoint)))).flat();
     const who = holders.length ? ` (in use by ${holders.map((h) => `PID ${h.pid} (${h.command})`).join(', ')})` : '';
     log.warn({ drive: drive.name }, `the LUKS mapping ${mapping} of drive "${drive.name}" is mounted at ${where}${who}; it is left open. Unmount it to let plugback close it`);
+    done.push(`left its LUKS mapping open: it is mounted at ${where}${who}`);
     return false;
   }
   return true;
@@ -93,16 +105,18 @@ async function mappingMounts(device: string): Promise<MountEntry[]> {
   return found;
 }
 
-async function closeLeftover(drive: LuksDrive, mapping: string, systemd: Pick<Systemd1, 'unitState' | 'stopUnit'>, log: Logger): Promise<void> {
+async function closeLeftover(drive: LuksDrive, mapping: string, systemd: Pick<Systemd1, 'unitState' | 'stopUnit'>, log: Logger, done: string[]): Promise<void> {
   const unit = cryptsetupUnit(drive.cryptName);
   const state = await systemd.unitState(unit);
   if (state.loadState !== 'not-found' && (state.activeState === 'active' || state.activeState === 'activating')) {
     const result = await systemd.stopUnit(unit, STOP_TIMEOUT_MS);
     if (result !== 'done') throw new Error(`stopping ${unit} ended "${result}"`);
     log.warn({ drive: drive.name, unit }, `closed the LUKS mapping ${drive.cryptName}, left open by an earlier run`);
+    done.push(`closed its LUKS mapping ${drive.cryptName}`);
   }
   // A mapping whose disk was pulled out while busy outlives its (stopped) unit.
   if (mapping === mapperPath(drive.cryptName) && (await closeStaleMapping(drive.cryptName))) {
     log.warn({ drive: drive.name }, `closed the stale LUKS mapping ${drive.cryptName}, left behind when its drive was pulled out`);
+    done.push(`closed its stale LUKS mapping ${drive.cryptName}`);
   }
 }

@@ -14,6 +14,9 @@ export interface LastRun {
   durationMs: number;
   transferredBytes: number;
   snapshot?: string | undefined;
+  failedStep?: StepName | undefined;
+  /** "crash": the daemon stopped during the job, and its restart recorded this run (src/daemon/crash-report.ts). */
+  cause?: 'crash' | undefined;
 }
 
 export interface DriveRecord {

@@ -25,6 +25,10 @@ export interface JobDetails {
   logFile?: string | undefined;
   freeBytes?: number | undefined;
   snapshotCount?: number | undefined;
+  /** The mail to send instead of the usual job mail (a job the last daemon did not finish: src/daemon/crash-report.ts). */
+  mail?: MailMessage | undefined;
+  /** Why the job ended, when not by its own steps: "crash" (the daemon stopped under it). Kept in the ledger. */
+  cause?: 'crash' | undefined;
 }
 
 export type OverdueListener = (drives: string[]) => void;
@@ -73,18 +77,32 @@ export class Notifier {
     ]);
   }
 
-  /** A job ended: ledger, metrics, mail (queued, sent in the background) and healthcheck ping. Never throws. */
-  async jobFinished(drive: string, result: JobResult, details: JobDetails = {}): Promise<void> {
+  /**
+   * A job ended: ledger, metrics, mail (queued, sent in the background) and healthcheck ping. Never throws;
+   * resolves with whether the mail is in the outbox (true when there is none to send).
+   */
+  async jobFinished(drive: string, result: JobResult, details: JobDetails = {}): Promise<boolean> {
     const good = result.outcome === 'success' || result.outcome === 'warning';
+    let queued = false;
     await this.bounded('jobFinished', [
       this.safely('update the ledger and metrics', async () => {
         const ledger = await updateLedger(this.config.stateDir, (l) => recordJob(l, drive, result, details, this.now()));
         await this.refreshOverdue(ledger);
       }),
-      this.safely('queue the mail', () => this.queueJobMail(result, details)),
+      this.safely('queue the mail', () => this.queueJobMail(result, details)).then((ok) => (queued = ok)),
       ping(this.config.healthchecks[drive], good ? 'success' : 'fail', this.log, good ? undefined : `${result.failedStep ?? ''}: ${publicReason(result.error ?? result.outcome)}`),
     ]);
     void this.deliver();
+    return queued;
+  }
+
+  /** Queues `message` and sends it in the background; resolves with whether it is in the outbox (true without mail:). */
+  async send(message: MailMessage): Promise<boolean> {
+    if (!this.outbox) return true;
+    const outbox = this.outbox;
+    const queued = await this.safely('queue the mail', () => outbox.add(message));
+    void this.deliver();
+    return queued;
   }
 
   /**
@@ -194,6 +212,7 @@ export class Notifier {
 
   private async queueJobMail(result: JobResult, details: JobDetails): Promise<void> {
     if (!this.outbox || (result.outcome === 'success' && !this.config.mail?.onSuccess)) return;
+    if (details.mail) return void (await this.outbox.add(details.mail));
     const log = await jobLogText(result, details);
     await this.outbox.add(jobMail({ host: this.config.host, result, log, snapshotCount: details.snapshotCount, freeBytes: details.freeBytes }));
   }
@@ -216,12 +235,14 @@ export class Notifier {
     if (done === undefined) this.log.warn(`${what} gave up waiting after ${CALL_LIMIT_MS / 1000}s; what is left goes on in the background`);
   }
 
-  /** Runs `work`; a failure becomes a warning that says what could not be done. */
-  private async safely(what: string, work: () => Promise<unknown>): Promise<void> {
+  /** Runs `work`; a failure becomes a warning that says what could not be done. Resolves with whether it worked. */
+  private async safely(what: string, work: () => Promise<unknown>): Promise<boolean> {
     try {
       await work();
+      return true;
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, `could not ${what}: ${(error as Error).message}`);
+      return false;
     }
   }
 }
@@ -238,6 +259,8 @@ function recordJob(ledger: Ledger, drive: string, r: JobResult, details: JobDeta
     durationMs: r.durationMs,
     transferredBytes: r.transferredBytes,
     snapshot: r.snapshot,
+    failedStep: r.failedStep,
+    ...(details.cause ? { cause: details.cause } : {}),
   };
   if (r.outcome === 'success' || r.outcome === 'warning') record.lastSuccess = r.finishedAt;
   else record.lastFailure = { at: r.finishedAt, step: r.failedStep, reason: r.error ?? r.outcome };

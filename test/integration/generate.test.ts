@@ -152,6 +152,23 @@ describe('generated units', () => {
     expect(exposure, shown(r)).toBeLessThanOrEqual(5.6);
   });
 
+  it('restart the daemon a second after a crash, and let systemd give up (failed, OnFailure=) after 4 crashes in 5 minutes', async () => {
+    const out = await generateTree('daemon');
+    const unit = await fs.readFile(path.join(out, 'etc/systemd/system/plugback.service'), 'utf8');
+    const sections = new Map<string, string[]>();
+    let section = '';
+    for (const line of unit.split('\n')) {
+      if (/^\[.+\]$/.test(line)) section = line;
+      else if (line && !line.startsWith('#')) sections.set(section, [...(sections.get(section) ?? []), line]);
+    }
+    // The start limit is a [Unit] setting (systemd.unit(5)); it counts the first start and every restart.
+    expect(sections.get('[Unit]')).toEqual(expect.arrayContaining(['StartLimitIntervalSec=5min', 'StartLimitBurst=4', 'OnFailure=plugback-failure@%n.service']));
+    expect(sections.get('[Service]')).toEqual(expect.arrayContaining(['Restart=on-failure', 'RestartSec=1s']));
+    expect(sections.get('[Service]')?.filter((l) => l.startsWith('StartLimit'))).toEqual([]);
+    const r = await verify([path.join(out, 'etc/systemd/system')], ['plugback.service']);
+    expect(r.stderr).not.toMatch(/StartLimit|RestartSec/);
+  });
+
   it('are printed with their paths and purposes by plain `plugback generate`', async () => {
     const dir = await tempDir('gen');
     const r = await cli(['generate', '--config', await writeConfig(dir, 'daemon')]);
