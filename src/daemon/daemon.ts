@@ -8,7 +8,7 @@ import { DriveWatcher } from '../drives/drive-watcher.js';
 import { runBackupJob } from '../job/backup-job.js';
 import type { JobEvent, JobResult, StepName, SyncProgress } from '../job/events.js';
 import { lineLogger, type LineSink } from '../job/job-log.js';
-import { AbortFailure } from '../job/runner.js';
+import { DriveRemoved } from '../job/runner.js';
 import { deviceSteps } from '../job/steps/device.js';
 import { ledReporter } from '../led/led-reporter.js';
 import { startLed, type LedSession } from '../led/led-session.js';
@@ -283,7 +283,7 @@ export class Daemon {
     }
     if (job?.drive !== drive.name || job.removed) return;
     job.removed = true;
-    job.controller.abort(new AbortFailure('drive removed'));
+    job.controller.abort(new DriveRemoved());
     for (const notify of job.onRemoved) notify();
   }
 
@@ -346,12 +346,12 @@ export class Daemon {
       });
       // A directory target is still there to look at; a LUKS drive was read just before its unmount.
       if (drive.kind === 'directory') facts = await driveFacts(config, drive, result.logFile !== undefined);
-      const good = result.outcome === 'success' || result.outcome === 'warning';
-      this.ledResult = good ? 'done' : 'failed';
+      const pulled = job.removed || result.ending.cause === 'removed';
+      this.ledResult = result.ending.led;
       await notifier?.jobFinished(drive.name, result, { logText: capture.text(), ...facts });
-      if (good) {
+      if (result.ending.led === 'done' && !pulled) {
         this.log.info({ drive: drive.name, snapshot: result.snapshot }, `drive "${drive.name}" is done: safe to remove`);
-      } else if (!job.removed) {
+      } else if (!pulled) {
         this.log.info({ drive: drive.name }, `drive "${drive.name}" was left unmounted and closed after the failure: safe to remove`);
       }
       return result;

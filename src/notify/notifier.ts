@@ -233,6 +233,9 @@ function recordJob(ledger: Ledger, drive: string, r: JobResult, details: JobDeta
     durationMs: r.durationMs,
     transferredBytes: r.transferredBytes,
     snapshot: r.snapshot,
+    cause: r.ending.cause,
+    step: r.ending.step,
+    title: r.ending.title,
   };
   if (r.outcome === 'success' || r.outcome === 'warning') record.lastSuccess = r.finishedAt;
   else record.lastFailure = { at: r.finishedAt, step: r.failedStep, reason: r.error ?? r.outcome };
