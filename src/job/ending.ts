@@ -40,9 +40,8 @@ export interface JobEnding {
 
 export interface EndingInput {
   drive: string;
-  /** The job's steps in order, the ones that began, finished, and whose undo ran without an error. */
+  /** The job's steps in order, the ones that finished, and the ones whose undo ran without an error. */
   steps: readonly StepName[];
-  started: readonly StepName[];
   finished: readonly StepName[];
   undone: readonly StepName[];
   /** Where and why it stopped, when it did not run to the end. */
@@ -71,7 +70,6 @@ export function endingOfRun(steps: readonly StepName[], outcome: StepsOutcome, f
   const ran: Omit<EndingInput, 'warnings'> = {
     ...facts,
     steps,
-    started: outcome.started,
     finished: outcome.finished,
     undone: outcome.undone,
     stop: outcome.failure && { step: outcome.failure.step, cause: causeOf(outcome.failure) },
@@ -117,13 +115,12 @@ export function describeEnding(input: EndingInput): JobEnding {
  * The warning to record when a cancel or a pull came after the snapshot was complete and before the drive was
  * unmounted: the backup is good, the stop only left the putting away undone. Undefined otherwise.
  */
-export function lateStopWarning(input: Pick<EndingInput, 'stop' | 'snapshot' | 'finished' | 'steps'>): string | undefined {
+export function lateStopWarning(input: Omit<EndingInput, 'warnings'>): string | undefined {
   const { stop, snapshot } = input;
   if (!stop || !snapshot) return undefined;
-  const skipped = input.steps.slice(input.steps.indexOf(stop.step)).join(', ');
   if (stop.cause === 'cancelled') return `cancelled after snapshot ${snapshot} was complete; ${stop.step} and the steps after it did not run`;
   if (stop.cause !== 'removed' || input.finished.includes('unmount')) return undefined;
-  return `the drive was removed during ${stop.step}, after snapshot ${snapshot} was complete; it was not put away (${skipped} did not run)`;
+  return `the drive was removed during ${stop.step}, after snapshot ${snapshot} was complete; it was not put away (${notDoneOf(input).join(', ')} did not happen)`;
 }
 
 function verdictOf(input: EndingInput): JobOutcome {
@@ -154,12 +151,14 @@ export interface PutAwayState {
   closed?: boolean | undefined;
 }
 
-function putAwayState(input: EndingInput): PutAwayState {
-  const by = (step: StepName, undo: StepName) => (input.steps.includes(step) ? input.finished.includes(step) || input.undone.includes(undo) : undefined);
+/** Unmounted (closed): by its step, by the clean-up, or never mounted (unlocked) at all; undefined for a job without the step. */
+function putAwayState(input: Omit<EndingInput, 'warnings'>): PutAwayState {
+  const by = (step: StepName, taken: StepName) =>
+    input.steps.includes(step) ? !input.finished.includes(taken) || input.finished.includes(step) || input.undone.includes(taken) : undefined;
   return { unmounted: by('unmount', 'mount'), closed: by('close-luks', 'unlock') };
 }
 
-function notDoneOf(input: EndingInput): PutAwayStep[] {
+function notDoneOf(input: Omit<EndingInput, 'warnings'>): PutAwayStep[] {
   if (!input.stop) return [];
   const pulled = input.stop.cause === 'removed';
   const state = putAwayState(input);
@@ -167,11 +166,11 @@ function notDoneOf(input: EndingInput): PutAwayStep[] {
     if (!input.steps.includes(step) || input.finished.includes(step)) return false;
     switch (step) {
       case 'post-backup-hooks':
-        // Owed only once pre-backup-hooks began; its undo runs them when the step could not.
-        return input.started.includes('pre-backup-hooks') && !input.undone.includes('pre-backup-hooks');
+        // Owed once pre-backup-hooks finished (one that fails runs them itself); its undo runs them when this step could not.
+        return input.finished.includes('pre-backup-hooks') && !input.undone.includes('pre-backup-hooks');
       case 'unmount':
         // The clean-up lets go of a pulled drive's mount, but its file system on the drive was not closed cleanly.
-        return pulled || state.unmounted !== true;
+        return input.finished.includes('mount') && (pulled || state.unmounted !== true);
       case 'close-luks':
         return state.closed !== true;
       case 'power-off':

@@ -52,8 +52,7 @@ export interface RunnerHooks {
 export interface StepsOutcome {
   failure?: StepFailure;
   undoErrors: { step: StepName; error: Error }[];
-  /** The steps that began, and the ones that ran to the end, in order. */
-  started: StepName[];
+  /** The steps that ran to the end, in order. */
   finished: StepName[];
   /** The steps whose undo ran without an error. */
   undone: StepName[];
@@ -62,7 +61,6 @@ export interface StepsOutcome {
 /** Runs `steps` in order; on failure or cancel, undoes the completed ones in reverse. */
 export async function runSteps<C extends StepContext>(steps: readonly Step<C>[], ctx: C, hooks: RunnerHooks): Promise<StepsOutcome> {
   const taken: Step<C>[] = [];
-  const started: StepName[] = [];
   const finished: StepName[] = [];
   let failure: StepFailure | undefined;
   for (const step of steps) {
@@ -72,7 +70,6 @@ export async function runSteps<C extends StepContext>(steps: readonly Step<C>[],
       break;
     }
     const startedAt = Date.now();
-    started.push(step.name);
     hooks.stepStarted(step.name);
     try {
       await step.run(ctx);
@@ -103,7 +100,7 @@ export async function runSteps<C extends StepContext>(steps: readonly Step<C>[],
       }
     }
   }
-  const ran = { undoErrors, started, finished, undone };
+  const ran = { undoErrors, finished, undone };
   return failure ? { failure, ...ran } : ran;
 }
 

@@ -61,7 +61,7 @@ function success(drive: string, finishedAt: string): JobResult {
     transferredBytes: 1000,
     warnings: [],
     undoErrors: [],
-    ending: describeEnding({ drive, steps: [], started: [], finished: [], undone: [], snapshot: '2026-01-01T000000Z', previousKnown: true, warnings: [] }),
+    ending: describeEnding({ drive, steps: [], finished: [], undone: [], snapshot: '2026-01-01T000000Z', previousKnown: true, warnings: [] }),
   };
 }
 

@@ -14,7 +14,7 @@ const base: JobResult = {
   transferredBytes: 5 * 1024 ** 3,
   warnings: [],
   undoErrors: [],
-  ending: describeEnding({ drive: 'offsite-a', steps: [], started: [], finished: [], undone: [], previousKnown: true, warnings: [] }),
+  ending: describeEnding({ drive: 'offsite-a', steps: [], finished: [], undone: [], previousKnown: true, warnings: [] }),
 };
 
 describe('job mails', () => {
@@ -39,7 +39,7 @@ describe('job mails', () => {
         snapshot: 'S',
         warnings,
         undoErrors: [{ step: 'lock', error: 'EBADF' }],
-        ending: describeEnding({ drive: 'offsite-a', steps: [], started: [], finished: [], undone: [], snapshot: 'S', previousKnown: true, warnings }),
+        ending: describeEnding({ drive: 'offsite-a', steps: [], finished: [], undone: [], snapshot: 'S', previousKnown: true, warnings }),
       },
       snapshotCount: 7,
       freeBytes: 1024,
