@@ -88,3 +88,9 @@ export async function endedJob(options: EndedJobOptions = {}): Promise<JobResult
     ending,
   };
 }
+
+/** A real run's result told as if it had failed at `step` with `error`, its ending the one the runner gives that stop. */
+export async function asFailure(result: JobResult, step: StepName, error: string): Promise<JobResult> {
+  const { ending } = await endedJob({ stop: { step, cause: 'failed' } });
+  return { ...result, outcome: 'failed', failedStep: step, error, snapshot: ending.snapshot === undefined ? undefined : result.snapshot, ending };
+}
