@@ -47,6 +47,10 @@ export function resultDict(r: JobResult): Dict {
     Snapshot: ['s', r.snapshot],
     FailedStep: ['s', r.failedStep],
     Error: ['s', r.error === undefined ? undefined : publicReason(r.error)],
+    Cause: ['s', r.ending.cause],
+    Step: ['s', r.ending.step],
+    Title: ['s', r.ending.title],
+    Advice: ['s', r.ending.advice || undefined],
   });
 }
 

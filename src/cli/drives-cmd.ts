@@ -91,12 +91,19 @@ export function renderDrives(rows: DriveRow[], now: Date): string {
       rec?.snapshotCount === undefined ? '-' : String(rec.snapshotCount),
       rec?.freeBytes === undefined ? '-' : formatBytes(rec.freeBytes),
       ago(rec?.lastSeen),
-      [r.overdue ? 'OVERDUE' : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '', scheduleNote(r)]
+      [r.overdue ? 'OVERDUE' : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '', earlyEnd(rec), scheduleNote(r)]
         .filter(Boolean)
         .join('; '),
     ];
   });
   return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'LAST SEEN', 'NOTE'], body);
+}
+
+/** A good last run that still stopped early (a pull after its snapshot was complete) says so: "last run finished; the drive was removed ...". */
+function earlyEnd(rec: DriveRecord | null): string {
+  const run = rec?.lastRun;
+  if (!run?.title || !run.cause || run.cause === 'none' || (run.outcome !== 'success' && run.outcome !== 'warning')) return '';
+  return `last run ${run.title}${run.step ? ` (during ${run.step})` : ''}`;
 }
 
 /** "schedule daily, next run 2026-12-03 02:34" (local time), or just the schedule when systemd cannot say. */

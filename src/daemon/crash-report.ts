@@ -4,6 +4,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/model.js';
 import type { JobResult } from '../job/events.js';
+import type { JobEnding } from '../job/ending.js';
+import { adviceFor } from '../notify/next-steps.js';
 import { crashMail, type InterruptedJob } from '../notify/crash-mail.js';
 import type { Notifier } from '../notify/notifier.js';
 import { readInFlight, removeInFlight, writerIsGone, type InFlightRecord } from './in-flight.js';
@@ -34,7 +36,7 @@ export async function reportInterruptedJob(input: CrashReportInput): Promise<voi
     const mail = crashMail(config.host, job);
     log.error({ drive: job.drive, step: job.step, pid: job.pid }, mail.text.split('\n')[0]!);
     const queued = found.kind === 'record' && config.drives.some((d) => d.name === found.record.drive)
-      ? await input.notifier?.jobFinished(found.record.drive, crashResult(found.record), { mail, cause: 'crash' })
+      ? await input.notifier?.jobFinished(found.record.drive, crashResult(found.record), { mail })
       : await input.notifier?.send(mail);
     // Kept when the mail could not be queued: the next start tries again (until a new job's record replaces it).
     if (queued ?? true) await removeInFlight(config.stateDir);
@@ -71,5 +73,22 @@ function crashResult(record: InFlightRecord): JobResult {
     transferredBytes: 0,
     warnings: [],
     undoErrors: [],
+    ending: crashEnding(record),
   };
+}
+
+/** The ending every reporter reads for a job its daemon did not live to finish. */
+function crashEnding(record: InFlightRecord): JobEnding {
+  const ending: JobEnding = {
+    verdict: 'failed',
+    cause: 'crashed',
+    step: record.step,
+    title: `FAILED at ${record.step ?? 'an unknown step'}: plugback stopped unexpectedly`,
+    advice: '',
+    newestKnown: false,
+    notDone: [],
+    notes: [],
+    led: 'failed',
+  };
+  return { ...ending, advice: adviceFor(ending, { drive: record.drive, putAway: {} }) };
 }

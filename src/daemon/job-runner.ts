@@ -8,7 +8,7 @@ import type { DriveWatcher } from '../drives/drive-watcher.js';
 import { runBackupJob } from '../job/backup-job.js';
 import type { JobEvent, JobResult } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
-import { AbortFailure } from '../job/runner.js';
+import { DriveRemoved } from '../job/runner.js';
 import { deviceSteps } from '../job/steps/device.js';
 import { driveFacts, type DriveFacts } from '../notify/drive-facts.js';
 import { LogCapture } from '../notify/log-capture.js';
@@ -83,7 +83,7 @@ export class JobRunner {
     const job = this.current;
     if (job?.drive !== name || job.removed) return;
     job.removed = true;
-    job.controller.abort(new AbortFailure('drive removed'));
+    job.controller.abort(new DriveRemoved());
     for (const notify of job.onRemoved) notify();
   }
 
@@ -128,9 +128,11 @@ export class JobRunner {
       // A directory target is still there to look at; a LUKS drive was read just before its unmount.
       if (drive.kind === 'directory') facts = await driveFacts(config, drive, result.logFile !== undefined);
       for (const h of hooks) await h.ended?.(result, { logText: capture.text(), ...facts });
-      if (result.outcome === 'success' || result.outcome === 'warning') {
+      // A pull (seen by udisks2 or by the kernel) needs no "safe to remove": the ending's warning says what happened.
+      const pulled = job.removed || result.ending.cause === 'removed';
+      if (result.ending.led === 'done' && !pulled) {
         log.info({ drive: drive.name, snapshot: result.snapshot }, `drive "${drive.name}" is done: safe to remove`);
-      } else if (!job.removed) {
+      } else if (!pulled) {
         log.info({ drive: drive.name }, `drive "${drive.name}" was left unmounted and closed after the failure: safe to remove`);
       }
       return result;

@@ -31,7 +31,7 @@ export class LedSubscriber {
     return {
       event: (event) => reporter?.(event),
       ended: async (result) => {
-        this.result = result.outcome === 'success' || result.outcome === 'warning' ? 'done' : 'failed';
+        this.result = result.ending.led;
       },
     };
   };

@@ -4,10 +4,12 @@ import type { Level } from 'pino';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import { repoPaths } from '../repo/layout.js';
 import type { HeldLock } from '../system/flock.js';
+import { settleRemoval, type DevicePresence } from '../drives/device-presence.js';
 import type { BackupContext, BackupOptions } from './context.js';
-import type { JobEvent, JobListener, JobOutcome, JobResult, StepName } from './events.js';
+import { endingOfRun } from './ending.js';
+import type { JobEvent, JobListener, JobResult } from './events.js';
 import { JobLog, type LineSink } from './job-log.js';
-import { runSteps, type Step } from './runner.js';
+import { DriveRemoved, runSteps, type Step } from './runner.js';
 import { checkShrink } from './steps/check-shrink.js';
 import { checkSource } from './steps/check-source.js';
 import { checkTarget } from './steps/check-target.js';
@@ -29,7 +31,7 @@ export interface BackupJobRequest {
   logLevel?: Level;
   onEvent?: JobListener;
   /** Steps that make the drive available (unlock, mount) and put it away (unmount, close, power off): the daemon's. */
-  deviceSteps?: { before: Step<BackupContext>[]; after: Step<BackupContext>[] };
+  deviceSteps?: { before: Step<BackupContext>[]; after: Step<BackupContext>[]; presence?: DevicePresence };
   /** See RunnerHooks.settleFailure: lets the daemon turn an I/O error into "drive removed during <step>". */
   settleFailure?: () => Promise<void>;
   /** The repository lock, when the caller asked for it already (plugback run); the lock step waits for it instead. */
@@ -89,42 +91,44 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
 
   log.info({ steps: steps.map((s) => s.name), config: req.config.file }, `backup of drive "${req.drive.name}" started`);
   emit({ type: 'job-started', jobId, drive: req.drive.name, steps: steps.map((s) => s.name) });
+  const settleFailure = settlerOf(req);
   const outcome = await runSteps(steps, ctx, {
-    ...(req.settleFailure ? { settleFailure: req.settleFailure } : {}),
+    ...(settleFailure ? { settleFailure } : {}),
     stepStarted: (step) => {
       log.debug({ step }, `step ${step}`);
       emit({ type: 'step-started', step });
     },
     stepFinished: (step, durationMs) => emit({ type: 'step-finished', step, durationMs }),
     stepFailed: (f) => {
-      log.error({ step: f.step, err: f.error.message }, `${f.cancelled ? 'cancelled' : 'failed'} at ${f.step}: ${f.error.message}`);
+      // A pull is the user's doing, not an error of ours; the ending says what it means.
+      if (f.reason instanceof DriveRemoved) log.warn({ step: f.step }, `stopped at ${f.step}: ${f.error.message}`);
+      else log.error({ step: f.step, err: f.error.message }, `${f.cancelled ? 'cancelled' : 'failed'} at ${f.step}: ${f.error.message}`);
       emit({ type: 'step-failed', step: f.step, error: f.error.message });
     },
   });
   for (const u of outcome.undoErrors) log.error({ step: u.step, err: u.error.message }, `clean-up of ${u.step} failed: ${u.error.message}`);
 
-  // A cancel that comes after the snapshot is complete does not undo it: say so, rather than "cancelled".
-  let failure = outcome.failure;
-  if (failure?.cancelled && ctx.snapshot) {
-    ctx.warn(`cancelled after snapshot ${ctx.snapshot} was complete; ${failure.step} and the steps after it did not run`);
-    failure = undefined;
-  }
+  // A cancel or a pull after the snapshot is complete does not undo it: the ending says so, rather than "failed".
+  const facts = { drive: req.drive.name, snapshot: ctx.snapshot, previousSnapshot: ctx.previous?.name, keptForResume: ctx.workDir };
+  const ending = endingOfRun(steps.map((s) => s.name), outcome, facts, warnings, (m) => ctx.warn(m));
+  const failure = ending.verdict === 'failed' || ending.verdict === 'cancelled' ? outcome.failure : undefined;
   const finished = new Date();
   const result: JobResult = {
     jobId,
     drive: req.drive.name,
-    outcome: outcomeOf(failure?.cancelled, failure !== undefined, warnings.length > 0),
+    outcome: ending.verdict,
     startedAt: ctx.startedAt.toISOString(),
     finishedAt: finished.toISOString(),
     durationMs: finished.getTime() - ctx.startedAt.getTime(),
     snapshot: ctx.snapshot,
-    failedStep: failure?.step as StepName | undefined,
+    failedStep: failure?.step,
     error: failure?.error.message,
     leftForResume: ctx.workDir,
     transferredBytes: ctx.transferredBytes,
     warnings,
     undoErrors: outcome.undoErrors.map((u) => ({ step: u.step, error: u.error.message })),
     logFile: runLog.file,
+    ending,
   };
   log[result.outcome === 'success' ? 'info' : result.outcome === 'warning' ? 'warn' : 'error']({ result }, summary(result));
   runLog.detachFile();
@@ -132,10 +136,19 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
   return result;
 }
 
-function outcomeOf(cancelled: boolean | undefined, failed: boolean, warned: boolean): JobOutcome {
-  if (cancelled) return 'cancelled';
-  if (failed) return 'failed';
-  return warned ? 'warning' : 'success';
+/**
+ * What a failed step waits for before its cause is recorded: the caller's news of a removal (udisks2's signal),
+ * and the kernel's and systemd's view of the device, which can say "gone" a second before udisks2 does.
+ */
+function settlerOf(req: BackupJobRequest): (() => Promise<DriveRemoved | undefined>) | undefined {
+  const presence = req.deviceSteps?.presence;
+  if (!req.settleFailure && !presence) return undefined;
+  return async () => {
+    const news = req.settleFailure?.() ?? Promise.resolve();
+    if (presence && (await settleRemoval(presence, news))) return new DriveRemoved();
+    await news;
+    return undefined;
+  };
 }
 
 /** One sentence on how the job went. */
@@ -143,9 +156,9 @@ export function summary(r: JobResult): string {
   const seconds = `${(r.durationMs / 1000).toFixed(1)}s`;
   switch (r.outcome) {
     case 'success':
-      return `backup of "${r.drive}" finished: snapshot ${r.snapshot} in ${seconds}`;
+      return `backup of "${r.drive}" finished: snapshot ${r.snapshot} in ${seconds}${r.ending.notes.map((n) => `; ${n}`).join('')}`;
     case 'warning':
-      return `backup of "${r.drive}" finished with warnings: snapshot ${r.snapshot} in ${seconds}; ${r.warnings.join('; ')}`;
+      return `backup of "${r.drive}" ${r.ending.title}: snapshot ${r.snapshot} in ${seconds}; ${r.warnings.join('; ')}`;
     case 'cancelled':
       return `backup of "${r.drive}" was cancelled during ${r.failedStep}${r.leftForResume ? `; the copy so far is kept for the next run` : ''}`;
     case 'failed':

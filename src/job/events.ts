@@ -1,5 +1,6 @@
 // The events a job emits. Reporters (terminal, LED, mail, D-Bus, ledger) listen to these and nothing else.
 import type { LockHolder } from '../system/flock.js';
+import type { JobEnding } from './ending.js';
 
 /** Every step a job can have. Backups: unlock/mount (daemon), check-target ... post-backup-hooks, unmount/close-luks/power-off (daemon). Restores: lock, keep-aside, restore-copy, release-lock, post-restore-hooks. */
 export type StepName =
@@ -58,6 +59,8 @@ export interface JobResult {
   /** Clean-up that did not work: the machine may need a look. */
   undoErrors: { step: StepName; error: string }[];
   logFile?: string | undefined;
+  /** How it ended, told once for every reporter: verdict (= outcome), cause, what is safe, what was not done, advice. */
+  ending: JobEnding;
 }
 
 export type JobEvent =

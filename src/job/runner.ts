@@ -20,6 +20,8 @@ export interface StepFailure {
   step: StepName;
   error: Error;
   cancelled: boolean;
+  /** The AbortFailure that stopped the job, when one did (DriveRemoved: the drive was pulled out). */
+  reason?: AbortFailure;
 }
 
 /**
@@ -28,12 +30,20 @@ export interface StepFailure {
  */
 export class AbortFailure extends Error {}
 
+/** The drive was pulled out (udisks2 said so, or the kernel or systemd no longer has its device). */
+export class DriveRemoved extends AbortFailure {
+  constructor() {
+    super('drive removed');
+  }
+}
+
 export interface RunnerHooks {
   /**
    * Called when a step fails on its own, before the failure is recorded: the daemon waits there briefly for
    * news that the drive was pulled out, which is the real cause when rsync fails with an I/O error first.
+   * It may also return the cause itself (a DriveRemoved found by looking at the device).
    */
-  settleFailure?(): Promise<void>;
+  settleFailure?(): Promise<AbortFailure | undefined | void>;
   stepStarted(step: StepName): void;
   stepFinished(step: StepName, durationMs: number): void;
   stepFailed(failure: StepFailure): void;
@@ -42,11 +52,16 @@ export interface RunnerHooks {
 export interface StepsOutcome {
   failure?: StepFailure;
   undoErrors: { step: StepName; error: Error }[];
+  /** The steps that ran to the end, in order. */
+  finished: StepName[];
+  /** The steps whose undo ran without an error. */
+  undone: StepName[];
 }
 
 /** Runs `steps` in order; on failure or cancel, undoes the completed ones in reverse. */
 export async function runSteps<C extends StepContext>(steps: readonly Step<C>[], ctx: C, hooks: RunnerHooks): Promise<StepsOutcome> {
   const taken: Step<C>[] = [];
+  const finished: StepName[] = [];
   let failure: StepFailure | undefined;
   for (const step of steps) {
     if (ctx.signal.aborted) {
@@ -54,17 +69,19 @@ export async function runSteps<C extends StepContext>(steps: readonly Step<C>[],
       hooks.stepFailed(failure);
       break;
     }
-    const started = Date.now();
+    const startedAt = Date.now();
     hooks.stepStarted(step.name);
     try {
       await step.run(ctx);
     } catch (error) {
-      if (!ctx.signal.aborted) await hooks.settleFailure?.();
-      failure = abortFailure(step.name, ctx.signal) ?? { step: step.name, error: asError(error), cancelled: ctx.signal.aborted };
+      const settled = ctx.signal.aborted ? undefined : await hooks.settleFailure?.();
+      failure = abortFailure(step.name, ctx.signal) ??
+        (settled instanceof AbortFailure ? failureOf(step.name, settled) : { step: step.name, error: asError(error), cancelled: ctx.signal.aborted });
       hooks.stepFailed(failure);
       break;
     }
-    hooks.stepFinished(step.name, Date.now() - started);
+    finished.push(step.name);
+    hooks.stepFinished(step.name, Date.now() - startedAt);
     if (step.closes) {
       const index = taken.findIndex((s) => s.name === step.closes);
       if (index >= 0) taken.splice(index, 1);
@@ -72,22 +89,29 @@ export async function runSteps<C extends StepContext>(steps: readonly Step<C>[],
     if (step.undo) taken.push(step);
   }
   const undoErrors: StepsOutcome['undoErrors'] = [];
+  const undone: StepName[] = [];
   if (failure) {
     for (const step of taken.reverse()) {
       try {
         await step.undo?.(ctx);
+        undone.push(step.name);
       } catch (error) {
         undoErrors.push({ step: step.name, error: asError(error) });
       }
     }
   }
-  return failure ? { failure, undoErrors } : { undoErrors };
+  const ran = { undoErrors, finished, undone };
+  return failure ? { failure, ...ran } : ran;
 }
 
-/** The failure an AbortFailure reason stands for, e.g. "drive removed during sync". */
+/** The failure an AbortFailure reason on the signal stands for, e.g. "drive removed during sync". */
 function abortFailure(step: StepName, signal: AbortSignal): StepFailure | undefined {
   const reason: unknown = signal.aborted ? signal.reason : undefined;
-  return reason instanceof AbortFailure ? { step, error: new Error(`${reason.message} during ${step}`), cancelled: false } : undefined;
+  return reason instanceof AbortFailure ? failureOf(step, reason) : undefined;
+}
+
+function failureOf(step: StepName, reason: AbortFailure): StepFailure {
+  return { step, error: new Error(`${reason.message} during ${step}`), cancelled: false, reason };
 }
 
 function asError(value: unknown): Error {

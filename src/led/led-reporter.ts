@@ -19,7 +19,7 @@ export function ledReporter(led: LedController): JobListener {
         void led.set('working', event.progress.percent);
         break;
       case 'job-finished':
-        void led.set(event.result.outcome === 'success' || event.result.outcome === 'warning' ? 'done' : 'failed');
+        void led.set(event.result.ending.led);
         break;
       default:
         break;

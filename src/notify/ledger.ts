@@ -2,6 +2,7 @@
 // `plugback drives`, reminders, metrics and the daemon's re-plug rule read it; the notifier writes it.
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { EndingCause } from '../job/ending.js';
 import type { JobOutcome, StepName } from '../job/events.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import { acquireLock } from '../system/flock.js';
@@ -14,9 +15,11 @@ export interface LastRun {
   durationMs: number;
   transferredBytes: number;
   snapshot?: string | undefined;
-  failedStep?: StepName | undefined;
-  /** "crash": the daemon stopped during the job, and its restart recorded this run (src/daemon/crash-report.ts). */
-  cause?: 'crash' | undefined;
+  /** How it ended (JobResult.ending): why it stopped, at which step, in the words of the mail's subject; cause
+   *  "crashed" is a daemon that stopped under the job, recorded by its restart (src/daemon/crash-report.ts). */
+  cause?: EndingCause | undefined;
+  step?: StepName | undefined;
+  title?: string | undefined;
 }
 
 export interface DriveRecord {

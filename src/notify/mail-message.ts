@@ -1,8 +1,8 @@
 // The mails plugback sends, built from plain data (no I/O): subject, text and attachments. Kept serialisable,
 // because a message waits in the outbox until it is sent.
 import { formatBytes, formatDuration } from '../config/units.js';
+import type { JobEnding } from '../job/ending.js';
 import type { JobResult } from '../job/events.js';
-import { nextStepFor } from './next-steps.js';
 import type { OverdueDrive } from './overdue.js';
 
 export interface MailAttachment {
@@ -38,11 +38,10 @@ export function jobMail(input: JobMailInput): MailMessage {
   const { host, result: r } = input;
   const lines: string[] = [];
   lines.push(`${headline(r, host)}.`, '');
-  if (r.outcome !== 'success') {
-    lines.push('What to do next:', `  ${r.outcome === 'warning' ? 'Read the warnings below; the snapshot itself is complete.' : nextStepFor(r.failedStep)}`, '');
-  }
+  if (r.ending.advice) lines.push('What to do next:', `  ${r.ending.advice}`, '');
   if (r.error) lines.push(`Error at ${r.failedStep ?? 'an unknown step'}: ${r.error}`, '');
   if (r.warnings.length > 0) lines.push('Warnings:', ...r.warnings.map((w) => `  - ${w}`), '');
+  if (r.ending.notes.length > 0) lines.push('Notes:', ...r.ending.notes.map((n) => `  - ${n}`), '');
   if (r.undoErrors.length > 0) {
     lines.push('Clean-up that did not work (the machine may need a look):', ...r.undoErrors.map((u) => `  - ${u.step}: ${u.error}`), '');
   }
@@ -95,17 +94,14 @@ export function unitFailureMail(host: string, unit: string, status: string, jour
 }
 
 function headline(r: JobResult, host: string): string {
-  const what = `backup of ${r.drive} on ${host}`;
-  switch (r.outcome) {
-    case 'success':
-      return `${what} succeeded`;
-    case 'warning':
-      return `${what} finished with warnings`;
-    case 'cancelled':
-      return `${what} was cancelled during ${r.failedStep ?? 'the job'}`;
-    case 'failed':
-      return `${what} FAILED at ${r.failedStep ?? 'an unknown step'}`;
-  }
+  return `backup of ${r.drive} on ${host} ${r.ending.title}`;
+}
+
+/** What is safe after the run, in one line. */
+function safeLine(e: JobEnding): string {
+  if (e.snapshot) return `snapshot ${e.snapshot} (this run's) is complete`;
+  if (!e.newestKnown) return "this run's snapshot was not completed; the drive's snapshots were not looked at";
+  return e.newestSnapshot ? `this run's snapshot was not completed; the newest complete one is ${e.newestSnapshot}` : "this run's snapshot was not completed, and the drive has no complete one yet";
 }
 
 function facts(input: JobMailInput): string[] {
@@ -117,7 +113,9 @@ function facts(input: JobMailInput): string[] {
     `Finished:     ${r.finishedAt} (took ${formatDuration(r.durationMs)})`,
     `Copied:       ${formatBytes(r.transferredBytes)}`,
     `Snapshot:     ${r.snapshot ?? 'none completed'}`,
+    `Safe:         ${safeLine(r.ending)}`,
   ];
+  if (r.ending.notDone.length > 0) out.push(`Not done:     ${r.ending.notDone.join(', ')}`);
   if (r.leftForResume && !r.snapshot) out.push(`Kept:         ${r.leftForResume} (the next run continues it)`);
   if (input.snapshotCount !== undefined) out.push(`Snapshots:    ${input.snapshotCount} on the drive`);
   if (input.freeBytes !== undefined) out.push(`Free space:   ${formatBytes(input.freeBytes)}`);

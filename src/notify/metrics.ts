@@ -1,9 +1,11 @@
 // Per-drive metrics in the Prometheus text format, written atomically for node_exporter's textfile collector.
+import type { EndingCause } from '../job/ending.js';
 import type { JobOutcome } from '../job/events.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import type { Ledger } from './ledger.js';
 
 const OUTCOMES: readonly JobOutcome[] = ['success', 'warning', 'failed', 'cancelled'];
+const CAUSES: readonly EndingCause[] = ['none', 'failed', 'cancelled', 'removed', 'crashed'];
 
 interface Family {
   name: string;
@@ -19,6 +21,7 @@ export function renderMetrics(ledger: Ledger, drives: readonly string[], overdue
   const duration = family('plugback_last_run_duration_seconds', 'How long the last backup took.');
   const bytes = family('plugback_last_run_transferred_bytes', 'Bytes copied by the last backup.');
   const result = family('plugback_last_run_result', 'How the last backup ended: 1 for its result, 0 for the others.');
+  const cause = family('plugback_last_run_cause', 'Why the last backup stopped before its last step (none: it did not): 1 for its cause, 0 for the others.');
   const snapshots = family('plugback_snapshots', 'Complete snapshots of this host on the drive, when it was last seen.');
   const free = family('plugback_drive_free_bytes', 'Free space on the drive, when it was last seen.');
   const overdueFamily = family('plugback_drive_overdue', '1 when the drive has not been backed up for longer than its overdueAfterDays (or reminders.overdueAfterDays).');
@@ -35,11 +38,14 @@ export function renderMetrics(ledger: Ledger, drives: readonly string[], overdue
       duration.samples.push({ labels, value: run.durationMs / 1000 });
       bytes.samples.push({ labels, value: run.transferredBytes });
       for (const outcome of OUTCOMES) result.samples.push({ labels: { drive, result: outcome }, value: run.outcome === outcome ? 1 : 0 });
+      // Runs recorded before the ledger kept the cause count as ended normally when they succeeded.
+      const runCause = run.cause ?? (run.outcome === 'success' || run.outcome === 'warning' ? 'none' : run.outcome);
+      for (const c of CAUSES) cause.samples.push({ labels: { drive, cause: c }, value: runCause === c ? 1 : 0 });
     }
     if (record.snapshotCount !== undefined) snapshots.samples.push({ labels, value: record.snapshotCount });
     if (record.freeBytes !== undefined) free.samples.push({ labels, value: record.freeBytes });
   }
-  return [lastSuccess, lastRun, duration, bytes, result, snapshots, free, overdueFamily].map(renderFamily).join('');
+  return [lastSuccess, lastRun, duration, bytes, result, cause, snapshots, free, overdueFamily].map(renderFamily).join('');
 }
 
 /** Writes the textfile so node_exporter never reads half of it. */

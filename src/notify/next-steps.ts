@@ -1,7 +1,10 @@
-// What to do next, by the step a backup failed at: the first thing a failure mail says after what happened.
+// What to do next, chosen by why the job stopped and when: a pulled drive, a cancel and a step's own failure at
+// the same step need different advice, and the advice must fit what the LED shows and where the drive is.
 import type { StepName } from '../job/events.js';
+import type { JobEnding, PutAwayState } from '../job/ending.js';
 
-const ADVICE: Partial<Record<StepName, string>> = {
+/** For a step that failed on its own (the drive still there). */
+const FAILED: Partial<Record<StepName, string>> = {
   unlock: 'Check that the key file unlocks the drive (cryptsetup open --test-passphrase --key-file KEY DEVICE) and that the drive is the one in the config.',
   mount: 'Check the file system on the drive (fsck) and that nothing else holds the mount point.',
   'check-target':
@@ -17,13 +20,81 @@ const ADVICE: Partial<Record<StepName, string>> = {
   verify: 'Files read back from the new snapshot differ from the source: the drive may be failing. Check it (smartctl -a, dmesg) before trusting it.',
   prune: 'Old snapshots could not be removed; the new snapshot is fine. Check the drive for errors and free space.',
   'post-backup-hooks': 'A postBackup hook failed: a service it should restart may still be stopped. Check it now.',
-  unmount: 'The drive could not be unmounted: something still uses it (lsof +f -- MOUNTPOINT). Do not unplug it yet.',
-  'close-luks': 'The LUKS mapping could not be closed: the drive may still be in use. Do not unplug it yet.',
-  'power-off': 'The drive could not be powered down; once the LED is green it can still be unplugged safely.',
+  'power-off': 'The drive could not be powered down; it is unmounted and closed, so it can be unplugged safely.',
 };
 
-/** One or two sentences on what to do after a failure at `step`. */
-export function nextStepFor(step: StepName | undefined): string {
-  const specific = step ? ADVICE[step] : undefined;
-  return specific ?? 'Read the log below for the reason; docs/troubleshooting.md explains each message.';
+/** The steps before anything is written into a snapshot folder. */
+const BEFORE_COPY: readonly StepName[] = ['unlock', 'mount', 'lock', 'check-target', 'check-source', 'pre-backup-hooks'];
+
+/** The advice for an ending; empty when there is nothing to do. */
+export function adviceFor(e: JobEnding, facts: { drive: string; putAway: PutAwayState }): string {
+  switch (e.cause) {
+    case 'none':
+      return e.verdict === 'warning' ? 'Read the warnings below; the snapshot itself is complete.' : '';
+    case 'removed':
+      return removedAdvice(e);
+    case 'cancelled':
+      return [cancelledAdvice(e), unpluggable(facts.putAway)].filter(Boolean).join(' ');
+    case 'crashed':
+      return `plugback stopped unexpectedly during ${e.step ?? 'the backup'}: its journal says why (journalctl -u plugback). ${kept(e) || 'Nothing of this run was completed.'}`;
+    case 'failed':
+      return failedAdvice(e, facts.putAway);
+  }
+}
+
+function removedAdvice(e: JobEnding): string {
+  if (e.snapshot) {
+    if (e.notes.length > 0) return '';
+    return (
+      `Nothing was lost: snapshot ${e.snapshot} is complete on the drive. The drive was unplugged before plugback had put it away ` +
+      `(${e.notDone.join(', ')} did not run), so the next backup of it checks its file system first and tidies up what this one left. ` +
+      'Next time, leave it in until the LED turns green.'
+    );
+  }
+  const step = e.step ?? 'sync';
+  const leaveIt = 'Plug it in again and leave it in until the LED turns green.';
+  if (BEFORE_COPY.includes(step)) {
+    return `The drive was unplugged during ${step}, before anything was copied. ${untouched(e)} ${leaveIt}`;
+  }
+  if (step === 'complete') {
+    return `The drive was unplugged while the snapshot was being completed: the next backup finds out whether it was, and otherwise continues the copy kept on the drive. ${newest(e)} ${leaveIt}`;
+  }
+  return `The drive was unplugged during ${step}. ${kept(e) || untouched(e)} ${leaveIt}`;
+}
+
+function cancelledAdvice(e: JobEnding): string {
+  if (e.snapshot) return `Snapshot ${e.snapshot} is complete; the job was cancelled during ${e.step}${e.notDone.length ? `, so ${e.notDone.join(', ')} did not run` : ''}.`;
+  if (BEFORE_COPY.includes(e.step ?? 'sync')) return `It was cancelled before anything was copied. ${untouched(e)} Run it again when it suits.`;
+  return `Nothing is wrong with the drive. ${kept(e) || untouched(e)}`;
+}
+
+function failedAdvice(e: JobEnding, putAway: PutAwayState): string {
+  const step = e.step;
+  if (step === 'unmount' || step === 'close-luks') {
+    const what = step === 'unmount' ? 'The drive could not be unmounted: something still used it (the log names it; lsof +f -- MOUNTPOINT).' : 'The LUKS mapping could not be closed: the drive may still be in use.';
+    return putAway.unmounted && putAway.closed
+      ? `${what} plugback detached and closed it afterwards, so it can be unplugged now.`
+      : `${what} Do not unplug it yet: see the clean-up errors below.`;
+  }
+  const specific = step ? FAILED[step] : undefined;
+  const text = specific ?? 'Read the log below for the reason; docs/troubleshooting.md explains each message.';
+  return e.snapshot && step === 'post-backup-hooks' ? `Snapshot ${e.snapshot} is complete. ${text}` : text;
+}
+
+function kept(e: JobEnding): string {
+  return e.keptForResume ? `The copy so far is kept on the drive (${e.keptForResume}) and the next run continues it. ${newest(e)}`.trim() : '';
+}
+
+function untouched(e: JobEnding): string {
+  return `The snapshots already on the drive were not touched.${e.newestSnapshot ? ` The newest complete one is ${e.newestSnapshot}.` : ''}`;
+}
+
+function newest(e: JobEnding): string {
+  if (!e.newestKnown) return '';
+  return e.newestSnapshot ? `The newest complete snapshot, ${e.newestSnapshot}, is untouched.` : 'There is no complete snapshot on the drive yet.';
+}
+
+function unpluggable(putAway: PutAwayState): string {
+  if (putAway.unmounted === undefined) return '';
+  return putAway.unmounted && putAway.closed ? 'The drive was unmounted and closed: it can be unplugged.' : 'The drive could not be unmounted and closed: see the clean-up errors below before unplugging it.';
 }

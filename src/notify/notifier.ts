@@ -27,8 +27,6 @@ export interface JobDetails {
   snapshotCount?: number | undefined;
   /** The mail to send instead of the usual job mail (a job the last daemon did not finish: src/daemon/crash-report.ts). */
   mail?: MailMessage | undefined;
-  /** Why the job ended, when not by its own steps: "crash" (the daemon stopped under it). Kept in the ledger. */
-  cause?: 'crash' | undefined;
 }
 
 export type OverdueListener = (drives: string[]) => void;
@@ -259,8 +257,9 @@ function recordJob(ledger: Ledger, drive: string, r: JobResult, details: JobDeta
     durationMs: r.durationMs,
     transferredBytes: r.transferredBytes,
     snapshot: r.snapshot,
-    failedStep: r.failedStep,
-    ...(details.cause ? { cause: details.cause } : {}),
+    cause: r.ending.cause,
+    step: r.ending.step,
+    title: r.ending.title,
   };
   if (r.outcome === 'success' || r.outcome === 'warning') record.lastSuccess = r.finishedAt;
   else record.lastFailure = { at: r.finishedAt, step: r.failedStep, reason: r.error ?? r.outcome };

@@ -129,6 +129,11 @@ export class DaemonFixture {
     return this.peer.unplug(diskId(name));
   }
 
+  /** Pulled out, with udisks2's news `udisksDelayMs` after systemd's (the kernel's and udev's view). */
+  unplugLate(name: string, udisksDelayMs: number): Promise<void> {
+    return this.peer.unplugLate(diskId(name), udisksDelayMs);
+  }
+
   /** udisks2 restarts, and the named drives are plugged in while it is down (no signal tells of them). */
   restartUdisks(plugged: string[]): Promise<void> {
     return this.peer.restartUdisks(plugged.map(diskId), []);

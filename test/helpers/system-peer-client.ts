@@ -38,6 +38,8 @@ export interface SystemPeer {
   addDisk(id: string, uuid: string, luks: boolean, cleartextPath?: string, canPowerOff?: boolean): Promise<void>;
   plug(id: string): Promise<void>;
   unplug(id: string): Promise<void>;
+  /** Pulled out: systemd's device unit goes at once, udisks2's objects `udisksDelayMs` later. */
+  unplugLate(id: string, udisksDelayMs: number): Promise<void>;
   /** udisks2 restarts: its name is released, the disks plugged in and pulled out without a signal, the name taken again. */
   restartUdisks(plug: string[], unplug: string[]): Promise<void>;
   /** Declares the crypttab entry `cryptName UUID=<uuid>`: systemd-cryptsetup@<cryptName>.service becomes loadable. */
@@ -191,6 +193,9 @@ export async function startSystemPeer(bus: PrivateBus, opts: { udisks?: boolean 
     },
     async unplug(id) {
       await call('Unplug', 's', [id]);
+    },
+    async unplugLate(id, udisksDelayMs) {
+      await call('UnplugLate', 'su', [id, udisksDelayMs]);
     },
     async restartUdisks(plug, unplug) {
       await call('RestartUdisks', 'asas', [plug, unplug]);

@@ -394,13 +394,15 @@ function plug(disk) {
   if (unit.job && unit.job.type === 'start') finishJob(unit.job, 'done');
 }
 
-function unplug(disk) {
+/** `udisksDelayMs`: udisks2 tells of it that much later than systemd does, as the real one can (about 1 s after the kernel). */
+function unplug(disk, udisksDelayMs = 0) {
   if (!disk.plugged) return;
   disk.plugged = false;
   if (withUdisks) {
-    if (disk.cleartext) removeUdisksObject(disk.cleartext.path);
-    removeUdisksObject(blockPath(disk));
-    removeUdisksObject(drivePath(disk));
+    const objects = [disk.cleartext?.path, blockPath(disk), drivePath(disk)].filter(Boolean);
+    const remove = () => objects.forEach((path) => removeUdisksObject(path));
+    if (udisksDelayMs > 0) setTimeout(remove, udisksDelayMs);
+    else remove();
   }
   disk.cleartext = undefined;
   disk.encrypted = undefined;
@@ -731,6 +733,12 @@ const ControlIface = defineInterface(CONTROL, {
       in: 's',
       fn(id) {
         unplug(diskNamed(id));
+      },
+    },
+    UnplugLate: {
+      in: 'su',
+      fn(id, udisksDelayMs) {
+        unplug(diskNamed(id), udisksDelayMs);
       },
     },
     // udisks2 restarting (as on a package upgrade): the name is released, the disks in `plugIds` plugged in and

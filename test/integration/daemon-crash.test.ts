@@ -87,7 +87,7 @@ describe('a daemon killed mid-job', () => {
     const second = await f.startDaemon();
     // Reported before "ready": the ledger has the crashed run, and the mail is on its way.
     const ledger = (await readLedger(f.stateDir))['offsite-a'];
-    expect(ledger?.lastRun).toMatchObject({ outcome: 'failed', cause: 'crash', failedStep: 'pre-backup-hooks' });
+    expect(ledger?.lastRun).toMatchObject({ outcome: 'failed', cause: 'crashed', step: 'pre-backup-hooks' });
     expect(ledger?.lastFailure?.step).toBe('pre-backup-hooks');
     expect(ledger?.lastFailure?.reason).toMatch(/plugback stopped unexpectedly during pre-backup-hooks/);
     const [received] = await mail.waitFor(1);

@@ -180,6 +180,39 @@ describe('plugback daemon', () => {
     expect(f.messages().some((m) => /continu|resum/i.test(m))).toBe(true);
   });
 
+  it.each([
+    ['udisks2 tells at once', 0],
+    ['udisks2 tells 4 s after systemd (the kernel) does', 4000],
+  ] as const)('a pull after the snapshot is complete is a finished backup, not a failure, whichever signal comes first (%s)', async (_how, udisksDelayMs) => {
+    const f = await setUp();
+    await f.addDrive('offsite-a');
+    // The postBackup hook holds the job after complete, so the pull lands between complete and unmount.
+    await f.writeConfig({ backup: { lockFile: path.join(f.root, 'plugback.lock'), verifySample: 0 }, hooks: { postBackup: 'sleep 2' } });
+    await f.startDaemon();
+    await f.plug('offsite-a');
+    await f.waitForLog(/^snapshot \S+ is complete$/, 'offsite-a');
+    await f.waitForLog(/^step post-backup-hooks$/, 'offsite-a');
+    await f.unplugLate('offsite-a', udisksDelayMs);
+
+    const end = await f.waitForLog(/^backup of "offsite-a" (finished|failed|was cancelled)/, 'offsite-a');
+    expect(end.msg).toMatch(/^backup of "offsite-a" finished; the drive was removed before it was put away: snapshot \S+ in /);
+    expect(end.level).toBe(40);
+    expect(f.messages().some((m) => /is done: safe to remove|FAILED|failed at/.test(m))).toBe(false);
+    // The ledger is written just after the job's last line.
+    let record = (await readLedger(f.stateDir))['offsite-a'];
+    for (let i = 0; i < 100 && !record?.lastRun; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      record = (await readLedger(f.stateDir))['offsite-a'];
+    }
+    expect(record?.lastRun).toMatchObject({ outcome: 'warning', cause: 'removed', title: 'finished; the drive was removed before it was put away' });
+    expect(record?.lastSuccess).toBe(record?.lastRun?.finishedAt);
+    expect(record?.lastFailure).toBeUndefined();
+    expect(await f.isMounted('offsite-a')).toBe(false);
+    const left = await snapshotsOn(f, 'offsite-a');
+    expect(left).toHaveLength(1);
+    expect(left[0]).not.toMatch(/\.incomplete$/);
+  });
+
   it('lets e2fsck -p repair the drive before mounting it, and says so: the backup ends with a warning', async () => {
     const f = await setUp();
     const a = await f.addDrive('offsite-a');

@@ -8,6 +8,7 @@ import { Notifier } from '../../src/notify/notifier.js';
 import { BackupFixture, DRIVE, HOST } from '../helpers/backup-fixture.js';
 import { MailServer } from '../helpers/mail-server.js';
 import { memoryLogger } from '../helpers/notify.js';
+import { asFailure } from '../helpers/ended-job.js';
 
 const PASSWORD = 's3cret-smtp-pass';
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -93,7 +94,7 @@ describe('failure mail over SMTP', () => {
     const f = await fixtureWithMail(server);
     const result = await f.run({ allowShrink: false });
     const logText = Array.from({ length: 120 }, (_, i) => JSON.stringify({ level: 30, time: '2026-01-01T00:00:00.000Z', msg: `line ${i + 1}` })).join('\n');
-    const failed = { ...result, outcome: 'failed' as const, failedStep: 'sync' as const, error: 'rsync exited with 11' };
+    const failed = await asFailure(result, 'sync', 'rsync exited with 11');
     const notifier = new Notifier(f.config, memoryLogger().log);
     await notifier.jobFinished(DRIVE, failed, { logText });
     await notifier.flush(20_000);
@@ -149,7 +150,7 @@ describe('failure mail over SMTP', () => {
     process.env.PLUGBACK_TEST_SMTP_PASSWORD = PASSWORD;
     cleanups.push(async () => delete process.env.PLUGBACK_TEST_SMTP_PASSWORD);
     const notifier = new Notifier(f.config, memoryLogger().log);
-    await notifier.jobFinished(DRIVE, { ...(await f.run()), outcome: 'failed', failedStep: 'lock', error: 'lock held by PID 4242' });
+    await notifier.jobFinished(DRIVE, await asFailure(await f.run(), 'lock', 'lock held by PID 4242'));
     expect(await notifier.flush(20_000)).toEqual({ left: 0 });
     expect((await server.waitFor(1))[0]!.mail.text).toContain('lock held by PID 4242');
   });
@@ -165,7 +166,7 @@ describe('security: starttls', () => {
     });
     const { log, lines } = memoryLogger();
     const notifier = new Notifier(f.config, log);
-    await notifier.jobFinished(DRIVE, { ...(await f.run()), outcome: 'failed', failedStep: 'sync', error: 'boom' });
+    await notifier.jobFinished(DRIVE, await asFailure(await f.run(), 'sync', 'boom'));
     expect(await notifier.flush(1_000)).toEqual({ left: 1 });
     expect(server.logins).toEqual([]);
     expect(server.received).toEqual([]);
@@ -178,7 +179,7 @@ describe('a mail server that is down', () => {
     const server = await MailServer.onFreePort({ user: 'nas', password: PASSWORD });
     cleanups.push(() => server.stop());
     const f = await fixtureWithMail(server);
-    const result = { ...(await f.run()), outcome: 'failed' as const, failedStep: 'sync' as const, error: 'rsync: write failed: No space left on device (28)' };
+    const result = await asFailure(await f.run(), 'sync', 'rsync: write failed: No space left on device (28)');
 
     const { log, lines } = memoryLogger();
     const first = new Notifier(f.config, log);
@@ -221,7 +222,7 @@ describe('sendmail transport', () => {
     });
 
     const notifier = new Notifier(f.config, memoryLogger().log);
-    await notifier.jobFinished(DRIVE, { ...(await f.run()), outcome: 'failed', failedStep: 'verify', error: '2 of 20 files differ' });
+    await notifier.jobFinished(DRIVE, await asFailure(await f.run(), 'verify', '2 of 20 files differ'));
     expect(await notifier.flush(20_000)).toEqual({ left: 0 });
 
     const args = (await fs.readFile(path.join(bin, 'args'), 'utf8')).trim().split('\n');
@@ -247,7 +248,7 @@ describe('sendmail transport', () => {
 
     const { log, lines } = memoryLogger();
     const notifier = new Notifier(f.config, log);
-    await notifier.jobFinished(DRIVE, { ...(await f.run()), outcome: 'failed', failedStep: 'verify', error: '2 of 20 files differ' });
+    await notifier.jobFinished(DRIVE, await asFailure(await f.run(), 'verify', '2 of 20 files differ'));
     expect(await notifier.flush(20_000)).toEqual({ left: 1 });
     expect(lines.join('\n')).toMatch(/no answer within 1s \(\S+sendmail was stopped\)/);
     const pid = Number(await fs.readFile(path.join(bin, 'pid'), 'utf8'));

@@ -9,6 +9,7 @@ import { getTasks } from 'node-cron';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/model.js';
+import { describeEnding } from '../../src/job/ending.js';
 import type { JobResult } from '../../src/job/events.js';
 import { readLedger } from '../../src/notify/ledger.js';
 import { Notifier } from '../../src/notify/notifier.js';
@@ -60,6 +61,7 @@ function success(drive: string, finishedAt: string): JobResult {
     transferredBytes: 1000,
     warnings: [],
     undoErrors: [],
+    ending: describeEnding({ drive, steps: [], finished: [], undone: [], snapshot: '2026-01-01T000000Z', previousKnown: true, warnings: [] }),
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StepName } from '../../src/job/events.js';
-import { AbortFailure, runSteps, type Step, type StepContext } from '../../src/job/runner.js';
+import { AbortFailure, DriveRemoved, runSteps, type Step, type StepContext } from '../../src/job/runner.js';
 
 interface Ctx extends StepContext {
   trail: string[];
@@ -100,5 +100,16 @@ describe('the step runner', () => {
       },
     });
     expect(outcome.failure?.error.message).toBe('drive removed during sync');
+  });
+
+  it('takes the cause a settle returns (the device seen gone), and says which steps finished and which were undone', async () => {
+    const outcome = await runSteps([step('mount', { undo: true }), step('sync', { fail: true }), step('complete')], ctx(), {
+      ...quiet,
+      settleFailure: async () => new DriveRemoved(),
+    });
+    expect(outcome.failure?.error.message).toBe('drive removed during sync');
+    expect(outcome.failure?.reason).toBeInstanceOf(DriveRemoved);
+    expect(outcome.finished).toEqual(['mount']);
+    expect(outcome.undone).toEqual(['mount']);
   });
 });

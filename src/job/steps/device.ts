@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import type { LuksDrive } from '../../config/model.js';
 import type { UdisksClient } from '../../drives/udisks.js';
 import type { PresentDrive } from '../../drives/drive-watcher.js';
+import { devicePresence, sightDevice, type DevicePresence } from '../../drives/device-presence.js';
 import { closeStaleMapping } from '../../system/dm-mapping.js';
 import { secretPathProblem } from '../../system/file-perms.js';
 import { mountAt } from '../../system/mounts.js';
@@ -15,7 +16,7 @@ import type { JobResultName, Systemd1 } from '../../system/systemd1.js';
 import { crypttabLine } from '../../units/crypttab.js';
 import { cryptsetupUnit } from '../../units/escape.js';
 import type { BackupContext } from '../context.js';
-import type { Step } from '../runner.js';
+import { DriveRemoved, type Step } from '../runner.js';
 
 export interface DeviceAccess {
   systemd: Systemd1;
@@ -37,11 +38,22 @@ export interface DeviceTimeouts {
 
 const DEFAULT_TIMEOUTS: DeviceTimeouts = { unlockMs: 120_000, cleartextMs: 30_000, lockMs: 60_000, powerOffMs: 60_000 };
 
+export interface DeviceSteps {
+  before: Step<BackupContext>[];
+  after: Step<BackupContext>[];
+  /** Whether the kernel or systemd no longer has the drive's device (seen at unlock); false before that. */
+  presence: DevicePresence;
+}
+
 /** The device steps for one job on a LUKS drive; they share what they find (the cleartext device) through a closure. */
-export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext>[]; after: Step<BackupContext>[] } {
+export function deviceSteps(access_: DeviceAccess): DeviceSteps {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...access_.timeouts };
   let cleartext: string | undefined;
   let fsType: string | undefined;
+  let seen: DevicePresence | undefined;
+  const presence: DevicePresence = { gone: async () => (seen ? seen.gone() : false) };
+  /** Pulled out: udisks2 said so (the job's signal), or the kernel or systemd lost the device. */
+  const removed = async (ctx: BackupContext) => ctx.signal.reason instanceof DriveRemoved || !access_.present() || (await presence.gone());
 
   const luks = (ctx: BackupContext): LuksDrive => {
     if (ctx.drive.kind !== 'luks') throw new Error(`drive "${ctx.drive.name}" is a directory target; it has no device to unlock`);
@@ -67,6 +79,7 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
     async run(ctx) {
       const drive = luks(ctx);
       const unit = cryptsetupUnit(drive.cryptName);
+      seen = devicePresence(await sightDevice(drive.uuid, [access_.present()?.block?.device], access_.systemd), access_.systemd);
       await access(drive.keyFile, constants.R_OK).catch(() => {
         throw new Error(
           `the key file ${drive.keyFile} of drive "${drive.name}" is missing or unreadable: put the drive's key there (owned by root, mode 600), or set drives.${drive.name}.keyFile in ${ctx.config.file}`,
@@ -113,10 +126,11 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
     },
     async undo(ctx) {
       const drive = luks(ctx);
-      if (access_.present()) await access_.beforeUnmount?.(ctx);
+      const gone = await removed(ctx);
+      if (!gone) await access_.beforeUnmount?.(ctx);
       // The run log lives on the drive: let go of it first, or the unmount is busy because of us.
       ctx.runLog.detachFile();
-      if (!access_.present()) {
+      if (gone) {
         await unmountLazily(drive.mountPoint);
         ctx.log.warn({ mountPoint: drive.mountPoint }, `detached ${drive.mountPoint} (the drive is gone)`);
         return;
@@ -131,6 +145,8 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
     closes: 'mount',
     async run(ctx) {
       const drive = luks(ctx);
+      // A drive already pulled out is not unmounted "cleanly": say so, whether or not udisks2 has told us yet.
+      if (await removed(ctx)) throw new Error(`drive "${drive.name}" was removed before it was unmounted`);
       await access_.beforeUnmount?.(ctx);
       ctx.runLog.detachFile();
       await unmount(drive.mountPoint);
@@ -143,6 +159,7 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
   const powerOff: Step<BackupContext> = {
     name: 'power-off',
     async run(ctx) {
+      if (await removed(ctx)) throw new Error(`drive "${ctx.drive.name}" was removed before it was powered off`);
       const where = access_.present();
       const drivePath = where?.block?.drive;
       const info = drivePath && drivePath !== '/' ? access_.udisks?.driveInfo(drivePath) : undefined;
@@ -158,13 +175,15 @@ export function deviceSteps(access_: DeviceAccess): { before: Step<BackupContext
         await access_.udisks.powerOff(drivePath, timeouts.powerOffMs);
         ctx.log.info({ drive: drivePath }, `powered off ${info.name}`);
       } catch (error) {
+        // Pulled out meanwhile: the same answer as a pull just before this step (the runner names the removal).
+        if (await removed(ctx)) throw new Error(`drive "${ctx.drive.name}" was removed before it was powered off: ${(error as Error).message}`);
         // The data is safe once unmounted and closed; a drive that stays powered is only a warning.
         ctx.warn(`could not power off ${info.name}: ${(error as Error).message}; it is unmounted and closed, so it is safe to remove`);
       }
     },
   };
 
-  return { before: [unlock, mount], after: [unmountStep, closeLuks, powerOff] };
+  return { before: [unlock, mount], after: [unmountStep, closeLuks, powerOff], presence };
 }
 
 /** The cleartext device udisks2 announces for the unlocked container, or /dev/mapper/<name> without udisks2. */

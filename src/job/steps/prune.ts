@@ -51,9 +51,14 @@ async function pruneSnapshots(ctx: BackupContext, repo: Repository): Promise<voi
     await repo.deleteSnapshot(name);
   }
   // Leftovers of runs superseded by the snapshot just made, and deletions a crash or a pull interrupted.
-  for (const name of [...listing.incomplete, ...listing.deleting]) {
+  for (const name of listing.incomplete) {
     ctx.log.info({ leftover: name }, `removing ${name}, left by an earlier run`);
     await repo.deleteSnapshot(name);
+  }
+  for (const name of listing.deleting) await repo.deleteSnapshot(name);
+  if (listing.deleting.length > 0) {
+    const n = listing.deleting.length;
+    ctx.log.info({ leftovers: listing.deleting }, `removed ${n} half-deleted snapshot${n === 1 ? '' : 's'} left by an interrupted prune: ${listing.deleting.join(', ')}`);
   }
   await pruneLogs(repo, [...plan.keep.keys()].sort()[0]);
   const kept = [...plan.keep.entries()].map(([name, why]) => `${name} (${why.join(', ')})`);
