@@ -5,8 +5,8 @@ import type { JobResult } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
-import { acquireLock, AlreadyRunningError, type HeldLock } from '../system/flock.js';
-import { describeHolder } from '../system/lock-file.js';
+import { AlreadyRunningError, type HeldLock } from '../system/flock.js';
+import { takeCliLock } from './cli-lock.js';
 import { EXIT } from './exit-codes.js';
 import { jobConsole } from './terminal.js';
 
@@ -90,16 +90,7 @@ Examples:
 
 /** Asks for the repository lock as this drive's backup; says on stderr when it has to wait. */
 function takeRunLock(config: Config, drive: Drive, signal: AbortSignal): Promise<HeldLock> {
-  const file = config.backup.lockFile;
-  const lock = acquireLock(file, {
-    waitMs: config.backup.lockWait,
-    signal,
-    owner: { what: 'backup', drive: drive.name },
-    onWait: (holders) => {
-      const who = holders.map(describeHolder).join(', ') || 'another process';
-      process.stderr.write(`plugback: waiting for the lock ${file}, held by ${who} (up to ${Math.round(config.backup.lockWait / 1000)}s, backup.lockWait)\n`);
-    },
-  });
+  const lock = takeCliLock(config, { what: 'backup', drive: drive.name }, signal);
   // The job reports a failure to take it; the refusal of a second run is handled before the job starts.
   lock.catch(() => undefined);
   return lock;

@@ -8,6 +8,7 @@ import type { BackupContext, BackupOptions } from './context.js';
 import type { JobEvent, JobListener, JobOutcome, JobResult, StepName } from './events.js';
 import { JobLog, type LineSink } from './job-log.js';
 import { runSteps, type Step } from './runner.js';
+import { archive } from './steps/archive.js';
 import { checkShrink } from './steps/check-shrink.js';
 import { checkSource } from './steps/check-source.js';
 import { checkTarget } from './steps/check-target.js';
@@ -49,6 +50,8 @@ export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
   // Before prune: a snapshot that reads back wrong must not be the reason older ones are deleted.
   verify,
   prune,
+  // After prune (which never removes the new snapshot), and under the lock, so no other job prunes what tar reads.
+  archive,
   releaseLock,
   postBackupHooks,
 ];

@@ -1,7 +1,7 @@
 // The events a job emits. Reporters (terminal, LED, mail, D-Bus, ledger) listen to these and nothing else.
 import type { LockHolder } from '../system/flock.js';
 
-/** Every step a job can have. Backups: unlock/mount (daemon), check-target ... post-backup-hooks, unmount/close-luks/power-off (daemon). Restores: lock, keep-aside, restore-copy, release-lock, post-restore-hooks. */
+/** Every step a job can have. Backups: unlock/mount (daemon), check-target ... prune, archive, release-lock, post-backup-hooks, unmount/close-luks/power-off (daemon). Restores: lock, keep-aside, restore-copy, release-lock, post-restore-hooks. */
 export type StepName =
   | 'unlock'
   | 'mount'
@@ -14,6 +14,7 @@ export type StepName =
   | 'complete'
   | 'prune'
   | 'verify'
+  | 'archive'
   | 'release-lock'
   | 'post-backup-hooks'
   | 'keep-aside'
