@@ -29,6 +29,8 @@ Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 complet
 75 this drive is being backed up already (nothing was done: no hooks, no mail, no record).
 The lock (backup.lockFile) is taken first, before any hook: a run of another drive waits for it
 up to backup.lockWait, a second run of the same drive exits 75 at once.
+A drive with archive: in the config also gets an archive of the new snapshot (before the lock is
+released); a failed archive is a warning (exit 3), the snapshot is complete all the same.
 After the run, the drive's history is updated (see plugback drives), the metrics textfile is
 written, healthchecks are pinged, and a failure (or, with mail.onSuccess, a success) is mailed.
 Mail that cannot be sent within 20 seconds waits in stateDir/outbox for the next plugback process.
