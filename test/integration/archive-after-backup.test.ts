@@ -162,6 +162,14 @@ describe('a backup onto a drive with archive: in the config', () => {
     expect(await w.completeSnapshots()).toHaveLength(2);
     expect(second.messages.some((m) => m.includes(`its archive into ${notAFolder} failed: `))).toBe(true);
     expect(await fs.readFile(notAFolder, 'utf8')).toBe('not a folder\n');
+
+    // An owner this machine does not know, named by its place in the config.
+    await configure(w, (doc) => {
+      doc.drives.d1.archive = { to: out, owner: 'no-such-user-pb' };
+    });
+    const third = await w.cli(['run', 'd1']);
+    expect(third.code, shown(third)).toBe(3);
+    expect(third.messages.some((m) => m.includes('there is no user "no-such-user-pb" on this machine (getent passwd no-such-user-pb found none): check the name given to drives.d1.archive.owner'))).toBe(true);
   });
 
   it('says so and makes no archive for a drive without archive:', async () => {

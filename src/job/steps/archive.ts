@@ -26,7 +26,7 @@ export const archive: Step<BackupContext> = {
     ctx.log.info({ to: settings.to, naming: settings.naming, encryption: settings.encryption.kind }, `archiving snapshot ${snapshot} into ${settings.to}`);
     let last = Date.now();
     try {
-      const owner = settings.owner === undefined ? undefined : await resolveOwner(settings.owner);
+      const owner = settings.owner === undefined ? undefined : await resolveOwner(settings.owner, `drives.${ctx.drive.name}.archive.owner`);
       await refuseLooseKeyring(settings);
       const result = await createArchive({
         config: ctx.config,
