@@ -9,6 +9,8 @@ import type { Owner } from '../archive/destination.js';
 import type { Encryption } from '../archive/encryption.js';
 import type { Compression, Naming } from '../archive/naming.js';
 import { RequestError } from '../daemon/request-error.js';
+import { acquireLock, LockTimeoutError, type HeldLock } from '../system/flock.js';
+import { describeHolder } from '../system/lock-file.js';
 import { publicReason } from '../system/program-output.js';
 import { reachableRepo } from './status.js';
 
@@ -50,6 +52,19 @@ const PROGRESS_INTERVAL_MS = 1000;
 /** Ended archives whose status can still be asked for. */
 const KEEP_ENDED = 16;
 
+/** The repository lock for an archive of `drive`, at once or not at all: a D-Bus caller is told who holds it. */
+async function lockNow(config: Config, drive: string): Promise<HeldLock> {
+  try {
+    return await acquireLock(config.backup.lockFile, { waitMs: 0, owner: { what: 'archive', drive } });
+  } catch (error) {
+    if (error instanceof LockTimeoutError) {
+      const who = error.holders.map(describeHolder).join(', ') || 'another process';
+      throw new RequestError(`the repository lock ${error.file} is held by ${who}; archive drive "${drive}" when that is done`);
+    }
+    throw new RequestError((error as Error).message);
+  }
+}
+
 /** Where the daemon writes archives: the default folder of `plugback archive`, never one a caller names. */
 export function archiveFolder(config: Config): string {
   return path.join(config.stateDir, 'archives');
@@ -68,8 +83,15 @@ export class ArchiveJobs {
     const config = this.host.currentConfig;
     const { drive: configured } = await reachableRepo(config, drive);
     if (this.host.backingUp() === drive) throw new RequestError(`drive "${drive}" is being backed up right now; archive it after the job (JobFinished)`);
-    // Checked again after the await: a second call may have started one meanwhile.
-    this.refuseWhileRunning();
+    // Held for the whole archive, so no backup prunes the snapshot while tar reads it; never waited for.
+    const lock = await lockNow(config, drive);
+    try {
+      // Checked again after the awaits: a second call may have started one meanwhile.
+      this.refuseWhileRunning();
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
     const id = randomUUID();
     const status: ArchiveStatus = { id, drive, state: 'running', bytes: 0 };
     this.remember(status);
@@ -106,7 +128,8 @@ export class ArchiveJobs {
         // The full message, program output included, goes only to root's log.
         this.host.logRequest(drive, `archive ${id} of drive "${drive}" ${cancelled ? 'was cancelled' : 'failed'}: ${message}`);
       },
-    ).finally(() => {
+    ).finally(async () => {
+      await lock.release().catch((error: Error) => this.host.logRequest(drive, `archive ${id}: releasing the lock failed: ${error.message}`));
       this.running = undefined;
       this.emit({ type: 'finished', status: { ...status } });
     });

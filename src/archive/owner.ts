@@ -6,16 +6,16 @@ import type { Owner } from './destination.js';
 const execFileP = promisify(execFile);
 
 /** Resolves names through NSS (getent), so LDAP and systemd-homed users work too; numbers are taken as they are. */
-export async function resolveOwner(spec: string): Promise<Owner> {
+export async function resolveOwner(spec: string, what = '--owner'): Promise<Owner> {
   const [user, group, extra] = spec.split(':');
-  if (!user || extra !== undefined || group === '') throw new Error(`--owner expects USER or USER:GROUP (names or numbers), got "${spec}"`);
+  if (!user || extra !== undefined || group === '') throw new Error(`${what} expects USER or USER:GROUP (names or numbers), got "${spec}"`);
   const passwd = /^\d+$/.test(user) ? undefined : await getent('passwd', user);
-  if (passwd === null) throw new Error(`there is no user "${user}" on this machine (getent passwd ${user} found none): check the name given to --owner`);
+  if (passwd === null) throw new Error(`there is no user "${user}" on this machine (getent passwd ${user} found none): check the name given to ${what}`);
   const uid = passwd ? Number(passwd[2]) : Number(user);
   let gid = passwd ? Number(passwd[3]) : Number(user);
   if (group !== undefined) {
     const entry = /^\d+$/.test(group) ? undefined : await getent('group', group);
-    if (entry === null) throw new Error(`there is no group "${group}" on this machine (getent group ${group} found none): check the name given to --owner`);
+    if (entry === null) throw new Error(`there is no group "${group}" on this machine (getent group ${group} found none): check the name given to ${what}`);
     gid = entry ? Number(entry[2]) : Number(group);
   }
   return { uid, gid };

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Encryption } from '../archive/encryption.js';
 import { COMPRESSIONS, NAMINGS, type Compression, type Naming } from '../archive/naming.js';
 import { formatBytes } from '../config/units.js';
+import { takeCliLock } from './cli-lock.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
 
@@ -49,7 +50,10 @@ export function registerArchive(program: Command): void {
 The archive is written under a hidden temporary name and renamed when whole, so an interrupted run
 never leaves a half-written archive under an archive's name (a rolling archive of last week stays
 intact). It runs at backup.nice / backup.ioClass, and backup.bandwidthLimit caps the bytes written.
-Exit codes: 0 written, 1 failed, 2 usage error.
+It holds the repository lock (backup.lockFile) while it runs, so no backup prunes the snapshot
+meanwhile: it waits up to backup.lockWait for a backup or another job, saying who holds the lock.
+A drive with archive: in the config gets an archive after each backup without this command.
+Exit codes: 0 written, 1 failed (or the lock stayed taken), 2 usage error.
 
 Examples:
   plugback archive offsite-a --to /srv/archives --name both --keep 14
@@ -87,9 +91,15 @@ async function makeArchive(command: Command, driveName: string, flags: ArchiveFl
 
   const { createArchive } = await import('../archive/create.js');
   const progress = progressPrinter();
-  const result = await whileInterruptible((signal) =>
-    createArchive({ config, drive, snapshot: flags.snapshot, to, naming, compression, encryption, owner, keep, signal, onBytes: progress.update }),
-  ).finally(progress.done);
+  const result = await whileInterruptible(async (signal) => {
+    // Held for the whole archive, so no backup prunes the snapshot while tar reads it.
+    const lock = await takeCliLock(config, { what: 'archive', drive: drive.name }, signal);
+    try {
+      return await createArchive({ config, drive, snapshot: flags.snapshot, to, naming, compression, encryption, owner, keep, signal, onBytes: progress.update });
+    } finally {
+      await lock.release();
+    }
+  }).finally(progress.done);
   const [first, ...others] = result.files;
   process.stdout.write(`archived snapshot ${result.snapshot} of host ${config.host} to ${first ?? to} (${formatBytes(result.bytes)})\n`);
   for (const other of others) process.stdout.write(`  also named ${other}\n`);

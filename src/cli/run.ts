@@ -5,8 +5,8 @@ import type { JobResult } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
-import { acquireLock, AlreadyRunningError, type HeldLock } from '../system/flock.js';
-import { describeHolder } from '../system/lock-file.js';
+import { AlreadyRunningError, type HeldLock } from '../system/flock.js';
+import { takeCliLock } from './cli-lock.js';
 import { EXIT } from './exit-codes.js';
 import { jobConsole } from './terminal.js';
 
@@ -33,6 +33,8 @@ Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 complet
 75 this drive is being backed up already (nothing was done: no hooks, no mail, no record).
 The lock (backup.lockFile) is taken first, before any hook: a run of another drive waits for it
 up to backup.lockWait, a second run of the same drive exits 75 at once.
+A drive with archive: in the config also gets an archive of the new snapshot (before the lock is
+released); a failed archive is a warning (exit 3), the snapshot is complete all the same.
 After the run, the drive's history is updated (see plugback drives), the metrics textfile is
 written, healthchecks are pinged, and a failure (or, with mail.onSuccess, a success) is mailed.
 Mail that cannot be sent within 20 seconds waits in stateDir/outbox for the next plugback process.
@@ -98,16 +100,7 @@ Examples:
 
 /** Asks for the repository lock as this drive's backup; says on stderr when it has to wait. */
 function takeRunLock(config: Config, drive: Drive, signal: AbortSignal): Promise<HeldLock> {
-  const file = config.backup.lockFile;
-  const lock = acquireLock(file, {
-    waitMs: config.backup.lockWait,
-    signal,
-    owner: { what: 'backup', drive: drive.name },
-    onWait: (holders) => {
-      const who = holders.map(describeHolder).join(', ') || 'another process';
-      process.stderr.write(`plugback: waiting for the lock ${file}, held by ${who} (up to ${Math.round(config.backup.lockWait / 1000)}s, backup.lockWait)\n`);
-    },
-  });
+  const lock = takeCliLock(config, { what: 'backup', drive: drive.name }, signal);
   // The job reports a failure to take it; the refusal of a second run is handled before the job starts.
   lock.catch(() => undefined);
   return lock;

@@ -1,9 +1,23 @@
 // Checks that need the whole config at once: which drive is which, and folders that overlap.
+import { archiveFindings } from './checks-archive.js';
 import type { ConfigPath } from './positions.js';
+
+export interface DriveView {
+  uuid?: string;
+  path?: string;
+  mountPoint?: string;
+  keyFile?: string;
+  cryptName?: string;
+  deviceTimeout?: string;
+  /** archive.to, when given as an absolute path. */
+  archiveTo?: string;
+  /** Whether archive: has a `passphrase` key (refused: see checks-archive.ts). */
+  archivePassphrase?: boolean;
+}
 
 /** The parts of a config the cross checks read; built leniently, so they also run on a config with schema errors. */
 export interface CheckedView {
-  drives: Record<string, { uuid?: string; path?: string; mountPoint?: string; keyFile?: string; cryptName?: string; deviceTimeout?: string }>;
+  drives: Record<string, DriveView>;
   states: Record<string, { folders: string[] }>;
   /** Whether mail.smtp has a `password` key (refused: see secretFindings). */
   inlinePassword?: boolean;
@@ -35,6 +49,11 @@ export function viewForChecks(raw: unknown): CheckedView {
     if (d.keyFile !== undefined) view.keyFile = String(d.keyFile);
     if (d.cryptName !== undefined) view.cryptName = String(d.cryptName);
     if (d.deviceTimeout !== undefined) view.deviceTimeout = String(d.deviceTimeout);
+    if (isRecord(d.archive)) {
+      const to = absolute(d.archive.to);
+      if (to) view.archiveTo = to;
+      if ('passphrase' in d.archive) view.archivePassphrase = true;
+    }
     drives[name] = view;
   }
   const states = Object.create(null) as CheckedView['states'];
@@ -70,6 +89,7 @@ export function crossChecks(config: CheckedView): Finding[] {
     ...targetInSourceFindings(config),
     ...secretFindings(config),
     ...healthcheckFindings(config),
+    ...archiveFindings(config),
   ];
 }
 
@@ -138,23 +158,29 @@ function duplicateDriveFindings(config: CheckedView): Finding[] {
       if (first) findings.push({ path: ['drives', name, 'uuid'], message: `uuid ${drive.uuid} is already used by drive "${first}"` });
       else byUuid.set(drive.uuid, name);
     }
-    const root = drive.path ?? drive.mountPoint ?? (drive.uuid ? `/run/plugback/${name}` : undefined);
-    if (root === undefined) continue;
+    const target = targetOf(name, drive);
+    if (target === undefined) continue;
+    const { root, key } = target;
     const first = byRoot.get(root);
-    const key = drive.path !== undefined ? 'path' : 'mountPoint';
     if (first) findings.push({ path: ['drives', name, key], message: `${root} is already the target of drive "${first}"` });
     else byRoot.set(root, name);
   }
   return findings;
 }
 
-interface FolderRef {
+export interface FolderRef {
   state: string;
   index: number;
   folder: string;
 }
 
-function allFolders(config: CheckedView): FolderRef[] {
+/** The folder a drive's repository lives under (its path, or its mount point), and the key that sets it. */
+export function targetOf(name: string, drive: DriveView): { root: string; key: 'path' | 'mountPoint' } | undefined {
+  const root = drive.path ?? drive.mountPoint ?? (drive.uuid ? `/run/plugback/${name}` : undefined);
+  return root === undefined ? undefined : { root, key: drive.path !== undefined ? 'path' : 'mountPoint' };
+}
+
+export function allFolders(config: CheckedView): FolderRef[] {
   return Object.entries(config.states).flatMap(([state, s]) =>
     s.folders.map((folder, index) => ({ state, index, folder })).filter((f) => f.folder !== '\0'),
   );
@@ -179,9 +205,9 @@ function folderFindings(config: CheckedView): Finding[] {
 function targetInSourceFindings(config: CheckedView): Finding[] {
   const findings: Finding[] = [];
   for (const [name, drive] of Object.entries(config.drives)) {
-    const key = drive.path !== undefined ? 'path' : 'mountPoint';
-    const root = drive.path ?? drive.mountPoint ?? (drive.uuid ? `/run/plugback/${name}` : undefined);
-    if (root === undefined) continue;
+    const target = targetOf(name, drive);
+    if (target === undefined) continue;
+    const { root, key } = target;
     for (const ref of allFolders(config)) {
       if (isSameOrInside(root, ref.folder)) {
         findings.push({

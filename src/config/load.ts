@@ -11,7 +11,7 @@ import { PositionFinder, type ConfigPath } from './positions.js';
 import { configJsonSchema, configSchema } from './schema.js';
 import { closestKey } from './suggest.js';
 import { reservedKeys, toData, yamlErrors } from './yaml-checks.js';
-import { configDirectoryProblem, configFileProblem, secretPathProblem } from '../system/file-perms.js';
+import { configDirectoryProblem, configFileProblem, secretPathProblem, trustedFileProblem } from '../system/file-perms.js';
 
 export interface ConfigProblem {
   file: string;
@@ -36,7 +36,7 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 export interface LoadOptions {
-  /** Also check that the key files and the SMTP password file are readable only by root (`config check`). */
+  /** Also check that the key files, the SMTP password file and the archive secrets are root's alone (`config check`). */
   checkSecrets?: boolean;
   /** Also have `systemd-analyze calendar` check each drive's schedule, when it is installed (`config check`). */
   checkCalendars?: boolean;
@@ -80,10 +80,17 @@ async function readConfigFile(file: string): Promise<{ text: string; stats: Stat
 
 type Locate = (path: ConfigPath, message: string, key?: boolean) => ConfigProblem;
 
-/** The key files and the SMTP password file that others could read or change, as located problems. */
+/** The key files, the SMTP password file and the archive passphrase and keyring files that others could read or change, as located problems. */
 async function secretProblems(config: Config, raw: unknown, at: Locate): Promise<ConfigProblem[]> {
-  const secrets: { file: string; what: string; where: ConfigPath; key: boolean }[] = [];
+  const secrets: { file: string; what: string; where: ConfigPath; key: boolean; check?: typeof trustedFileProblem }[] = [];
   for (const drive of config.drives) {
+    const encryption = drive.archive?.encryption;
+    if (encryption?.kind === 'passphrase') {
+      secrets.push({ file: encryption.file, what: `the archive passphrase file of drive "${drive.name}"`, where: ['drives', drive.name, 'archive', 'passphraseFile'], key: false });
+    }
+    if (encryption?.kind === 'keyring') {
+      secrets.push({ file: encryption.file, what: `the archive keyring of drive "${drive.name}"`, where: ['drives', drive.name, 'archive', 'keyring'], key: false, check: trustedFileProblem });
+    }
     if (drive.kind !== 'luks') continue;
     // The default keyFile has no line of its own: point at the drive.
     const given = valueAt(raw, ['drives', drive.name, 'keyFile']) !== undefined;
@@ -93,7 +100,7 @@ async function secretProblems(config: Config, raw: unknown, at: Locate): Promise
   if (passwordFile) secrets.push({ file: passwordFile, what: 'the SMTP password file', where: ['mail', 'smtp', 'passwordFile'], key: false });
   const problems: ConfigProblem[] = [];
   for (const s of secrets) {
-    const problem = await secretPathProblem(s.file, s.what);
+    const problem = await secretPathProblem(s.file, s.what, s.check);
     if (problem) problems.push(at(s.where, `${dotted(s.where)}: ${problem}`, s.key));
   }
   return problems;

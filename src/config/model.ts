@@ -1,5 +1,8 @@
 // The config as the rest of plugback uses it: drives resolved to their kind, defaults filled in.
 import os from 'node:os';
+import path from 'node:path';
+import type { Encryption } from '../archive/encryption.js';
+import type { Compression, Naming } from '../archive/naming.js';
 import type { ParsedConfig } from './schema.js';
 
 export interface LuksDrive {
@@ -14,6 +17,19 @@ export interface LuksDrive {
   /** This drive's own reminders.overdueAfterDays. */
   overdueAfterDays?: number | undefined;
   schedule?: DriveSchedule | undefined;
+  archive?: DriveArchive | undefined;
+}
+
+/** drives.<name>.archive: the archive the backup job makes of each new snapshot. */
+export interface DriveArchive {
+  /** The archive folder (default <stateDir>/archives). */
+  to: string;
+  naming: Naming;
+  compression: Compression;
+  encryption: Encryption;
+  /** USER[:GROUP] as written; resolved when the archive is made. */
+  owner?: string | undefined;
+  keep?: number | undefined;
 }
 
 /** drives.<name>.schedule: when its timer starts a backup. */
@@ -30,6 +46,7 @@ export interface DirectoryDrive {
   path: string;
   overdueAfterDays?: number | undefined;
   schedule?: DriveSchedule | undefined;
+  archive?: DriveArchive | undefined;
 }
 
 export type Drive = LuksDrive | DirectoryDrive;
@@ -100,8 +117,9 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
           deviceTimeout: d.deviceTimeout ?? DEFAULT_DEVICE_TIMEOUT_MS,
           overdueAfterDays: d.overdueAfterDays,
           schedule: scheduleOf(d),
+          archive: archiveOf(d, parsed.stateDir),
         }
-      : { kind: 'directory', name, path: d.path as string, overdueAfterDays: d.overdueAfterDays, schedule: scheduleOf(d) },
+      : { kind: 'directory', name, path: d.path as string, overdueAfterDays: d.overdueAfterDays, schedule: scheduleOf(d), archive: archiveOf(d, parsed.stateDir) },
   );
   const states: State[] = Object.entries(parsed.states).map(([name, s]) => ({ name, ...s }));
   return {
@@ -125,6 +143,19 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
 
 function scheduleOf(d: ParsedConfig['drives'][string]): DriveSchedule | undefined {
   return d.schedule === undefined ? undefined : { calendar: d.schedule, randomDelay: d.scheduleRandomDelay ?? DEFAULT_SCHEDULE_DELAY_MS };
+}
+
+function archiveOf(d: ParsedConfig['drives'][string], stateDir: string): DriveArchive | undefined {
+  const a = d.archive;
+  if (a === undefined) return undefined;
+  const encryption: Encryption = a.recipients
+    ? { kind: 'recipients', fingerprints: a.recipients }
+    : a.keyring
+      ? { kind: 'keyring', file: a.keyring }
+      : a.passphraseFile
+        ? { kind: 'passphrase', file: a.passphraseFile }
+        : { kind: 'none' };
+  return { to: a.to ?? path.join(stateDir, 'archives'), naming: a.naming, compression: a.compression, encryption, owner: a.owner, keep: a.keep };
 }
 
 /** The short hostname, made safe for a directory name. */

@@ -4,6 +4,7 @@ import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { parseColour } from '../led/colour.js';
 import { DEFAULT_STATE_DIR } from './defaults.js';
+import { archiveSchema } from './schema-archive.js';
 import { mailSchema } from './schema-mail.js';
 import { calendarProblem } from './calendar.js';
 import { absolutePath, CONTROL_CHARACTER, duration, size, TIMER_MAX_MS, timerDuration } from './primitives.js';
@@ -164,6 +165,7 @@ const driveSchema = z
     scheduleRandomDelay: duration('How much later than the schedule the backup may start, chosen at random each time (RandomizedDelaySec= of its timer), so machines sharing a disk or a network do not all start at once. "0s" starts on the dot. Default: 10m')
       .refine((ms) => ms <= TIMER_MAX_MS, { message: 'must be at most 24d' })
       .optional(),
+    archive: archiveSchema.optional(),
   })
   .superRefine((drive, ctx) => {
     if (drive.scheduleRandomDelay !== undefined && drive.schedule === undefined) {

@@ -10,6 +10,7 @@ import { endingOfRun } from './ending.js';
 import type { JobEvent, JobListener, JobResult } from './events.js';
 import { JobLog, type LineSink } from './job-log.js';
 import { DriveRemoved, runSteps, type Step } from './runner.js';
+import { archive } from './steps/archive.js';
 import { checkShrink } from './steps/check-shrink.js';
 import { checkSource } from './steps/check-source.js';
 import { checkTarget } from './steps/check-target.js';
@@ -51,6 +52,8 @@ export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
   // Before prune: a snapshot that reads back wrong must not be the reason older ones are deleted.
   verify,
   prune,
+  // After prune (which never removes the new snapshot), and under the lock, so no other job prunes what tar reads.
+  archive,
   releaseLock,
   postBackupHooks,
 ];

@@ -57,12 +57,23 @@ export function secretFileProblem(file: string, stats: Stats, what: string): str
   return undefined;
 }
 
-/** secretFileProblem for a file by name; undefined too when it does not exist (that is reported where it is used). */
-export async function secretPathProblem(file: string, what: string): Promise<string | undefined> {
+/**
+ * Why a file anyone may read but only its owner may change (public keys to encrypt to) cannot be trusted: another
+ * user who could rewrite it would have the next archives encrypted to a key of theirs.
+ */
+export function trustedFileProblem(file: string, stats: Stats, what: string): string | undefined {
+  const writers = otherWriters(stats.mode);
+  if (writers) return `${what} ${file} is writable by ${writers} (mode ${octal(stats.mode)}), who could put their own key in it; run: chmod go-w ${file}`;
+  if (myUid() === 0 && stats.uid !== 0) return `${what} ${file} is owned by uid ${stats.uid}, not root, so that user can change it; run: chown root: ${file}`;
+  return undefined;
+}
+
+/** secretFileProblem (or another such check) for a file by name; undefined too when it does not exist (that is reported where it is used). */
+export async function secretPathProblem(file: string, what: string, check = secretFileProblem): Promise<string | undefined> {
   const stats = await stat(file).catch((error: NodeJS.ErrnoException) => {
     // Missing, or behind a folder this user cannot enter: the place that uses it reports that.
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR' || error.code === 'EACCES') return undefined;
     throw error;
   });
-  return stats ? secretFileProblem(file, stats, what) : undefined;
+  return stats ? check(file, stats, what) : undefined;
 }

@@ -5,7 +5,7 @@ import { lstat, mkdir, open, readdir, readFile, stat, type FileHandle } from 'no
 import path from 'node:path';
 
 /** What the lock is held for; a second backup of the same drive is refused at once rather than queued. */
-export type LockPurpose = 'backup' | 'restore' | 'delete-snapshot';
+export type LockPurpose = 'backup' | 'restore' | 'delete-snapshot' | 'archive';
 
 export interface LockOwner {
   what: LockPurpose;
@@ -143,6 +143,8 @@ export interface LockHolder {
   pid: number;
   /** Its command line; undefined when it cannot be read (the process is gone, or not ours to see). */
   command?: string;
+  /** What it holds the lock for, from its record, when the holder is the process that wrote the record. */
+  owner?: LockOwner;
 }
 
 /**
@@ -165,7 +167,8 @@ export async function lockHolders(handle: FileHandle): Promise<LockHolder[]> {
       pid = record.pid;
       command = await commandOf(pid);
     }
-    holders.set(pid, command === undefined ? { pid } : { pid, command });
+    const owner = record && record.pid === pid ? { what: record.what, ...(record.drive === undefined ? {} : { drive: record.drive }) } : undefined;
+    holders.set(pid, { pid, ...(command === undefined ? {} : { command }), ...(owner ? { owner } : {}) });
   }
   return [...holders.values()];
 }
@@ -175,5 +178,12 @@ async function commandOf(pid: number): Promise<string | undefined> {
   return cmdline.split('\0').filter(Boolean).join(' ') || undefined;
 }
 
-/** "PID 12 (flock ...)", or "PID 12" when its command line cannot be read. */
-export const describeHolder = (h: LockHolder): string => (h.command ? `PID ${h.pid} (${h.command})` : `PID ${h.pid}`);
+const PURPOSE: Record<LockPurpose, string> = { backup: 'a backup of', restore: 'a restore from', 'delete-snapshot': 'a snapshot deletion on', archive: 'an archive of' };
+
+/** "PID 12 (flock ...)", or "PID 12" when its command line cannot be read; with what a plugback holder does: "PID 12 (...), an archive of d1". */
+export function describeHolder(h: LockHolder): string {
+  const who = h.command ? `PID ${h.pid} (${h.command})` : `PID ${h.pid}`;
+  if (!h.owner) return who;
+  const what = PURPOSE[h.owner.what] ?? `plugback (${h.owner.what})`;
+  return `${who}, ${what} ${h.owner.drive ?? 'a drive'}`;
+}

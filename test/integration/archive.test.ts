@@ -7,17 +7,18 @@ import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseArchiveName, weekdayOf } from '../../src/archive/naming.js';
 import { parseSnapshotName } from '../../src/repo/layout.js';
 import { CLI, shown, Workspace } from '../helpers/cli-workspace.js';
+import { throwAwayKey, type TestKey } from '../helpers/gpg-key.js';
 import { sq } from '../helpers/processes.js';
 import { buildFidelityTree } from '../helpers/tree-build.js';
 import { diffTrees, snapshotTree } from '../helpers/tree.js';
 
+let key: TestKey;
 let gnupgHome = '';
 let fingerprint = '';
 const workspaces: Workspace[] = [];
@@ -25,12 +26,8 @@ const pids: number[] = [];
 
 beforeAll(async () => {
   // A keyring of the test's own, for this process and every plugback and gpg it starts.
-  gnupgHome = await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-gpg-test-'));
-  process.env.GNUPGHOME = gnupgHome;
-  await execa('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'plugback test <archive-test@example.invalid>', 'future-default', 'default', 'never']);
-  const { stdout } = await execa('gpg', ['--batch', '--with-colons', '--list-keys', 'archive-test@example.invalid']);
-  fingerprint = stdout.split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9] ?? '';
-  expect(fingerprint).toMatch(/^[0-9A-F]{40}$/);
+  key = await throwAwayKey();
+  ({ home: gnupgHome, fingerprint } = key);
 });
 
 afterEach(async () => {
@@ -41,13 +38,12 @@ afterEach(async () => {
       // already gone
     }
   }
-  await execa('gpgconf', ['--kill', 'gpg-agent'], { env: { GNUPGHOME: gnupgHome }, reject: false });
+  await key.stopAgent();
   for (const w of workspaces.splice(0)) await w.cleanup();
 });
 
 afterAll(async () => {
-  await execa('gpgconf', ['--kill', 'all'], { env: { GNUPGHOME: gnupgHome }, reject: false });
-  await fs.rm(gnupgHome, { recursive: true, force: true });
+  await key?.remove();
 });
 
 /** A workspace whose drive holds one snapshot (made by `plugback run`) of `fill`'s tree; returns it and the snapshot's name. */

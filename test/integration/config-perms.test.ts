@@ -120,6 +120,41 @@ describe('the secrets', () => {
     expect(second.stderr).toBe(`${file}:4:14: drives.d2.keyFile: the key file of drive "d2" ${key} is owned by uid ${NOBODY}, not root, so that user can read or change it; run: chown root: ${key}`);
   });
 
+  it('config check reports an archive passphraseFile others can read, and a keyring others can write, at their places', async () => {
+    const dir = await tempDir();
+    const pass = path.join(dir, 'archive.pass');
+    await fs.writeFile(pass, 'correct horse\n', { mode: 0o640 });
+    const keyring = path.join(dir, 'keys.asc');
+    await fs.writeFile(keyring, 'public keys\n');
+    await fs.chmod(keyring, 0o664);
+    const file = await writeConfig(dir, []);
+    const configWith = (archive: string) =>
+      fs.writeFile(file, ['drives:', '  d1:', '    path: /srv/target', `    archive: {${archive}}`, 'states:', '  s: {folders: [/srv/data]}', ''].join('\n'));
+    await configWith(`passphraseFile: ${pass}`);
+    const loose = await check(file);
+    expect(loose.exitCode).toBe(2);
+    expect(loose.stderr).toBe(
+      `${file}:4:31: drives.d1.archive.passphraseFile: the archive passphrase file of drive "d1" ${pass} can be read or changed by users other than its owner (mode 0640); run: chmod 600 ${pass}`,
+    );
+    await fs.chmod(pass, 0o600);
+    expect((await check(file)).exitCode).toBe(0);
+
+    // Public keys may be read by anyone, but whoever can write the file chooses who can open the archives.
+    await configWith(`keyring: ${keyring}`);
+    const writable = await check(file);
+    expect(writable.exitCode).toBe(2);
+    expect(writable.stderr).toBe(
+      `${file}:4:24: drives.d1.archive.keyring: the archive keyring of drive "d1" ${keyring} is writable by its group (mode 0664), who could put their own key in it; run: chmod go-w ${keyring}`,
+    );
+    await fs.chmod(keyring, 0o644);
+    await fs.chown(keyring, NOBODY, NOBODY);
+    expect((await check(file)).stderr).toBe(
+      `${file}:4:24: drives.d1.archive.keyring: the archive keyring of drive "d1" ${keyring} is owned by uid ${NOBODY}, not root, so that user can change it; run: chown root: ${keyring}`,
+    );
+    await fs.chown(keyring, 0, 0);
+    expect((await check(file)).exitCode).toBe(0);
+  });
+
   it('sending mail refuses a password file others can read, before any connection', async () => {
     const dir = await tempDir();
     const pw = path.join(dir, 'smtp-password');

@@ -203,6 +203,40 @@ describe('the archive export over D-Bus', () => {
     await f.waitForLog(/backup of "home" was cancelled/, 'home');
   });
 
+  it('refuses CreateArchive at once while another process holds the repository lock, naming it; an archive holding it makes a backup wait', async () => {
+    const f = await setUp({ allowed: [ACTION], bigFile: true });
+    const lockFile = path.join(f.root, 'plugback.lock');
+    await f.writeConfig({ backup: { lockFile, lockWait: '1m', verifySample: 0, bandwidthLimit: '256KiB' } });
+    await f.waitForLog(/config reloaded/);
+    const holder = spawn('flock', [lockFile, 'sh', '-c', 'echo locked; read line'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    try {
+      let said = '';
+      holder.stdout.on('data', (c: Buffer) => (said += c.toString()));
+      while (!said.includes('locked')) await new Promise((resolve) => setTimeout(resolve, 50));
+      const refused = await createArchive(f, {}, NOBODY);
+      expect(refused).toMatchObject({ ok: false, error: `${IFACE}.Error.Failed` });
+      expect(refused.text).toContain(`the repository lock ${lockFile} is held by PID ${holder.pid} (flock ${lockFile} sh -c`);
+      expect(refused.text).toContain('archive drive "home" when that is done');
+      expect(await fs.readdir(archiveFolder(f)).catch(() => [])).toEqual([]);
+    } finally {
+      holder.stdin.end();
+      await new Promise((resolve) => (holder.exitCode === null ? holder.once('exit', resolve) : resolve(undefined)));
+    }
+    const created = await createArchive(f, {}, NOBODY);
+    expect(created.ok, created.text).toBe(true);
+    const id = String(created.body?.[0]);
+
+    // A backup started meanwhile waits for the archive (the lock's record says what holds it), then runs.
+    expect((await call(f, 'Start', 's', ['home'])).ok).toBe(true);
+    const waiting = await f.waitForLog(/^waiting for the lock /, 'home');
+    expect(waiting.msg).toMatch(new RegExp(`^waiting for the lock ${lockFile}, held by PID \\d+ \\([^)]*main\\.js daemon[^)]*\\), an archive of home$`));
+    expect(await call(f, 'CancelArchive', 's', [id])).toEqual({ ok: true, body: [] });
+    await f.waitForLog(new RegExp(`archive ${id} of drive "home" was cancelled`), 'home');
+    while (f.messages().filter((m) => m.startsWith('backup of "home" finished')).length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Released when both are done: a plain flock(1) gets it at once.
+    await execFileP('flock', ['--nonblock', lockFile, 'true']);
+  });
+
   it('deletes an archive by its name and refuses paths and other names', async () => {
     const f = await setUp();
     const created = await createArchive(f, { Naming: ['s', 'both'] });

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Config, Drive } from '../../config/model.js';
 import { acquireLock, type HeldLock, type LockPurpose } from '../../system/flock.js';
+import { describeHolder } from '../../system/lock-file.js';
 import type { JobEvent } from '../events.js';
 import type { Step, StepContext } from '../runner.js';
 
@@ -31,7 +32,7 @@ export const takeLock: Step<LockingContext> = {
       signal: ctx.signal,
       owner: { what: ctx.lockPurpose ?? 'backup', drive: ctx.drive.name },
       onWait: (holders) => {
-        ctx.log.warn({ file, holders }, `waiting for the lock ${file}, held by ${holders.map((h) => `PID ${h.pid}`).join(', ') || 'another process'}`);
+        ctx.log.warn({ file, holders }, `waiting for the lock ${file}, held by ${holders.map(describeHolder).join(', ') || 'another process'}`);
         ctx.emit({ type: 'waiting-for-lock', file, holders });
       },
     });
