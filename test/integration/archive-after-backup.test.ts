@@ -16,7 +16,8 @@ import { parseSnapshotName } from '../../src/repo/layout.js';
 import { CLI, shown, Workspace } from '../helpers/cli-workspace.js';
 import { throwAwayKey, type TestKey } from '../helpers/gpg-key.js';
 import { sq } from '../helpers/processes.js';
-import { buildFidelityTree, diffTrees, snapshotTree } from '../helpers/tree.js';
+import { buildFidelityTree } from '../helpers/tree-build.js';
+import { diffTrees, snapshotTree } from '../helpers/tree.js';
 
 let key: TestKey;
 const workspaces: Workspace[] = [];
