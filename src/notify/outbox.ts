@@ -1,10 +1,14 @@
 // Mail waiting to be sent, kept as files in stateDir/outbox/ so a mail server that is down, a crash or a
 // restart loses nothing: each plugback process (daemon or `plugback run`) retries what it finds there.
+// A power cut: a queued mail is on disk before add() returns; a sent one is removed, and the removal flushed, right
+// after the server's reply, so only a cut in that window (milliseconds) sends it again after the boot. A claim left by
+// an earlier boot is always taken back: its PID may belong to another process now (even to this one).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { writeFileAtomic } from '../system/atomic-file.js';
+import { ensureDirDurable, fsyncDirectory, writeFileAtomic } from '../system/atomic-file.js';
 import type { MailMessage } from './mail-message.js';
 
 interface Entry {
@@ -29,6 +33,15 @@ const MAX_RETRY_MS = 3_600_000;
 const CLAIM = '.sending-';
 let sequence = 0;
 
+/** The kernel's id of this boot (dashes dropped): claims carry it, so a claim from an earlier boot is known. */
+export function currentBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', '');
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** After n failed attempts: 30s, 1m, 2m, ... at most an hour. */
 export function retryDelay(attempts: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1), MAX_RETRY_MS);
@@ -42,11 +55,12 @@ export class Outbox {
     private readonly send: (message: MailMessage) => Promise<void>,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
+    private readonly bootId: string = currentBootId(),
   ) {}
 
   /** Keeps `message` on disk until it is sent; returns its id. */
   async add(message: MailMessage): Promise<string> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await ensureDirDurable(this.dir, 0o700);
     const now = this.now();
     // Sorted by name, the ids give the order the mails were queued in (also within one millisecond).
     const id = `${now.getTime()}-${String(sequence++).padStart(6, '0')}-${randomBytes(4).toString('hex')}`;
@@ -87,7 +101,8 @@ export class Outbox {
       }
       try {
         await this.send(entry.message);
-        await rm(this.claimFile(id), { force: true });
+        // At once, before anything else: the window in which a power cut makes this mail go twice.
+        await this.removeClaim(id);
         sent++;
         this.log.info({ mail: id, subject: entry.message.subject, attempts: entry.attempts + 1 }, `mail sent: ${entry.message.subject}`);
       } catch (error) {
@@ -117,7 +132,13 @@ export class Outbox {
   }
 
   private claimFile(id: string): string {
-    return path.join(this.dir, `${id}.json${CLAIM}${process.pid}`);
+    return path.join(this.dir, `${id}.json${CLAIM}${this.bootId}.${process.pid}`);
+  }
+
+  /** Drops the claimed file, durably. */
+  private async removeClaim(id: string): Promise<void> {
+    await rm(this.claimFile(id), { force: true });
+    await fsyncDirectory(this.dir);
   }
 
   /** Takes the mail for this process; undefined when another process took it first. */
@@ -139,23 +160,27 @@ export class Outbox {
   /** The server refused the mail itself: retrying cannot help. Kept under failed/ for a person to look at. */
   private async giveUp(entry: Entry): Promise<void> {
     const failedDir = path.join(this.dir, 'failed');
-    await mkdir(failedDir, { recursive: true, mode: 0o700 });
+    await ensureDirDurable(failedDir, 0o700);
     await writeFileAtomic(path.join(failedDir, `${entry.id}.json`), `${JSON.stringify(entry)}\n`, 0o600);
-    await rm(this.claimFile(entry.id), { force: true });
+    await this.removeClaim(entry.id);
     this.log.error(
       { mail: entry.id, subject: entry.message.subject },
       `${entry.lastError ?? 'the mail was refused'}; not retrying: the server refused it. Check mail.to and mail.from; the mail is kept in ${failedDir}`,
     );
   }
 
-  /** Claims left by a process that died while sending go back into the queue. */
+  /** Claims left by a process that died while sending, or by any process of an earlier boot, go back into the queue. */
   private async reclaimAbandoned(): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     for (const name of names) {
       const at = name.indexOf(CLAIM);
       if (at < 0) continue;
-      const pid = Number(name.slice(at + CLAIM.length));
-      if (pid === process.pid || isAlive(pid)) continue;
+      // <boot>.<pid>; a bare <pid> is a claim of a plugback from before boot ids: never this process's, judged by its PID.
+      const owner = name.slice(at + CLAIM.length).split('.');
+      const pid = Number(owner.at(-1));
+      const held =
+        owner.length === 1 ? pid !== process.pid && isAlive(pid) : owner[0] === this.bootId && (pid === process.pid || isAlive(pid));
+      if (held) continue;
       await rename(path.join(this.dir, name), path.join(this.dir, name.slice(0, at))).catch(() => undefined);
     }
   }
