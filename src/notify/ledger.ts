@@ -1,10 +1,10 @@
 // The ledger: one small record per drive in stateDir/ledger.json, the machine's memory of each drive's history.
 // `plugback drives`, reminders, metrics and the daemon's re-plug rule read it; the notifier writes it.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EndingCause } from '../job/ending.js';
 import type { JobOutcome, StepName } from '../job/events.js';
-import { writeFileAtomic } from '../system/atomic-file.js';
+import { ensureDirDurable, writeFileAtomic } from '../system/atomic-file.js';
 import { acquireLock } from '../system/flock.js';
 import type { SnapshotMemory } from '../repo/host-memory.js';
 
@@ -69,7 +69,7 @@ const LOCK_WAIT_MS = 10_000;
 /** Changes the ledger under the lock and writes it atomically; returns the new ledger. */
 export function updateLedger(stateDir: string, change: (ledger: Ledger) => void): Promise<Ledger> {
   const next = queue.then(async () => {
-    await mkdir(stateDir, { recursive: true });
+    await ensureDirDurable(stateDir);
     const lock = await acquireLock(path.join(stateDir, 'ledger.lock'), { waitMs: LOCK_WAIT_MS });
     try {
       const ledger = await readLedger(stateDir);

@@ -3,9 +3,10 @@
 // stateDir, written into <host>/installation.json on first use and into every snapshot record. A folder that
 // belongs to another installation is refused, with advice; pruning only ever touches this installation's snapshots.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { commandHint } from '../config/defaults.js';
+import { ensureDirDurable, writeFileOnce } from '../system/atomic-file.js';
 import type { DriveDir } from './drive-dir.js';
 
 const ID_FILE = 'installation-id';
@@ -28,19 +29,10 @@ export async function installationId(stateDir: string): Promise<string> {
     if (!ID.test(id)) throw new Error(`${file} is damaged (not an installation id); move it aside only if this machine never backed up yet`);
     return id;
   }
-  await mkdir(stateDir, { recursive: true });
+  await ensureDirDurable(stateDir);
   const id = randomUUID();
-  const handle = await open(file, 'wx', 0o644).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EEXIST') return undefined; // another plugback process made it just now
-    throw error;
-  });
-  if (!handle) return installationId(stateDir);
-  try {
-    await handle.writeFile(`${id}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  // Whole or absent after a power cut: an empty file here would stop every backup as "damaged".
+  if (!(await writeFileOnce(file, `${id}\n`))) return installationId(stateDir); // another plugback process made it just now
   return id;
 }
 

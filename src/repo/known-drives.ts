@@ -1,7 +1,7 @@
 // Which drive id this machine adopted for each drive name, so a second drive carrying the same name is noticed.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../system/atomic-file.js';
+import { ensureDirDurable, writeFileAtomic } from '../system/atomic-file.js';
 
 interface KnownDrive {
   id: string;
@@ -26,7 +26,7 @@ export async function knownDriveId(stateDir: string, name: string): Promise<stri
 
 /** Remembers `id` as drive `name` (on adopt, or the first time a run meets the drive). */
 export async function rememberDrive(stateDir: string, name: string, id: string): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
+  await ensureDirDurable(stateDir);
   const all = await readAll(stateDir);
   all[name] = { id, since: new Date().toISOString() };
   await writeFileAtomic(fileIn(stateDir), `${JSON.stringify(all, null, 2)}\n`, 0o600);
