@@ -116,10 +116,11 @@ export class DriveDir {
     return dir;
   }
 
-  /** A subdirectory, created (with `mode`) when missing. */
+  /** A subdirectory, created (with `mode`) when missing; a new one is flushed into this directory (a power cut). */
   async ensureDir(name: string, mode = 0o755): Promise<DriveDir> {
     try {
       await mkdir(this.at(name), mode);
+      await this.sync();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }

@@ -16,7 +16,7 @@ afterEach(async () => {
 
 async function traced(w: Workspace, args: string[]): Promise<TraceEvent[]> {
   const file = path.join(w.dir, `trace-${args[0]}.txt`);
-  const r = await w.cli(args, { wrapper: ['strace', '-f', '-y', '-qq', '-s', '120', '-o', file, '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,link,linkat,unlink,unlinkat,read'] });
+  const r = await w.cli(args, { wrapper: ['strace', '-f', '-y', '-qq', '-s', '120', '-o', file, '-e', 'trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,link,linkat,unlink,unlinkat,mkdir,mkdirat,read'] });
   expect(r.code, shown(r)).toBe(0);
   return parseTrace(await fs.readFile(file, 'utf8'));
 }
@@ -59,7 +59,11 @@ describe('writes that must survive a power cut', () => {
     expectDurable(events, 'known-drives.json', w.state);
     expectDurable(events, 'ledger.json', w.state);
     expectDurable(events, 'plugback.prom', path.dirname(textfile));
-    // The drive: its identity, the owner record, the snapshot's record.
+    // The drive: its folders flushed into their parents when made; its identity, the owner record, the snapshot's record.
+    for (const [made, parent] of [['plugback', w.drive], ['h1', path.join(w.drive, 'plugback')], ['snapshots', host]] as const) {
+      const i = find(events, `${made}/ made on the drive`, named(/^mkdir/, new RegExp(`/${made}"`)));
+      find(events, `${parent} flushed after ${made}/ was made`, fsyncOf(new RegExp(`^${parent}$`)), i + 1);
+    }
     expectDurable(events, 'drive.json', path.join(w.drive, 'plugback'));
     expectDurable(events, 'installation.json', host);
 
