@@ -7,7 +7,7 @@ import { execa } from 'execa';
  */
 export async function nextElapse(unit: string): Promise<Date | null> {
   const args = ['show', '--timestamp=unix', '-p', 'LoadState', '-p', 'ActiveState', '-p', 'NextElapseUSecRealtime', '--', unit];
-  // TZ and LC_ALL fixed, so a systemd that prints the time as text (ignoring --timestamp=unix) prints it in UTC.
+  // TZ and LC_ALL fixed: systemd 252's show ignores --timestamp=unix and prints local text time, so make that UTC.
   const result = await execa('systemctl', args, { reject: false, timeout: 5_000, env: { TZ: 'UTC', LC_ALL: 'C' } });
   if (result.exitCode !== 0) return null;
   const properties = new Map(
@@ -21,8 +21,10 @@ export async function nextElapse(unit: string): Promise<Date | null> {
 }
 
 /**
- * NextElapseUSecRealtime as systemctl prints it: "@SECONDS" with --timestamp=unix, but (not confirmed on every
- * version) also raw microseconds or "Wed 2026-12-02 01:38:00 UTC"; nothing when the timer will not fire again.
+ * NextElapseUSecRealtime as systemctl prints it. systemd 252 prints "Thu 2026-12-03 02:42:00 UTC" (local time, to
+ * the second, the random delay drawn already; test/fixtures/systemctl-show-timer.json, captured in the full-OS
+ * guest) whatever --timestamp says; "@SECONDS" (the --timestamp=unix form, which 252's show never printed) and raw
+ * microseconds (the bus's own form) are read too. Empty or 0 when the timer will not fire again.
  */
 export function parseNextElapse(value: string): Date | null {
   const seconds = /^@(\d+)$/.exec(value)?.[1];

@@ -12,12 +12,16 @@ import { guestImage } from './rig/image.mjs';
 import { buildPayload, readResults } from './rig/payload.mjs';
 import { Guest } from './rig/qemu.mjs';
 import { run } from './rig/proc.mjs';
-import { hostileDriveChecks } from './hostile-drive-checks.mjs';
+import { GROUPS, selectGroups } from './scenarios.mjs';
+import { plugChecks } from './checks/plug.mjs';
+import { twoDrivesLedChecks } from './checks/two-drives-led.mjs';
+import { restoreUnitsChecks } from './checks/restore-units.mjs';
+import { scheduledChecks } from './checks/scheduled.mjs';
+import { hostileDriveChecks } from './checks/hostile-drive.mjs';
 
 const log = (...a) => console.log(...a);
-const GREEN = '0,128,0'; // led.colours.done (CSS green) at led.brightness 100
-const RED = '255,0,0'; // led.colours.failed
-const WORKING = '51,194,128'; // led.colours.working (#33c280), steady (led.pulse false)
+// The scenario groups this run plays (PLUGBACK_SYSTEM_ONLY, scenarios.mjs); only their tests are defined below.
+const SELECTED = selectGroups(process.env.PLUGBACK_SYSTEM_ONLY);
 
 let guest;
 let runDir;
@@ -25,9 +29,6 @@ let results;
 let resultsDir;
 const hostTimes = { scenarios: {}, events: [] };
 
-function lastColour(list) {
-  return list.filter((c) => c.id === 1).at(-1)?.value;
-}
 const sec = (ms) => (ms === undefined || Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
 
 /** Plays the guest's session: boot, then plugs and unplugs on request until it says `done`. */
@@ -68,6 +69,7 @@ async function session(disks) {
 
 beforeAll(async () => {
   const t0 = Date.now();
+  log(`system test: scenario groups ${SELECTED.join(', ')}${SELECTED.length < GROUPS.length ? ' (PLUGBACK_SYSTEM_ONLY)' : ''}`);
   const image = await guestImage(log);
   hostTimes.image = { built: image.built, seconds: image.seconds || (Date.now() - t0) / 1000 };
   runDir = mkdtempSync(join(process.env.PLUGBACK_SYSTEM_TMP ?? tmpdir(), 'plugback-system-'));
@@ -100,7 +102,7 @@ beforeAll(async () => {
   await run('truncate', ['-s', '64M', disks['disk-u.img']]);
   await run('mkfs.ext4', ['-q', '-F', '-L', 'pbtest-unknown', disks['disk-u.img']]);
 
-  const params = { uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', uuidH, imageH: 'disk-h.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
+  const params = { scenarios: SELECTED, uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', uuidH, imageH: 'disk-h.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
   const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-b.key': keyB, 'offsite-c.key': keyCWrong, 'offsite-h.key': keyH } });
   guest = new Guest({ image, payload, runDir, log });
   await guest.start();
@@ -142,6 +144,12 @@ function scenario(name) {
   return r;
 }
 
+/** Each group's tests, defined only when the group is played. */
+const CHECKS = { ...plugChecks(scenario), ...twoDrivesLedChecks(scenario), ...restoreUnitsChecks(scenario),
+  ...scheduledChecks(scenario, log), ...hostileDriveChecks(scenario, log) };
+const unchecked = GROUPS.filter((g) => !CHECKS[g]);
+if (unchecked.length > 0) throw new Error(`scenario groups with no tests: ${unchecked.join(', ')}`);
+
 describe('plugback in a real Debian guest (qemu, systemd, udisks2, uhid BlinkStick)', () => {
   it('setup: node-hid finds the uhid BlinkStick, install writes crypttab, plugback.service runs', () => {
     expect(results, 'no results from the guest').toBeTruthy();
@@ -155,140 +163,11 @@ describe('plugback in a real Debian guest (qemu, systemd, udisks2, uhid BlinkSti
     expect(s.daemon.daemon).toBe('active');
   });
 
-  it('1: a configured LUKS drive is unlocked, mounted, backed up, closed and powered off; the LED ends green', () => {
-    const r = scenario('s1-backup');
-    expect(r.doneMsg).toBe('drive "offsite-a" is done: safe to remove');
-    expect(r.after.mapping).toBe(false);
-    expect(r.after.mappings).toEqual([]);
-    expect(r.after.mounted).toBe('');
-    expect(r.after.plugbackMounts).toBe('');
-    expect(r.after.daemon).toBe('active');
-    const values = r.colours.map((c) => c.value);
-    expect(values).toContain(WORKING);
-    expect(lastColour(r.colours)).toBe(GREEN);
-    // Opened again in the guest (the host has no dm-crypt): the snapshot is the source.
-    expect(r.verify.snapshots).toHaveLength(1);
-    expect(r.verify.diff).toBe('');
-    expect(r.verify.diffExit).toBe(0);
-    expect(r.verify.copyFiles).toBe(r.verify.sourceFiles);
+  it('the guest played setup and exactly the selected scenario groups', () => {
+    expect(results?.fatal).toBeUndefined();
+    const played = [...new Set(Object.keys(results?.scenarios ?? {}).map((name) => /^s(\d+)/.exec(name)[1]))];
+    expect(played).toEqual(SELECTED);
   });
 
-  it('2: an unknown USB drive is ignored: one log line, nothing mounted, the LED unchanged', () => {
-    const r = scenario('s2-unknown');
-    expect(r.ignored).toMatch(/not a drive in the config/);
-    expect(r.mountsOfDisk).toBe('');
-    expect(r.after.mappings).toEqual([]);
-    expect(r.colours).toEqual([]);
-  });
-
-  it('4: a wrong key file fails clearly at unlock, the LED turns red, a mail goes, the drive stays closed', () => {
-    const r = scenario('s4-wrong-key');
-    expect(r.failure).toMatch(/could not open drive "offsite-c" with the key file \/etc\/plugback\/keys\/offsite-c.key/);
-    expect(r.after.mapping).toBe(false);
-    expect(r.after.mounted).toBe('');
-    expect(r.after.daemon).toBe('active');
-    expect(lastColour(r.colours)).toBe(RED);
-    // The failure mail reached the guest's SMTP server, saying what failed and what to do.
-    expect(r.mail.subject).toBe('plugback: backup of offsite-c on guest FAILED at unlock');
-    expect(r.mail.to).toEqual(['admin@guest.test']);
-    expect(r.mail.text).toContain('What to do next:');
-  });
-
-  it('3: a drive pulled mid-sync: the daemon lives on, LED red, a mail goes, mapping and mount gone; plugged again it completes', () => {
-    const r = scenario('s3-pull-mid-sync');
-    // systemctl reload works through ExecReload= (SIGHUP).
-    expect(r.systemctlReload?.code, r.systemctlReload?.err).toBe(0);
-    expect(r.reload1).toMatch(/config reloaded/);
-    expect(r.rsyncRunningAtPull).toBe(true);
-    expect(r.removed).toMatch(/drive removed during sync/);
-    expect(r.after.daemon).toBe('active');
-    expect(r.after.daemonPid).toBe(r.pidBefore);
-    expect(r.jobEnd).toMatch(/failed at sync: drive removed during sync/);
-    expect(r.after.mounted).toBe('');
-    expect(r.after.plugbackMounts).toBe('');
-    expect(lastColour(r.colours)).toBe(RED);
-    expect(r.mail.subject).toBe('plugback: backup of offsite-a on guest FAILED at sync');
-    expect(r.mail.text).toContain('drive removed during sync');
-    // systemd could not close the mapping while the pulled-out drive was still mounted; the daemon did, afterwards.
-    expect(r.after.mapping, r.cryptJournal).toBe(false);
-    expect(r.replugDoneMsg).toBe('drive "offsite-a" is done: safe to remove');
-    expect(r.afterReplug.mapping).toBe(false);
-    expect(r.afterReplug.mounted).toBe('');
-    expect(lastColour(r.replugColours)).toBe(GREEN);
-    expect(r.verify.diff).toBe('');
-    expect(r.verify.diffExit).toBe(0);
-    expect(r.verify.snapshots.filter((s) => s.endsWith('.incomplete'))).toEqual([]);
-    // The snapshot of scenario 1 is still there, whole.
-    const s1 = scenario('s1-backup').verify;
-    expect(r.verify.oldest).toEqual(s1.newest);
-  });
-
-  it('5: two drives plugged in together are backed up one after the other', () => {
-    const r = scenario('s5-two-drives');
-    expect(r.done.a.msg).toBe('drive "offsite-a" is done: safe to remove');
-    expect(r.done.b.msg).toBe('drive "offsite-b" is done: safe to remove');
-    expect(r.queued).toMatch(/^drive "offsite-[ab]" is queued: it is backed up after "offsite-[ab]"$/);
-    // Both were mounted at some moment, never both at once.
-    expect(r.mountsSeen).toEqual(['/run/plugback/offsite-a', '/run/plugback/offsite-b']);
-    expect(r.mostMountedAtOnce).toBe(1);
-    const [first, second] = [r.done.a, r.done.b].sort((x, y) => x.t - y.t);
-    expect(second.t).toBeGreaterThan(first.t);
-    for (const after of [r.after.a, r.after.b]) {
-      expect(after.mapping).toBe(false);
-      expect(after.mounted).toBe('');
-    }
-    expect(lastColour(r.colours)).toBe(GREEN);
-    for (const v of [r.verifyA, r.verifyB]) {
-      expect(v.diff).toBe('');
-      expect(v.diffExit).toBe(0);
-    }
-    expect(r.verifyB.snapshots).toHaveLength(1);
-  });
-
-  it('6: a BlinkStick unplugged and plugged back in during a job shows the current state again', () => {
-    const r = scenario('s6-led-replugged');
-    expect(lastColour(r.coloursBeforeUnplug)).toBe(WORKING);
-    expect(r.lost).toMatch(/BlinkStick stopped answering/);
-    expect(r.lost).not.toContain('(undefined)');
-    expect(r.found).toMatch(/using .*BS000001-3\.1/);
-    // The first colour on the stick that came back is the job's, drawn while rsync was still copying.
-    expect(r.rsyncRunningAtRedraw).toBe(true);
-    expect(r.redrawn.value).toBe(WORKING);
-    expect(r.doneMsg).toBe('drive "offsite-a" is done: safe to remove');
-    expect(lastColour(r.coloursAfterReplug)).toBe(GREEN);
-  });
-
-  it('8: plugback restore puts files back from the drive, elsewhere and in place, keeping the damaged copy aside', () => {
-    const r = scenario('s8-restore');
-    expect(r.snapshots.code, r.snapshots.err).toBe(0);
-    expect(r.restoreTo.code, r.restoreTo.err).toBe(0);
-    expect(r.diffTo).toEqual({ code: 0, text: '' });
-    // Owner, mode and the hard link come back as they were.
-    expect(r.privateOwner).toEqual(['1234:1234 600', '1234:1234 600']);
-    expect(r.hardLinked[0]).toBe(r.hardLinked[1]);
-    expect(r.restoreInPlace.code, r.restoreInPlace.err).toBe(0);
-    expect(r.diffInPlace).toEqual({ code: 0, text: '' });
-    expect(r.keptAside).toHaveLength(1);
-    expect(r.keptImg1).toBe('damaged');
-  });
-
-  it('7: with install.trigger units and no daemon, systemd starts plugback-drive@ when the drive appears', () => {
-    const r = scenario('s7-units-trigger');
-    expect(r.install.code, r.install.err).toBe(0);
-    // The daemon's unit is gone; the drive's device unit wants the drive's backup unit.
-    expect(r.daemonUnitAfterInstall).not.toBe(0);
-    expect(r.wants).toBe(r.units.driveUnit);
-    expect(r.unit.Result).toBe('success');
-    expect(r.unit.ExecMainStatus).toBe('0');
-    expect(r.after.mapping).toBe(false);
-    expect(r.after.mounted).toBe('');
-    expect(r.colours.map((c) => c.value)).toContain(WORKING);
-    expect(lastColour(r.colours)).toBe(GREEN);
-    expect(r.mails).toEqual([]);
-    expect(r.verify.diff).toBe('');
-    expect(r.verify.diffExit).toBe(0);
-    expect(r.verify.latest).not.toBe(scenario('s8-restore').latestBefore);
-  });
-
-  hostileDriveChecks({ scenario, lastColour, RED, log });
+  for (const group of SELECTED) CHECKS[group]();
 });

@@ -1,8 +1,10 @@
 // Scenario 9, a hostile drive (drive-safety audit D1, D2, D4): drive H is opened by hand and links are planted in
 // its repository that point off the drive, at victims on the guest's own disk; then it is plugged in for the daemon.
-// Whatever the daemon does, the victims must stay as they were. Runs last: scenario 7 left install.trigger units,
-// so it first puts the daemon back. The guest driver hands in its helpers (`t`); the host asserts.
+// Whatever the daemon does, the victims must stay as they were. Runs last: scenario 7 may have left
+// install.trigger units, so it first puts the daemon back. The host asserts.
 import { readFileSync, statSync, symlinkSync } from 'node:fs';
+import { colourQuiet, colours, journalCursor, journalSince, mails, params, results, sh, sleep, waitMail } from './lib.mjs';
+import { byUuid, followJob, jobEnd, plugTracked, scenario, state, unplugTracked, writeConfig } from './drives.mjs';
 
 /** The phrase the no-follow fix uses when it refuses a link on a drive. */
 export const NO_FOLLOW = 'never follows links on a drive';
@@ -19,9 +21,8 @@ export const hostileDrive = (params) => ({ name: 'offsite-h', image: params.imag
 /** A snapshot's name as plugback makes it (src/repo/layout.ts): the UTC second, like 2026-11-22T101500Z. */
 const snapshotName = (time) => time.toISOString().replace(/:/g, '').replace(/\.\d{3}Z$/, 'Z');
 
-export async function hostileDriveScenarios(t) {
-  const d = hostileDrive(t.params);
-  const { sh } = t;
+export async function hostileDriveScenarios() {
+  const d = hostileDrive(params);
   /**
    * A folder's entries (`<path> <type>`, links not followed) and its small files' content: all a victim is. Bounded:
    * a daemon that followed the link leaves a whole snapshot in there, which results.json need not hold.
@@ -38,51 +39,51 @@ export async function hostileDriveScenarios(t) {
   /** H opened and mounted by hand with the daemon stopped (it would take H the moment it appears); then closed. */
   async function openByHand(body, { readonly = false } = {}) {
     sh('systemctl stop plugback.service');
-    await t.plugTracked('h', d.image, d.uuid);
+    await plugTracked('h', d.image, d.uuid);
     try {
-      sh(`cryptsetup open ${readonly ? '--readonly ' : ''}--key-file ${KEY} ${t.byUuid(d.uuid)} byhand-h`);
+      sh(`cryptsetup open ${readonly ? '--readonly ' : ''}--key-file ${KEY} ${byUuid(d.uuid)} byhand-h`);
       sh(`mkdir -p /mnt/byhand-h && mount ${readonly ? '-o ro ' : ''}/dev/mapper/byhand-h /mnt/byhand-h`);
       return await body(`/mnt/byhand-h/plugback/${HOST}`);
     } finally {
       sh('umount /mnt/byhand-h', { allowFail: true });
       sh('cryptsetup close byhand-h', { allowFail: true });
-      await t.unplugTracked('h', d.uuid);
+      await unplugTracked('h', d.uuid);
       sh('systemctl start plugback.service');
     }
   }
 
   /** Plugs H for the daemon and waits for the job to end, however it goes; what is seen goes into `r`. */
   async function plugForBackup(r) {
-    const c0 = await t.colourQuiet();
-    const m0 = t.mails().length;
-    const cursor = t.journalCursor();
-    r.plugAt = await t.plugTracked('h', d.image, d.uuid);
-    const job = await t.followJob(cursor, t.jobEnd(d.name), 600_000);
+    const c0 = await colourQuiet();
+    const m0 = mails().length;
+    const cursor = journalCursor();
+    r.plugAt = await plugTracked('h', d.image, d.uuid);
+    const job = await followJob(cursor, jobEnd(d.name), 600_000);
     r.doneMsg = job.done.msg;
-    const journal = t.journalSince(cursor);
+    const journal = journalSince(cursor);
     r.jobEnd = journal.find((e) => new RegExp(`^backup of "${d.name}" (failed|finished|was cancelled)`).test(e.msg))?.msg;
     r.noFollowLine = journal.find((e) => e.msg.includes(NO_FOLLOW))?.msg;
     r.warnings = journal.filter((e) => e.level === 'warn' || e.level === 40).map((e) => e.msg);
     // A failure mails; a success does not, so only a short look then.
     const failed = /failed/.test(r.jobEnd ?? r.doneMsg);
-    r.mail = await t.waitMail(m0, /offsite-h/, failed ? 90_000 : 5_000).catch(() => undefined);
-    await t.sleep(3000);
-    r.after = t.state(d.name);
-    await t.colourQuiet();
-    r.colours = t.colours().slice(c0);
-    r.journal = t.journalSince(cursor).map((e) => e.msg);
-    await t.unplugTracked('h', d.uuid);
+    r.mail = await waitMail(m0, /offsite-h/, failed ? 90_000 : 5_000).catch(() => undefined);
+    await sleep(3000);
+    r.after = state(d.name);
+    await colourQuiet();
+    r.colours = colours().slice(c0);
+    r.journal = journalSince(cursor).map((e) => e.msg);
+    await unplugTracked('h', d.uuid);
   }
 
-  await t.scenario('s9a-hostile-link', async (r) => {
+  await scenario('s9a-hostile-link', async (r) => {
     // Scenario 7 replaced the daemon with install.trigger units: back to the daemon, as an administrator would.
-    t.writeConfig();
+    writeConfig();
     r.reinstall = sh('plugback install', { allowFail: true });
     // Left over, H's device unit would start plugback-drive@offsite\x2dh.service beside the daemon.
-    const deviceUnit = sh(`systemd-escape --path --suffix=device ${t.byUuid(d.uuid)}`);
+    const deviceUnit = sh(`systemd-escape --path --suffix=device ${byUuid(d.uuid)}`);
     r.driveUnitWants = sh(`ls '/etc/systemd/system/${deviceUnit}.wants/' 2>/dev/null || true`);
     sh('systemctl start plugback.service');
-    r.daemonAfterReinstall = t.state(d.name).daemon;
+    r.daemonAfterReinstall = state(d.name).daemon;
 
     sh(`rm -rf ${VICTIM_A} && mkdir -p ${VICTIM_A} && echo 'victim a: plugback must never touch this' > ${VICTIM_A}/important.conf`);
     r.victimBefore = snapshotOf(VICTIM_A);
@@ -94,7 +95,7 @@ export async function hostileDriveScenarios(t) {
     r.victim = snapshotOf(VICTIM_A);
   });
 
-  await t.scenario('s9b-hostile-incomplete', async (r) => {
+  await scenario('s9b-hostile-incomplete', async (r) => {
     sh(`rm -rf ${VICTIM_B} && mkdir -p ${VICTIM_B} && echo 'victim b: keep me' > ${VICTIM_B}/keep.txt`);
     sh(`echo 'victim log: plugback must never append here' > ${VICTIM_LOG}`);
     r.victimBBefore = snapshotOf(VICTIM_B);
@@ -112,10 +113,10 @@ export async function hostileDriveScenarios(t) {
     });
     await plugForBackup(r);
     // The daemon's memory after two jobs, idle (printed by the host, never asserted).
-    await t.sleep(5000);
-    const pid = t.state(d.name).daemonPid;
+    await sleep(5000);
+    const pid = state(d.name).daemonPid;
     const status = sh(`cat /proc/${pid}/status`, { allowFail: true }).out;
-    t.results.daemonMemory = { pid, when: 'idle, after scenario 9 (the daemon restarted for it)',
+    results.daemonMemory = { pid, when: 'idle, after scenario 9 (the daemon restarted for it)',
       vmRss: /VmRSS:\s*(.+)/.exec(status)?.[1]?.trim(), vmHwm: /VmHWM:\s*(.+)/.exec(status)?.[1]?.trim() };
     r.victimB = snapshotOf(VICTIM_B);
     r.victimLog = readFileSync(VICTIM_LOG, 'utf8');

@@ -3,7 +3,7 @@
 // driver, the BlinkStick emulator, the SMTP sink, the key files and the run's parameters. Packed with
 // `mkfs.ext4 -d`; the guest writes its results into it, and the host reads them back after power-off with debugfs
 // (no mount needed).
-import { cpSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync, realpathSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, rmSync, realpathSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from './proc.mjs';
@@ -20,8 +20,9 @@ export async function buildPayload({ runDir, params, keys }) {
   }
   copyFileSync(process.execPath, join(tree, 'node'));
   chmodSync(join(tree, 'node'), 0o755);
-  for (const part of ['guest-driver.mjs', 'hostile-drive.mjs']) copyFileSync(join(here, '..', 'guest', part), join(tree, part));
-  copyFileSync(join(here, '..', 'guest', 'guest-run.sh'), join(tree, 'guest-run.sh'));
+  // The guest driver and all its modules, beside each other as they import each other.
+  const guestDir = join(here, '..', 'guest');
+  for (const part of readdirSync(guestDir).filter((f) => f.endsWith('.mjs') || f === 'guest-run.sh')) copyFileSync(join(guestDir, part), join(tree, part));
   chmodSync(join(tree, 'guest-run.sh'), 0o755);
   for (const helper of ['blinkstick-uhid.mjs', 'smtp-sink.mjs']) copyFileSync(join(here, '..', helper), join(tree, helper));
   mkdirSync(join(tree, 'keys'));

@@ -1,0 +1,37 @@
+// The host's assertions for scenarios 8 and 7 (guest/restore-units.mjs).
+import { expect, it } from 'vitest';
+import { GREEN, WORKING, lastColour } from './colours.mjs';
+
+export const restoreUnitsChecks = (scenario) => ({
+  '8': () => it('8: plugback restore puts files back from the drive, elsewhere and in place, keeping the damaged copy aside', () => {
+    const r = scenario('s8-restore');
+    expect(r.snapshots.code, r.snapshots.err).toBe(0);
+    expect(r.restoreTo.code, r.restoreTo.err).toBe(0);
+    expect(r.diffTo).toEqual({ code: 0, text: '' });
+    // Owner, mode and the hard link come back as they were.
+    expect(r.privateOwner).toEqual(['1234:1234 600', '1234:1234 600']);
+    expect(r.hardLinked[0]).toBe(r.hardLinked[1]);
+    expect(r.restoreInPlace.code, r.restoreInPlace.err).toBe(0);
+    expect(r.diffInPlace).toEqual({ code: 0, text: '' });
+    expect(r.keptAside).toHaveLength(1);
+    expect(r.keptImg1).toBe('damaged');
+  }),
+
+  '7': () => it('7: with install.trigger units and no daemon, systemd starts plugback-drive@ when the drive appears', () => {
+    const r = scenario('s7-units-trigger');
+    expect(r.install.code, r.install.err).toBe(0);
+    // The daemon's unit is gone; the drive's device unit wants the drive's backup unit.
+    expect(r.daemonUnitAfterInstall).not.toBe(0);
+    expect(r.wants).toBe(r.units.driveUnit);
+    expect(r.unit.Result).toBe('success');
+    expect(r.unit.ExecMainStatus).toBe('0');
+    expect(r.after.mapping).toBe(false);
+    expect(r.after.mounted).toBe('');
+    expect(r.colours.map((c) => c.value)).toContain(WORKING);
+    expect(lastColour(r.colours)).toBe(GREEN);
+    expect(r.mails).toEqual([]);
+    expect(r.verify.diff).toBe('');
+    expect(r.verify.diffExit).toBe(0);
+    expect(r.verify.latest).not.toBe(scenario('s8-restore').latestBefore);
+  }),
+});
