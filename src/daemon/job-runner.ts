@@ -125,11 +125,12 @@ export class JobRunner {
         }),
         settleFailure: () => settleFailure(job),
       });
+      // A pull (seen by udisks2 or by the kernel) needs no "safe to remove": the ending's warning says what happened.
+      // Taken as the job ends: the removal that follows a power-off, reported while the reporters work, is no pull.
+      const pulled = job.removed || result.ending.cause === 'removed';
       // A directory target is still there to look at; a LUKS drive was read just before its unmount.
       if (drive.kind === 'directory') facts = await driveFacts(config, drive, result.logFile !== undefined);
       for (const h of hooks) await h.ended?.(result, { logText: capture.text(), ...facts });
-      // A pull (seen by udisks2 or by the kernel) needs no "safe to remove": the ending's warning says what happened.
-      const pulled = job.removed || result.ending.cause === 'removed';
       if (result.ending.led === 'done' && !pulled) {
         log.info({ drive: drive.name, snapshot: result.snapshot }, `drive "${drive.name}" is done: safe to remove`);
       } else if (!pulled) {
