@@ -47,6 +47,9 @@ export interface DaemonStatus {
 /** The daemon is not on the bus. */
 export class NoDaemonError extends Error {}
 
+/** What `status`, `start` and `cancel` say when no daemon owns the bus name. */
+export const NO_DAEMON = 'the plugback daemon is not running (start it with "systemctl start plugback", or run "plugback daemon")';
+
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 
 export class DaemonClient {
@@ -56,7 +59,7 @@ export class DaemonClient {
     const dbus = await DbusConnection.system();
     if (!(await dbus.nameOwner(BUS_NAME))) {
       dbus.close();
-      throw new NoDaemonError('the plugback daemon is not running (start it with "systemctl start plugback", or run "plugback daemon")');
+      throw new NoDaemonError(NO_DAEMON);
     }
     return new DaemonClient(dbus);
   }

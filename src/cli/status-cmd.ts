@@ -97,7 +97,7 @@ async function withoutDaemon(command: Command, json: boolean): Promise<void> {
   const config = await loadConfig(configFileOf(command)).catch(() => undefined);
   if (!config) {
     // No config to read the history from: the plain answer, as before.
-    const plain = 'the plugback daemon is not running (start it with "systemctl start plugback", or run "plugback daemon")';
+    const { NO_DAEMON: plain } = await import('../api/client.js');
     if (json) process.stdout.write(`${JSON.stringify({ format: 1, daemon: 'not running', advice: plain }, null, 2)}\n`);
     else process.stderr.write(`plugback: ${plain}\n`);
     process.exitCode = EXIT.failed;

@@ -4,8 +4,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/model.js';
 import type { JobResult } from '../job/events.js';
-import type { JobEnding } from '../job/ending.js';
-import { adviceFor } from '../notify/next-steps.js';
+import { crashEnding } from '../job/ending.js';
 import { crashMail, type InterruptedJob } from '../notify/crash-mail.js';
 import type { Notifier } from '../notify/notifier.js';
 import { readInFlight, removeInFlight, writerIsGone, type InFlightRecord } from './in-flight.js';
@@ -73,22 +72,6 @@ function crashResult(record: InFlightRecord): JobResult {
     transferredBytes: 0,
     warnings: [],
     undoErrors: [],
-    ending: crashEnding(record),
+    ending: crashEnding(record.drive, record.step),
   };
-}
-
-/** The ending every reporter reads for a job its daemon did not live to finish. */
-function crashEnding(record: InFlightRecord): JobEnding {
-  const ending: JobEnding = {
-    verdict: 'failed',
-    cause: 'crashed',
-    step: record.step,
-    title: `FAILED at ${record.step ?? 'an unknown step'}: plugback stopped unexpectedly`,
-    advice: '',
-    newestKnown: false,
-    notDone: [],
-    notes: [],
-    led: 'failed',
-  };
-  return { ...ending, advice: adviceFor(ending, { drive: record.drive, putAway: {} }) };
 }

@@ -132,6 +132,14 @@ function verdictOf(input: EndingInput): JobOutcome {
   return stop.cause === 'cancelled' ? 'cancelled' : 'failed';
 }
 
+/** The ending of a job its daemon did not live to finish (reported by the restarted daemon: crash-report.ts). */
+export function crashEnding(drive: string, step: StepName | undefined): JobEnding {
+  const ending: JobEnding = { verdict: 'failed', cause: 'crashed', step, title: '', advice: '', newestKnown: false, notDone: [], notes: [], led: 'failed' };
+  ending.title = titleOf(ending);
+  ending.advice = adviceFor(ending, { drive, putAway: {} });
+  return ending;
+}
+
 function titleOf(e: JobEnding): string {
   switch (e.verdict) {
     case 'success':
