@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { StepName } from '../job/events.js';
 import { fsyncDirectory, writeFileAtomic } from '../system/atomic-file.js';
+import { bootId } from '../system/boot-id.js';
 import type { JobSubscriber } from './job-runner.js';
 
 export const IN_FLIGHT_FILE = 'job-in-flight.json';
@@ -70,17 +71,13 @@ export async function removeInFlight(stateDir: string): Promise<void> {
   await fsyncDirectory(stateDir);
 }
 
-/** This boot's id: a record from another boot was left by a daemon that is surely gone. */
-export async function bootId(): Promise<string | undefined> {
-  return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim() || undefined;
-}
 
 /**
  * Whether the daemon that wrote `record` is gone: another boot, a PID that is this process (which has run no job
  * yet when it asks), or a PID that is not alive as a plugback daemon.
  */
 export async function writerIsGone(record: InFlightRecord): Promise<boolean> {
-  const now = await bootId();
+  const now = bootId();
   if (record.bootId && now && record.bootId !== now) return true;
   if (record.pid === process.pid) return true;
   const cmdline = await readFile(`/proc/${record.pid}/cmdline`, 'utf8').catch(() => undefined);
@@ -109,7 +106,7 @@ export function inFlightSubscriber(log: Logger): JobSubscriber {
     };
     return {
       started: async () => {
-        const boot = await bootId();
+        const boot = bootId();
         record = { drive: drive.name, jobId: '', startedAt: new Date().toISOString(), pid: process.pid, ...(boot ? { bootId: boot } : {}) };
       },
       event: (event) => {

@@ -4,11 +4,11 @@
 // after the server's reply, so only a cut in that window (milliseconds) sends it again after the boot. A claim left by
 // an earlier boot is always taken back: its PID may belong to another process now (even to this one).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ensureDirDurable, fsyncDirectory, writeFileAtomic } from '../system/atomic-file.js';
+import { bootId } from '../system/boot-id.js';
 import type { MailMessage } from './mail-message.js';
 
 interface Entry {
@@ -33,13 +33,9 @@ const MAX_RETRY_MS = 3_600_000;
 const CLAIM = '.sending-';
 let sequence = 0;
 
-/** The kernel's id of this boot (dashes dropped): claims carry it, so a claim from an earlier boot is known. */
-export function currentBootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', '');
-  } catch {
-    return 'unknown';
-  }
+/** This boot's id in a claim's name (dashes dropped): a claim from an earlier boot is known as such. */
+function claimBootId(): string {
+  return bootId()?.replaceAll('-', '') ?? 'unknown';
 }
 
 /** After n failed attempts: 30s, 1m, 2m, ... at most an hour. */
@@ -55,7 +51,7 @@ export class Outbox {
     private readonly send: (message: MailMessage) => Promise<void>,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
-    private readonly bootId: string = currentBootId(),
+    private readonly bootId: string = claimBootId(),
   ) {}
 
   /** Keeps `message` on disk until it is sent; returns its id. */
