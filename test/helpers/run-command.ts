@@ -10,8 +10,9 @@ export interface Run {
   stderr: string;
 }
 
-export async function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return execFileP(command, args, { env: { ...process.env, ...env } }).then(
+/** `env` is added to process.env (a name set to undefined is left out); `cwd` is where it runs. */
+export async function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {
+  return execFileP(command, args, { env: { ...process.env, ...env }, ...(cwd ? { cwd } : {}) }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
   );
