@@ -199,9 +199,9 @@ describe('the D-Bus API', () => {
     expect(start.code).toBe(0);
     const followed = await following;
     expect(followed.code).toBe(0);
-    const events = followed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; drive: string; outcome?: string; percent?: number });
-    expect(events.some((e) => e.event === 'progress' && e.drive === 'home')).toBe(true);
-    expect(events.at(-1)).toMatchObject({ event: 'finished', drive: 'home', outcome: 'success' });
+    const events = followed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; drive?: string; result?: { outcome: string } });
+    expect(events.some((e) => e.type === 'progress' && e.drive === 'home')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ format: 1, type: 'result', result: { drive: 'home', outcome: 'success' } });
 
     const status = await plugback(f, ['status']);
     expect(status.stdout).toMatch(/plugback daemon: idle/);
