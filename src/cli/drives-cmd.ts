@@ -81,7 +81,9 @@ async function scheduledRuns(config: Config): Promise<Map<string, Date | null>> 
 /** One row per configured drive, stalest first (never backed up counts as stalest). */
 export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: ReadonlySet<string>, nextRuns: ReadonlyMap<string, Date | null> = new Map()): DriveRow[] {
   const rows = config.drives.map((d): DriveRow => {
-    const record = ledger[d.name] ?? null;
+    // lastSnapshot is the interlocks' baseline (repo/host-memory.ts), not history: it is not shown.
+    const { lastSnapshot: _baseline, ...kept } = ledger[d.name] ?? {};
+    const record = ledger[d.name] ? (kept as DriveRecord) : null;
     const since = record?.lastSuccess ? now.getTime() - Date.parse(record.lastSuccess) : null;
     const nextRun = nextRuns.get(d.name)?.toISOString() ?? null;
     const failure = currentFailure(record);

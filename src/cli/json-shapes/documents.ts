@@ -5,7 +5,7 @@ import { bytes, count, format, outcome, snapshot, step, time } from './common.js
 const opt = <T extends z.ZodType>(t: T) => t.optional();
 
 /** The ledger's record of a drive (stateDir/ledger.json), as `drives` and `status` without a daemon show it. */
-const record = z.looseObject({
+const record = z.strictObject({
   trackedSince: time,
   lastSeen: opt(time),
   lastSuccess: opt(time),
@@ -26,7 +26,6 @@ const record = z.looseObject({
   snapshotCount: opt(count),
   freeBytes: opt(bytes),
   lastReminder: opt(time),
-  lastSnapshot: opt(z.looseObject({ snapshot, completedAt: time })),
 });
 
 const driveRow = z.strictObject({
