@@ -1,5 +1,5 @@
 // `plugback restore DRIVE`: puts a snapshot's folders (or one path) back, keeping the current data aside.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Config, Drive } from '../config/model.js';
@@ -20,6 +20,7 @@ interface RestoreFlags {
   keep: boolean;
   hooks?: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -37,7 +38,8 @@ export function registerRestore(program: Command): void {
     .option('--no-keep', 'overwrite in place instead of setting the current data aside first')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--hooks', 'run the postRestore hooks for a restore under --to too (in place they always run)')
-    .option('--json', 'print JSON lines on stdout: the plan, the changes (--dry-run) or the steps, the result last (docs/json.md)')
+    .addOption(new Option('--json', 'print JSON lines on stdout: the plan, the changes (--dry-run) or the steps, the result last (docs/json.md)').conflicts('quiet'))
+    .option('-q, --quiet', 'for cron: print only warnings and errors (on stderr); needs --yes')
     .addHelpText(
       'after',
       `
@@ -104,7 +106,9 @@ async function restore(command: Command, driveName: string, flags: RestoreFlags)
 async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: RestoreFlags): Promise<number> {
   // With --json, stdout holds only the JSON lines; what people read goes to stderr.
   const json = flags.json ? (await import('./restore-json.js')).restoreJsonOutput() : undefined;
-  const say = (text: string) => (json ? process.stderr : process.stdout).write(text);
+  // --quiet: nothing but warnings and errors, so it cannot ask (it would have to show the plan).
+  if (flags.quiet && !flags.yes && !flags.dryRun) throw new UserError('--quiet cannot ask before restoring: add --yes', EXIT.usage);
+  const say = (text: string) => (flags.quiet ? true : (json ? process.stderr : process.stdout).write(text));
   say(describePlan(plan, drive.name));
   json?.plan(plan);
   if (plan.items.length === 0) {
@@ -112,12 +116,12 @@ async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: 
     json?.result(plan, 'failed', undefined, message);
     throw new UserError(message, EXIT.failed);
   }
-  if (flags.dryRun) return dryRun(config, plan, json);
+  if (flags.dryRun) return dryRun(config, plan, json, say);
   if (!(await confirmed(flags.yes ?? false, json !== undefined))) return EXIT.usage;
 
   const { runRestore } = await import('../restore/restore-job.js');
   const { JobLog } = await import('../job/job-log.js');
-  const terminal = json ?? (await jobConsole());
+  const terminal = json ?? (flags.quiet ? (await import('./job-output.js')).quietOutput() : await jobConsole());
   const log = new JobLog(terminal.sink, 'info', { drive: drive.name }).logger;
   const result = await runRestore({ config, drive, plan, log, hooks: plan.to === undefined || flags.hooks === true, onEvent: terminal.onEvent });
   for (const k of result.keptAside) say(`kept ${k.path} as it was before: ${k.keptAs}\n`);
@@ -152,9 +156,8 @@ function describePlan(plan: RestorePlan, drive: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function dryRun(config: Config, plan: RestorePlan, json: RestoreJsonOutput | undefined): Promise<number> {
+async function dryRun(config: Config, plan: RestorePlan, json: RestoreJsonOutput | undefined, say: (text: string) => unknown): Promise<number> {
   const { previewItem } = await import('../restore/dry-run.js');
-  const say = (text: string) => (json ? process.stderr : process.stdout).write(text);
   for (const item of plan.items) {
     const changes = await previewItem(config, item).catch((error: Error) => {
       json?.result(plan, 'failed', undefined, error.message);

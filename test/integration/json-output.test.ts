@@ -111,3 +111,21 @@ describe('plugback restore --json', () => {
     expect(await fs.readFile(path.join(restored, 'p1.jpg'), 'utf8')).toBe('photo 1\n');
   });
 });
+
+describe('plugback restore --quiet', () => {
+  it('restores with --yes and prints nothing; without --yes it refuses (exit 2), as it cannot ask', async () => {
+    const w = await workspace();
+    expect((await w.cli(['run', 'd1'])).code).toBe(0);
+    const to = path.join(w.dir, 'back');
+    const refused = await w.cli(['restore', 'd1', '--quiet', '--to', to]);
+    expect(refused.code, shown(refused)).toBe(2);
+    expect(refused.stderr).toContain('add --yes');
+    await expect(fs.stat(to)).rejects.toThrow();
+
+    const r = await w.cli(['restore', 'd1', '--quiet', '--yes', '--to', to]);
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('');
+    expect(await fs.readFile(path.join(to, w.src, 'p1.jpg'), 'utf8')).toBe('photo 1\n');
+  });
+});
