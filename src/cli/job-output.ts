@@ -61,7 +61,7 @@ export function jsonLinesOutput(out: NodeJS.WriteStream = process.stdout): JobOu
       // The job's final log line repeats the result, which comes as its own line.
       if (!parsed || parsed.result !== undefined) return;
       const kept = Object.fromEntries(KEPT.filter((k) => typeof parsed[k] === 'string').map((k) => [k, parsed[k]]));
-      write(`${JSON.stringify({ format: JSON_FORMAT, type: 'log', time: parsed.time, level: LEVELS[parsed.level ?? 30] ?? 'info', message: parsed.msg ?? '', ...kept })}\n`)
+      write(`${JSON.stringify({ format: JSON_FORMAT, type: 'log', time: parsed.time, level: LEVELS[parsed.level ?? 30] ?? 'info', message: parsed.msg ?? '', ...kept })}\n`);
     },
     onEvent: (event: JobEvent) => {
       if (event.type === 'progress') {
