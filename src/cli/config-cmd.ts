@@ -9,7 +9,13 @@ export function registerConfig(program: Command): void {
     .command('check')
     .description('validate a config file (schedules also by systemd-analyze calendar): every problem is listed as FILE:LINE:COL: message (exit 2), or a summary (exit 0)')
     .argument('[file]', 'the config file (default: --config, or /etc/plugback/config.yaml)')
-    .action(async (file: string | undefined, _flags: unknown, command: Command) => {
+    .option('--json', 'print the verdict as JSON: valid with its drives and states, or every problem (docs/json.md)')
+    .action(async (file: string | undefined, flags: { json?: boolean }, command: Command) => {
+      if (flags.json) {
+        const { configCheckJson } = await import('./config-check-json.js');
+        process.exitCode = await configCheckJson(file ?? configFileOf(command));
+        return;
+      }
       const loaded = await loadConfigOrExit(file ?? configFileOf(command), { checkSecrets: true, checkCalendars: true });
       const drives = loaded.drives.map((d) => `${d.name} (${d.kind === 'luks' ? `LUKS ${d.uuid}` : `directory ${driveRoot(d)}`}${d.schedule ? `, schedule ${d.schedule.calendar}` : ''})`);
       const folders = loaded.states.reduce((n, s) => n + s.folders.length, 0);

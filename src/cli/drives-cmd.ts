@@ -4,6 +4,8 @@ import type { Config } from '../config/model.js';
 import { formatBytes, formatDuration } from '../config/units.js';
 import type { DriveRecord, Ledger } from '../notify/ledger.js';
 import { configFileOf, loadConfigOrExit } from './common.js';
+import { EXIT } from './exit-codes.js';
+import { JSON_FORMAT } from './job-output.js';
 import { renderColumns } from './table.js';
 
 export interface DriveRow {
@@ -16,13 +18,16 @@ export interface DriveRow {
   schedule: string | null;
   /** When its timer runs next (ISO), or null: no schedule, the timer not installed or not running, no systemctl. */
   nextRun: string | null;
+  /** What `drives --check` reports for it: overdue, or its last run failed after its last good backup. */
+  problems: string[];
 }
 
 export function registerDrives(program: Command): void {
   program
     .command('drives')
     .description("every drive's history on this machine: last good backup and its age, last run, last failure, snapshots, free space")
-    .option('--json', 'print JSON instead of a table')
+    .option('--json', 'print JSON instead of a table (docs/json.md)')
+    .option('--check', 'a monitoring check: one line per problem (overdue, last run failed), exit 1 if there is any')
     .addHelpText(
       'after',
       `
@@ -31,21 +36,27 @@ their overdueAfterDays (reminders.overdueAfterDays unless the drive sets its own
 schedule runs at least daily). A scheduled drive's note shows its schedule and, when its timer is
 installed and running, the next run systemd has planned. The history is kept in stateDir/ledger.json
 and works with no drive plugged in.
+With --check, plugback drives is a monitoring check (cron, a systemd timer, Nagios-style): it prints
+one line per problem, "DRIVE: overdue: ..." or "DRIVE: last run failed ...", and nothing when all is
+well. A failure that a later good backup made history is not a problem.
+Exit codes: 0 no problem (or no --check), 1 with --check: some drive is overdue or its last run
+failed, 2 usage or config error.
 
 Examples:
+  plugback drives --check || echo "a backup drive needs attention"
   plugback drives
   plugback drives --json | jq '.drives[] | select(.overdue) | .drive'
   plugback drives --json | jq '.drives[] | select(.schedule) | {drive, schedule, nextRun}'`,
     )
-    .action(async (flags: { json?: boolean }, command: Command) => {
+    .action(async (flags: { json?: boolean; check?: boolean }, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));
       const now = new Date();
       const rows = await historyRows(config, now);
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ host: config.host, now: now.toISOString(), drives: rows }, null, 2)}\n`);
-        return;
-      }
-      process.stdout.write(renderDrives(rows, now));
+      const problems = rows.flatMap((r) => r.problems.map((p) => `${r.drive}: ${p}`));
+      if (flags.check && problems.length > 0) process.exitCode = EXIT.failed;
+      if (flags.json) process.stdout.write(`${JSON.stringify({ format: JSON_FORMAT, host: config.host, now: now.toISOString(), drives: rows }, null, 2)}\n`);
+      else if (flags.check) process.stdout.write(problems.map((p) => `${p}\n`).join(''));
+      else process.stdout.write(renderDrives(rows, now));
     });
 }
 
@@ -70,10 +81,17 @@ async function scheduledRuns(config: Config): Promise<Map<string, Date | null>> 
 /** One row per configured drive, stalest first (never backed up counts as stalest). */
 export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: ReadonlySet<string>, nextRuns: ReadonlyMap<string, Date | null> = new Map()): DriveRow[] {
   const rows = config.drives.map((d): DriveRow => {
-    const record = ledger[d.name] ?? null;
+    // lastSnapshot is the interlocks' baseline (repo/host-memory.ts), not history: it is not shown.
+    const { lastSnapshot: _baseline, ...kept } = ledger[d.name] ?? {};
+    const record = ledger[d.name] ? (kept as DriveRecord) : null;
     const since = record?.lastSuccess ? now.getTime() - Date.parse(record.lastSuccess) : null;
     const nextRun = nextRuns.get(d.name)?.toISOString() ?? null;
-    return { drive: d.name, sinceLastSuccessMs: since, overdue: overdue.has(d.name), record, schedule: d.schedule?.calendar ?? null, nextRun };
+    const failure = currentFailure(record);
+    const problems = [
+      ...(overdue.has(d.name) ? [`overdue: ${since === null ? 'never backed up' : `last good backup ${formatAge(since)}`}`] : []),
+      ...(failure ? [`last run failed ${formatAge(now.getTime() - Date.parse(failure.at))} at ${failure.step ?? '?'}: ${shorten(failure.reason)}`] : []),
+    ];
+    return { drive: d.name, sinceLastSuccessMs: since, overdue: overdue.has(d.name), record, schedule: d.schedule?.calendar ?? null, nextRun, problems };
   });
   return rows.sort((a, b) => (b.sinceLastSuccessMs ?? Infinity) - (a.sinceLastSuccessMs ?? Infinity) || a.drive.localeCompare(b.drive));
 }
@@ -82,8 +100,7 @@ export function renderDrives(rows: DriveRow[], now: Date): string {
   const ago = (iso: string | undefined) => (iso ? formatAge(now.getTime() - Date.parse(iso)) : '-');
   const body = rows.map((r) => {
     const rec = r.record;
-    // A failure that a later good backup made history is not news ("failed just now" after a success was).
-    const failure = rec?.lastFailure && (!rec.lastSuccess || rec.lastFailure.at > rec.lastSuccess) ? rec.lastFailure : undefined;
+    const failure = currentFailure(rec);
     return [
       r.drive,
       r.sinceLastSuccessMs === null ? 'never' : formatAge(r.sinceLastSuccessMs),
@@ -97,6 +114,11 @@ export function renderDrives(rows: DriveRow[], now: Date): string {
     ];
   });
   return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'LAST SEEN', 'NOTE'], body);
+}
+
+/** The last failure, unless a later good backup made it history ("failed just now" after a success was not news). */
+function currentFailure(rec: DriveRecord | null): DriveRecord['lastFailure'] {
+  return rec?.lastFailure && (!rec.lastSuccess || rec.lastFailure.at > rec.lastSuccess) ? rec.lastFailure : undefined;
 }
 
 /** A good last run that still stopped early (a pull after its snapshot was complete) says so: "last run finished; the drive was removed ...". */

@@ -1,5 +1,5 @@
 // `plugback restore DRIVE`: puts a snapshot's folders (or one path) back, keeping the current data aside.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Config, Drive } from '../config/model.js';
@@ -7,6 +7,7 @@ import { backedUpPathProblem } from '../restore/source.js';
 import type { RestorePlan } from '../restore/plan.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
+import type { RestoreJsonOutput } from './restore-json.js';
 import { jobConsole } from './terminal.js';
 
 interface RestoreFlags {
@@ -18,6 +19,8 @@ interface RestoreFlags {
   yes?: boolean;
   keep: boolean;
   hooks?: boolean;
+  json?: boolean;
+  quiet?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -35,6 +38,8 @@ export function registerRestore(program: Command): void {
     .option('--no-keep', 'overwrite in place instead of setting the current data aside first')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--hooks', 'run the postRestore hooks for a restore under --to too (in place they always run)')
+    .addOption(new Option('--json', 'print JSON lines on stdout: the plan, the changes (--dry-run) or the steps, the result last (docs/json.md)').conflicts('quiet'))
+    .option('-q, --quiet', 'for cron: print only warnings and errors (on stderr); needs --yes')
     .addHelpText(
       'after',
       `
@@ -99,26 +104,36 @@ async function restore(command: Command, driveName: string, flags: RestoreFlags)
 }
 
 async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: RestoreFlags): Promise<number> {
-  process.stdout.write(describePlan(plan, drive.name));
+  // With --json, stdout holds only the JSON lines; what people read goes to stderr.
+  const json = flags.json ? (await import('./restore-json.js')).restoreJsonOutput() : undefined;
+  // --quiet: nothing but warnings and errors, so it cannot ask (it would have to show the plan).
+  if (flags.quiet && !flags.yes && !flags.dryRun) throw new UserError('--quiet cannot ask before restoring: add --yes', EXIT.usage);
+  const say = (text: string) => (flags.quiet ? true : (json ? process.stderr : process.stdout).write(text));
+  say(describePlan(plan, drive.name));
+  json?.plan(plan);
   if (plan.items.length === 0) {
-    throw new UserError(`nothing to restore from snapshot ${plan.snapshot.name}: see above for the folders left out and how to get them`, EXIT.failed);
+    const message = `nothing to restore from snapshot ${plan.snapshot.name}: see above for the folders left out and how to get them`;
+    json?.result(plan, 'failed', undefined, message);
+    throw new UserError(message, EXIT.failed);
   }
-  if (flags.dryRun) return dryRun(config, plan);
-  if (!(await confirmed(flags.yes ?? false))) return EXIT.usage;
+  if (flags.dryRun) return dryRun(config, plan, json, say);
+  if (!(await confirmed(flags.yes ?? false, json !== undefined))) return EXIT.usage;
 
   const { runRestore } = await import('../restore/restore-job.js');
   const { JobLog } = await import('../job/job-log.js');
-  const terminal = await jobConsole();
+  const terminal = json ?? (flags.quiet ? (await import('./job-output.js')).quietOutput() : await jobConsole());
   const log = new JobLog(terminal.sink, 'info', { drive: drive.name }).logger;
-  const result = await runRestore({ config, drive, plan, log, hooks: plan.to === undefined || flags.hooks === true });
-  for (const k of result.keptAside) process.stdout.write(`kept ${k.path} as it was before: ${k.keptAs}\n`);
+  const result = await runRestore({ config, drive, plan, log, hooks: plan.to === undefined || flags.hooks === true, onEvent: terminal.onEvent });
+  for (const k of result.keptAside) say(`kept ${k.path} as it was before: ${k.keptAs}\n`);
+  const outcome = !result.ok ? 'failed' : result.warnings.length > 0 ? 'warning' : 'success';
+  json?.result(plan, outcome, result);
   if (!result.ok) {
     process.stderr.write(`plugback: restore failed at ${result.failedStep}: ${result.error}\n`);
     for (const u of result.undoErrors) process.stderr.write(`plugback: clean-up failed: ${u}\n`);
     return EXIT.failed;
   }
-  process.stdout.write(`restored ${plan.items.length} ${plan.items.length === 1 ? 'item' : 'items'} from snapshot ${plan.snapshot.name}\n`);
-  return result.warnings.length > 0 ? EXIT.warnings : EXIT.ok;
+  say(`restored ${plan.items.length} ${plan.items.length === 1 ? 'item' : 'items'} from snapshot ${plan.snapshot.name}\n`);
+  return outcome === 'warning' ? EXIT.warnings : EXIT.ok;
 }
 
 function describePlan(plan: RestorePlan, drive: string): string {
@@ -141,30 +156,36 @@ function describePlan(plan: RestorePlan, drive: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function dryRun(config: Config, plan: RestorePlan): Promise<number> {
+async function dryRun(config: Config, plan: RestorePlan, json: RestoreJsonOutput | undefined, say: (text: string) => unknown): Promise<number> {
   const { previewItem } = await import('../restore/dry-run.js');
   for (const item of plan.items) {
-    const changes = await previewItem(config, item).catch((error: Error) => Promise.reject(new UserError(error.message, EXIT.failed)));
-    process.stdout.write(`${item.to}: ${changes.created.length} to create, ${changes.changed.length} to change, ${changes.deleted.length} to delete\n`);
+    const changes = await previewItem(config, item).catch((error: Error) => {
+      json?.result(plan, 'failed', undefined, error.message);
+      return Promise.reject(new UserError(error.message, EXIT.failed));
+    });
+    json?.preview(item.to, changes);
+    say(`${item.to}: ${changes.created.length} to create, ${changes.changed.length} to change, ${changes.deleted.length} to delete\n`);
     for (const [label, names] of [['create', changes.created], ['change', changes.changed], ['delete', changes.deleted]] as const) {
-      for (const name of names.slice(0, 50)) process.stdout.write(`  ${label} ${name}\n`);
-      if (names.length > 50) process.stdout.write(`  ... and ${names.length - 50} more to ${label}\n`);
+      for (const name of names.slice(0, 50)) say(`  ${label} ${name}\n`);
+      if (names.length > 50) say(`  ... and ${names.length - 50} more to ${label}\n`);
     }
   }
-  process.stdout.write('dry run: nothing was changed\n');
+  json?.result(plan, 'dry-run');
+  say('dry run: nothing was changed\n');
   return EXIT.ok;
 }
 
 /** A restore overwrites data: on a terminal it asks; elsewhere it needs --yes. */
-async function confirmed(yes: boolean): Promise<boolean> {
+async function confirmed(yes: boolean, json: boolean): Promise<boolean> {
   if (yes) return true;
   if (!process.stdin.isTTY) {
     throw new UserError('restore changes files and stdin is not a terminal, so it cannot ask: add --yes (or --dry-run to see the plan)', EXIT.usage);
   }
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const output = json ? process.stderr : process.stdout;
+  const rl = createInterface({ input: process.stdin, output });
   const answer = await rl.question('Restore now? [y/N] ');
   rl.close();
   if (/^y(es)?$/i.test(answer.trim())) return true;
-  process.stdout.write('nothing was changed\n');
+  output.write('nothing was changed\n');
   return false;
 }

@@ -1,7 +1,7 @@
 // `plugback run DRIVE`: one backup onto a drive that is already there (mounted, or a directory target).
 import { Option, type Command } from 'commander';
 import type { Config, Drive } from '../config/model.js';
-import type { JobResult } from '../job/events.js';
+import type { JobListener, JobResult } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
@@ -15,6 +15,8 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 interface RunFlags {
   allowShrink?: boolean;
   logLevel?: Level;
+  json?: boolean;
+  quiet?: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -24,11 +26,16 @@ export function registerRun(program: Command): void {
     .argument('<drive>', 'the name of a drive in the config')
     .option('--allow-shrink', 'accept, for this run, a source that shrank past backup.maxShrinkPercent or looks unmounted')
     .addOption(new Option('--log-level <level>', 'how much to log (the job, the LED and the mail lines alike)').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(new Option('--json', 'print JSON lines on stdout (log lines, steps, progress), the result last (docs/json.md)').conflicts('quiet'))
+    .option('-q, --quiet', 'for cron: print only warnings and errors (on stderr); nothing when the backup succeeds')
     .addHelpText(
       'after',
       `
 Off a terminal, stdout gets one JSON line per log line, the last one holding the result
 (plugback run DRIVE | tail -n 1 | jq -r .result.outcome); the mail and LED lines go to stderr.
+With --json, stdout holds only the documented JSON lines (docs/json.md), on a terminal too, the
+last one {"type":"result","result":{...}}; everything else goes to stderr. With --quiet, nothing
+is printed unless something went wrong (warnings and errors, on stderr): the exit code says how it went.
 Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings,
 75 this drive is being backed up already (nothing was done: no hooks, no mail, no record).
 The lock (backup.lockFile) is taken first, before any hook: a run of another drive waits for it
@@ -61,11 +68,11 @@ Examples:
         stop();
         return;
       }
-      const terminal = await jobConsole();
+      const terminal = await runConsole(flags);
       const level = flags.logLevel ?? 'info';
       // Off a terminal, stdout holds the job's JSON lines ending in its result (`| tail -n 1 | jq`); what comes
       // after the job (mail, pings, the LED going dark) must not follow it there.
-      const after = process.stdout.isTTY ? terminal.sink : stderrLines();
+      const after = flags.quiet || (process.stdout.isTTY && !flags.json) ? terminal.sink : stderrLines();
       const led = await startRunLed(config, after, level);
       const { LogCapture } = await import('../notify/log-capture.js');
       // The job's lines, kept for the failure mail (the LED's and the notifier's own lines are not in it).
@@ -96,6 +103,14 @@ Examples:
         await led?.session.close();
       }
     });
+}
+
+/** The job's console: JSON lines (--json), warnings and errors only (--quiet), or the terminal's view. */
+async function runConsole(flags: RunFlags): Promise<{ sink: LineSink; onEvent: JobListener }> {
+  const { jsonLinesOutput, quietOutput } = await import('./job-output.js');
+  if (flags.json) return jsonLinesOutput();
+  if (flags.quiet) return quietOutput();
+  return jobConsole();
 }
 
 /** Asks for the repository lock as this drive's backup; says on stderr when it has to wait. */

@@ -4,6 +4,7 @@ import type { Config, Drive } from '../config/model.js';
 import { formatBytes } from '../config/units.js';
 import type { SnapshotEntry } from '../repo/repository.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
+import { JSON_FORMAT } from './job-output.js';
 import { renderColumns } from './table.js';
 
 export interface SnapshotSummary {
@@ -28,12 +29,14 @@ export function registerSnapshots(program: Command): void {
     .command('snapshots')
     .description("list a drive's snapshots for this host, oldest first, with size, file count and states")
     .argument('<drive>', 'the name of a drive in the config')
-    .option('--json', 'print JSON instead of a table')
+    .option('--json', 'print JSON instead of a table (docs/json.md)')
     .action(async (name: string, flags: { json?: boolean }, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));
       const { summaries, incomplete } = await snapshotSummaries(config, findDrive(config, name));
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ drive: name, host: config.host, snapshots: summaries, incomplete }, null, 2)}\n`);
+        // `snapshot` names a snapshot in every JSON plugback prints (docs/json.md).
+        const snapshots = summaries.map(({ name: snapshot, ...rest }) => ({ snapshot, ...rest }));
+        process.stdout.write(`${JSON.stringify({ format: JSON_FORMAT, drive: name, host: config.host, snapshots, incomplete }, null, 2)}\n`);
         return;
       }
       process.stdout.write(renderTable(summaries, incomplete));

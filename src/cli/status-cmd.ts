@@ -6,6 +6,7 @@ import type { JobEvent } from '../job/events.js';
 import { configFileOf, UserError } from './common.js';
 import { formatAge } from './drives-cmd.js';
 import { EXIT } from './exit-codes.js';
+import { JSON_FORMAT } from './job-output.js';
 import { renderColumns } from './table.js';
 import { jobConsole } from './terminal.js';
 
@@ -13,7 +14,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('what the running daemon is doing: its state, the current job, and every drive')
-    .option('--json', 'print the status as JSON')
+    .option('--json', 'print the status as JSON; with --follow, JSON lines ending in the result (docs/json.md)')
     .option('-f, --follow', 'follow the current (or next) job with a progress bar, and exit with its result')
     .addHelpText(
       'after',
@@ -38,7 +39,7 @@ Examples:
           return;
         }
         const status = await client.status();
-        process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status, new Date()));
+        process.stdout.write(flags.json ? `${JSON.stringify(statusJson(status), null, 2)}\n` : renderStatus(status, new Date()));
       } finally {
         client.close();
       }
@@ -98,7 +99,7 @@ async function withoutDaemon(command: Command, json: boolean): Promise<void> {
   if (!config) {
     // No config to read the history from: the plain answer, as before.
     const { NO_DAEMON: plain } = await import('../api/client.js');
-    if (json) process.stdout.write(`${JSON.stringify({ format: 1, daemon: 'not running', advice: plain }, null, 2)}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ format: JSON_FORMAT, daemon: 'not running', advice: plain }, null, 2)}\n`);
     else process.stderr.write(`plugback: ${plain}\n`);
     process.exitCode = EXIT.failed;
     return;
@@ -112,11 +113,26 @@ async function withoutDaemon(command: Command, json: boolean): Promise<void> {
   const rows = await historyRows(config, now).catch((e: NodeJS.ErrnoException) => (e.code === 'EACCES' ? undefined : Promise.reject(e)));
   const history = rows === undefined ? `the history in ${config.stateDir} is readable by root only` : undefined;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ format: 1, daemon: 'not running', trigger: config.install.trigger, advice, ...(history ? { history } : { drives: rows }) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ format: JSON_FORMAT, daemon: 'not running', trigger: config.install.trigger, advice, ...(history ? { history } : { drives: rows }) }, null, 2)}\n`);
   } else {
     process.stdout.write(`plugback daemon: not running; ${advice}\n\n${rows ? renderDrives(rows, now) : `${history}\n`}`);
   }
   process.exitCode = units ? EXIT.ok : EXIT.failed;
+}
+
+/** The status as scripts read it (docs/json.md): the names plugback's other JSON uses. */
+function statusJson(status: DaemonStatus) {
+  return {
+    format: JSON_FORMAT,
+    daemon: 'running',
+    state: status.state,
+    job: status.job ? jobJson(status.job) : null,
+    drives: status.drives.map(({ name, ...d }) => ({ drive: name, ...d })),
+  };
+}
+
+function jobJson({ rate, copyingState, ...job }: JobInfo) {
+  return { ...job, ...(copyingState !== undefined ? { state: copyingState } : {}), ...(rate !== undefined ? { bytesPerSecond: rate } : {}) };
 }
 
 function asUserError(error: unknown): never {
@@ -142,6 +158,7 @@ export function renderStatus(status: DaemonStatus, now: Date): string {
 async function follow(client: DaemonClient, json: boolean): Promise<number> {
   const terminal = json ? undefined : await jobConsole();
   const show = (text: string) => process.stdout.write(text);
+  const line = (type: string, fields: object) => show(`${JSON.stringify({ format: JSON_FORMAT, type, time: new Date().toISOString(), ...fields })}\n`);
   return new Promise<number>((resolve) => {
     let stopFollowing: () => void = () => {};
     const finish = (code: number) => {
@@ -155,11 +172,12 @@ async function follow(client: DaemonClient, json: boolean): Promise<number> {
     });
     void client
       .follow({
-        progress: (job) => (json ? show(`${JSON.stringify({ event: 'progress', ...job })}\n`) : terminal?.onEvent(asProgressEvent(job))),
+        progress: (job) => (json ? line('progress', jobJson(job)) : terminal?.onEvent(asProgressEvent(job))),
         state: () => undefined,
         finished: (result) => {
           terminal?.finish();
-          show(json ? `${JSON.stringify({ event: 'finished', ...result })}\n` : `${describe(result)}\n`);
+          if (json) line('result', { result });
+          else show(`${describe(result)}\n`);
           finish(result.outcome === 'success' ? EXIT.ok : result.outcome === 'warning' ? EXIT.warnings : EXIT.failed);
         },
       })

@@ -5,6 +5,7 @@ import { formatBytes } from '../config/units.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { backedUpPathProblem } from '../restore/source.js';
 import { EXIT } from './exit-codes.js';
+import { JSON_FORMAT } from './job-output.js';
 
 export function registerVersions(program: Command): void {
   program
@@ -12,7 +13,7 @@ export function registerVersions(program: Command): void {
     .description('list every snapshot that holds PATH, with its size and modification time, to pick one to restore')
     .argument('<drive>', 'the name of a drive in the config')
     .argument('<path>', 'an absolute path as it was backed up, e.g. /srv/photos/2019/beach.jpg')
-    .option('--json', 'print JSON instead of a table')
+    .option('--json', 'print JSON instead of a table (docs/json.md)')
     .addHelpText('after', '\nThen: plugback restore DRIVE --snapshot SNAPSHOT --path PATH [--to DIR]')
     .action(async (driveName: string, target: string, flags: { json?: boolean }, command: Command) => {
       // A trailing / is harmless; "..", "." or "//" could climb out of the snapshot, so they are refused.
@@ -26,7 +27,9 @@ export function registerVersions(program: Command): void {
       const { repo } = await openVerifiedRepository(config, drive).catch((e: Error) => Promise.reject(new UserError(e.message, EXIT.failed)));
       const versions = await pathVersions(repo, trimmed).finally(() => repo.close());
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ drive: driveName, path: target, versions }, null, 2)}\n`);
+        // `bytes` for a size in every JSON plugback prints (docs/json.md).
+        const shown = versions.map(({ size, ...v }) => ({ ...v, bytes: size }));
+        process.stdout.write(`${JSON.stringify({ format: JSON_FORMAT, drive: driveName, path: target, versions: shown }, null, 2)}\n`);
       } else if (versions.length === 0) {
         process.stdout.write(`no snapshot on drive "${driveName}" holds ${target}\n`);
       } else {

@@ -88,7 +88,7 @@ export class Workspace {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     const messages = stdout
       .split('\n')
-      .filter((l) => l.startsWith('{'))
+      .filter((l) => l.startsWith('{') && l.endsWith('}'))
       .map((l) => String((JSON.parse(l) as { msg?: unknown }).msg ?? ''));
     return { code, stdout, stderr, messages };
   }

@@ -220,7 +220,7 @@ function finalResult(r: CliResult): JobResultLine {
 interface SnapshotsJson {
   drive: string;
   host: string;
-  snapshots: { name: string; time: string; bytes: number | null; files: number | null; states: string[]; problems: number }[];
+  snapshots: { snapshot: string; time: string; bytes: number | null; files: number | null; states: string[]; problems: number }[];
   incomplete: string[];
 }
 
@@ -442,7 +442,7 @@ describe('plugback run', () => {
     expect(listing.incomplete).toEqual([]);
     expect(listing.snapshots).toHaveLength(1);
     const snapshot = listing.snapshots[0];
-    expect(snapshot?.name).toBe(result.snapshot);
+    expect(snapshot?.snapshot).toBe(result.snapshot);
     expect(snapshot?.files).toBe(2);
     expect(snapshot?.bytes).toBe('hello\n'.length + 10_000);
     expect(snapshot?.states).toEqual(['data']);
@@ -543,7 +543,7 @@ describe('plugback run', () => {
     // The snapshot is complete, and its record keeps rsync's complaint.
     const json = await cli(['snapshots', 'target', '--json', '--config', sb.config]);
     const listing = JSON.parse(json.stdout) as SnapshotsJson;
-    expect(listing.snapshots.map((s) => s.name)).toEqual([result.snapshot]);
+    expect(listing.snapshots.map((s) => s.snapshot)).toEqual([result.snapshot]);
     expect(listing.snapshots[0]?.problems).toBeGreaterThan(0);
     // The other files were copied all the same.
     const copied = path.join(snapshotsDir(sb), result.snapshot ?? '', 'data', sb.source, 'hello.txt');

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { callApi, type CallOptions, type CallResult } from '../helpers/api-caller.js';
 import { DaemonFixture } from '../helpers/daemon-fixture.js';
+import { expectLines } from '../helpers/json-shapes.js';
 import { startPolkitPeer, type PolkitPeer } from '../helpers/polkit-peer.js';
 import { copyForUnprivileged, type UnprivilegedCopy } from '../helpers/unprivileged-copy.js';
 
@@ -199,9 +200,10 @@ describe('the D-Bus API', () => {
     expect(start.code).toBe(0);
     const followed = await following;
     expect(followed.code).toBe(0);
-    const events = followed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; drive: string; outcome?: string; percent?: number });
-    expect(events.some((e) => e.event === 'progress' && e.drive === 'home')).toBe(true);
-    expect(events.at(-1)).toMatchObject({ event: 'finished', drive: 'home', outcome: 'success' });
+    // Each line as docs/json.md documents it (docs/json/status-follow.schema.json).
+    const events = expectLines<{ type: string; drive?: string; result?: { outcome: string } }>('status-follow', followed.stdout);
+    expect(events.some((e) => e.type === 'progress' && e.drive === 'home')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ format: 1, type: 'result', result: { drive: 'home', outcome: 'success' } });
 
     const status = await plugback(f, ['status']);
     expect(status.stdout).toMatch(/plugback daemon: idle/);

@@ -118,12 +118,12 @@ describe('plugback versions and restoring one file', () => {
 
     const json = await versions(f, notes, '--json');
     expect(json.code, shown(json)).toBe(0);
-    const parsed = JSON.parse(json.stdout) as { drive: string; path: string; versions: { snapshot: string; size: number; type: string; sameAsPrevious: boolean }[] };
+    const parsed = JSON.parse(json.stdout) as { drive: string; path: string; versions: { snapshot: string; bytes: number; type: string; sameAsPrevious: boolean }[] };
     expect(parsed).toMatchObject({ drive: DRIVE, path: notes });
-    expect(parsed.versions.map(({ snapshot, size, type, sameAsPrevious }) => ({ snapshot, size, type, sameAsPrevious }))).toEqual([
-      { snapshot: s1, size: 12, type: 'file', sameAsPrevious: false },
-      { snapshot: s2, size: 20, type: 'file', sameAsPrevious: false },
-      { snapshot: s3, size: 20, type: 'file', sameAsPrevious: true },
+    expect(parsed.versions.map(({ snapshot, bytes, type, sameAsPrevious }) => ({ snapshot, bytes, type, sameAsPrevious }))).toEqual([
+      { snapshot: s1, bytes: 12, type: 'file', sameAsPrevious: false },
+      { snapshot: s2, bytes: 20, type: 'file', sameAsPrevious: false },
+      { snapshot: s3, bytes: 20, type: 'file', sameAsPrevious: true },
     ]);
 
     // Life goes on after the last backup.

@@ -1,0 +1,143 @@
+// The JSON documents of `status`, `snapshots`, `versions`, `drives` and `config check` with --json (docs/json.md).
+import { z } from 'zod';
+import { bytes, count, format, outcome, snapshot, step, time } from './common.js';
+
+const opt = <T extends z.ZodType>(t: T) => t.optional();
+
+/** The ledger's record of a drive (stateDir/ledger.json), as `drives` and `status` without a daemon show it. */
+const record = z.strictObject({
+  trackedSince: time,
+  lastSeen: opt(time),
+  lastSuccess: opt(time),
+  lastFailure: opt(z.strictObject({ at: time, step: opt(step), reason: z.string() })),
+  lastRun: opt(
+    z.strictObject({
+      outcome,
+      startedAt: time,
+      finishedAt: time,
+      durationMs: count,
+      transferredBytes: bytes,
+      snapshot: opt(snapshot),
+      cause: opt(z.string()),
+      step: opt(step),
+      title: opt(z.string()),
+    }),
+  ),
+  snapshotCount: opt(count),
+  freeBytes: opt(bytes),
+  lastReminder: opt(time),
+});
+
+const driveRow = z.strictObject({
+  drive: z.string(),
+  sinceLastSuccessMs: count.nullable(),
+  overdue: z.boolean(),
+  record: record.nullable(),
+  schedule: z.string().nullable(),
+  nextRun: time.nullable(),
+  problems: z.array(z.string()).meta({ description: 'What drives --check reports for this drive; empty when all is well.' }),
+});
+
+export const drivesDoc = z.strictObject({ format, host: z.string(), now: time, drives: z.array(driveRow) }).meta({ title: 'plugback drives --json' });
+
+const statusDrive = z.strictObject({
+  drive: z.string(),
+  kind: z.enum(['luks', 'directory']),
+  present: z.boolean(),
+  queued: z.boolean(),
+  overdue: z.boolean(),
+  lastSuccess: opt(time),
+  lastFailure: opt(time),
+  lastFailureStep: opt(step),
+  lastFailureReason: opt(z.string()),
+  snapshotCount: opt(count),
+  freeBytes: opt(bytes),
+});
+
+const job = z.strictObject({
+  drive: z.string(),
+  step: opt(step),
+  state: opt(z.string()),
+  percent: opt(z.number()),
+  bytes: opt(bytes),
+  bytesPerSecond: opt(z.number()),
+  etaSeconds: opt(z.number()),
+});
+
+export const statusDoc = z
+  .union([
+    z.strictObject({ format, daemon: z.literal('running'), state: z.string(), job: job.nullable(), drives: z.array(statusDrive) }),
+    z.strictObject({
+      format,
+      daemon: z.literal('not running'),
+      trigger: z.enum(['daemon', 'units']),
+      advice: z.string(),
+      drives: opt(z.array(driveRow).meta({ description: 'The history, as plugback drives --json shows it.' })),
+      history: opt(z.string().meta({ description: 'Instead of drives: why the history cannot be read.' })),
+    }),
+    z.strictObject({ format, daemon: z.literal('not running'), advice: z.string() }),
+  ])
+  .meta({ title: 'plugback status --json' });
+
+export const snapshotsDoc = z
+  .strictObject({
+    format,
+    drive: z.string(),
+    host: z.string(),
+    snapshots: z.array(
+      z.strictObject({
+        snapshot,
+        time,
+        bytes: bytes.nullable().meta({ description: 'Total size of its files (mostly shared with others by hard links); null without a usable record.' }),
+        files: count.nullable(),
+        transferredBytes: bytes.nullable().meta({ description: 'Bytes new in this snapshot.' }),
+        states: z.array(z.string()),
+        resumedFrom: opt(z.string()),
+        problems: count,
+        future: opt(z.literal(true)),
+        recordProblem: opt(z.string()),
+      }),
+    ),
+    incomplete: z.array(z.string()).meta({ description: 'Interrupted copies the next run continues.' }),
+  })
+  .meta({ title: 'plugback snapshots --json' });
+
+export const versionsDoc = z
+  .strictObject({
+    format,
+    drive: z.string(),
+    path: z.string(),
+    versions: z.array(
+      z.strictObject({
+        snapshot,
+        state: z.string(),
+        type: z.enum(['file', 'directory', 'symlink', 'other']),
+        bytes,
+        modified: time,
+        sameAsPrevious: z.boolean(),
+        future: opt(z.literal(true)),
+      }),
+    ),
+  })
+  .meta({ title: 'plugback versions --json' });
+
+export const configCheckDoc = z
+  .union([
+    z.strictObject({
+      format,
+      file: z.string(),
+      valid: z.literal(true),
+      host: z.string(),
+      drives: z.array(
+        z.strictObject({ drive: z.string(), kind: z.enum(['luks', 'directory']), uuid: opt(z.string()), path: z.string(), schedule: z.string().nullable() }),
+      ),
+      states: z.array(z.strictObject({ state: z.string(), folders: z.array(z.string()) })),
+    }),
+    z.strictObject({
+      format,
+      file: z.string(),
+      valid: z.literal(false),
+      problems: z.array(z.strictObject({ file: z.string(), line: count, column: count, message: z.string() })),
+    }),
+  ])
+  .meta({ title: 'plugback config check --json' });

@@ -1,0 +1,22 @@
+// Every JSON shape plugback prints, by the name of its file under docs/json/ (NAME.schema.json).
+import { z } from 'zod';
+import { configCheckDoc, drivesDoc, snapshotsDoc, statusDoc, versionsDoc } from './documents.js';
+import { followLine, restoreLine, runLine } from './lines.js';
+
+export const JSON_SHAPES = {
+  run: runLine,
+  restore: restoreLine,
+  'status-follow': followLine,
+  status: statusDoc,
+  snapshots: snapshotsDoc,
+  versions: versionsDoc,
+  drives: drivesDoc,
+  'config-check': configCheckDoc,
+} as const;
+
+export type ShapeName = keyof typeof JSON_SHAPES;
+
+/** The JSON Schema of a shape, as docs/json/NAME.schema.json holds it. */
+export function shapeJsonSchema(name: ShapeName): unknown {
+  return z.toJSONSchema(JSON_SHAPES[name], { unrepresentable: 'any' });
+}
