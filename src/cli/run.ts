@@ -8,9 +8,18 @@ import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
 import { AlreadyRunningError, type HeldLock } from '../system/flock.js';
 import { takeCliLock } from './cli-lock.js';
 import { EXIT } from './exit-codes.js';
+import type { DriveFacts } from '../notify/drive-facts.js';
+import { OwedHooks } from './owed-hooks.js';
+import { runSummary } from './run-summary.js';
 import { jobConsole } from './terminal.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/** Where plugback's own sentences go, and how the status line is taken down. */
+interface Say {
+  notice(text: string): void;
+  finish(): void;
+}
 
 interface RunFlags {
   allowShrink?: boolean;
@@ -51,7 +60,10 @@ Examples:
       const drive = findDrive(config, driveName);
       const { runBackupJob } = await import('../job/backup-job.js');
       const controller = new AbortController();
-      const stop = cancelOnSignals(controller);
+      // Plugback's own sentences on a signal: on stderr until the console exists, then above its status line.
+      const say: Say = { notice: (text) => process.stderr.write(`${text}\n`), finish: () => undefined };
+      const owed = new OwedHooks();
+      const stop = cancelOnSignals(controller, say, owed);
       const lock = takeRunLock(config, drive, controller.signal);
       // Before the LED, the notifier and the job: a second run of this drive leaves no trace.
       const refused = await lock.then(() => undefined, (error: unknown) => (error instanceof AlreadyRunningError ? error : undefined));
@@ -62,6 +74,8 @@ Examples:
         return;
       }
       const terminal = await jobConsole();
+      say.notice = terminal.notice;
+      say.finish = terminal.finish;
       const level = flags.logLevel ?? 'info';
       // Off a terminal, stdout holds the job's JSON lines ending in its result (`| tail -n 1 | jq`); what comes
       // after the job (mail, pings, the LED going dark) must not follow it there.
@@ -82,13 +96,16 @@ Examples:
           lock,
           logLevel: level,
           onEvent: (event) => {
+            owed.onEvent(event);
             terminal.onEvent(event);
             led?.onEvent(event);
           },
         });
         process.exitCode = exitCodeOf(result);
-        await tellAboutRun(config, drive, result, capture.text(), notifier);
+        const facts = await tellAboutRun(config, drive, result, capture.text(), notifier);
+        if (process.stdout.isTTY) for (const line of runSummary(result, facts)) terminal.notice(line);
       } finally {
+        terminal.finish();
         stop();
         // Released by the job already, unless it was cancelled before its lock step.
         await lock.then((held) => held.release(), () => undefined);
@@ -136,7 +153,7 @@ function stderrLines(): LineSink {
 }
 
 /** Ledger, metrics, mail and pings for the finished run; mail gets a bounded chance to go before plugback exits. */
-async function tellAboutRun(config: Config, drive: Drive, result: JobResult, logText: string, notifier: Notifier): Promise<void> {
+async function tellAboutRun(config: Config, drive: Drive, result: JobResult, logText: string, notifier: Notifier): Promise<DriveFacts> {
   const { driveFacts } = await import('../notify/drive-facts.js');
   const facts = await driveFacts(config, drive, result.logFile !== undefined);
   await notifier.jobFinished(drive.name, result, { logText, logFile: result.logFile, ...facts });
@@ -146,6 +163,7 @@ async function tellAboutRun(config: Config, drive: Drive, result: JobResult, log
       `plugback: ${left} mail(s) could not be sent yet; they wait in ${config.stateDir}/outbox and go with the next plugback run or the daemon\n`,
     );
   }
+  return facts;
 }
 
 /** The process's exit code for a job's outcome. */
@@ -160,17 +178,24 @@ export function exitCodeOf(result: JobResult): number {
   }
 }
 
-/** First SIGINT/SIGTERM cancels the job cleanly; a second SIGINT gives up on the clean-up and exits at once. */
-function cancelOnSignals(controller: AbortController): () => void {
+/**
+ * First SIGINT/SIGTERM cancels the job cleanly; a second SIGINT gives up on the clean-up and exits at once, naming
+ * the postBackup hooks it leaves unrun (a service a preBackup stopped stays stopped).
+ */
+function cancelOnSignals(controller: AbortController, say: Say, owed: OwedHooks): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       if (signal === 'SIGINT') {
-        process.stderr.write('plugback: stopping without clean-up\n');
+        // The status line goes first, so the last lines on the screen are these.
+        say.finish();
+        say.notice('plugback: stopping without clean-up');
+        for (const line of owed.skipped()) say.notice(`plugback: ${line}`);
+        // The console's 'exit' handler gives the terminal its cursor back.
         process.exit(130);
       }
       return;
     }
-    process.stderr.write(`plugback: ${signal}: cancelling; stopping rsync and cleaning up (Ctrl-C again to quit at once)\n`);
+    say.notice(`plugback: ${signal}: cancelling; stopping rsync and cleaning up (Ctrl-C again to quit at once)`);
     controller.abort(new Error(`cancelled by ${signal}`));
   };
   process.on('SIGINT', onSignal);

@@ -163,6 +163,7 @@ const postRestoreHooks: Step<RestoreContext> = {
       if (!scope.script) continue;
       await runLoggedHook(ctx.log, {
         label: scope.label,
+        tag: `${scope.state ?? ctx.drive.name}/postRestore`,
         script: scope.script,
         inherited: childEnvironment(ctx.config),
         env: restoreHookEnv(ctx, scope.state, scope.folders),

@@ -251,9 +251,12 @@ export function hookEnvironment(facts: HookFacts, extra: Record<string, string> 
   };
 }
 
-/** Runs a hook with its output (capped) in the job's log, before and after lines included; throws like runHookOrThrow. */
-export async function runLoggedHook(parent: Logger, req: Omit<HookRequest, 'onOutput' | 'onOmitted'>): Promise<void> {
-  const log = parent.child({ hook: req.label });
+/**
+ * Runs a hook with its output (capped) in the job's log, before and after lines included; throws like runHookOrThrow.
+ * `tag` marks the lines the hook printed (`photos/preBackup`), so a terminal shows them as the hook's, not plugback's.
+ */
+export async function runLoggedHook(parent: Logger, req: Omit<HookRequest, 'onOutput' | 'onOmitted'> & { tag: string }): Promise<void> {
+  const log = parent.child({ hook: req.label, hookTag: req.tag });
   log.info(`running the ${req.label}`);
   const outcome = await runHookOrThrow({
     ...req,
