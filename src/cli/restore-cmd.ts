@@ -110,7 +110,8 @@ async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: 
   const { JobLog } = await import('../job/job-log.js');
   const terminal = await jobConsole();
   const log = new JobLog(terminal.sink, 'info', { drive: drive.name }).logger;
-  const result = await runRestore({ config, drive, plan, log, hooks: plan.to === undefined || flags.hooks === true });
+  const result = await runRestore({ config, drive, plan, log, onEvent: terminal.onEvent, hooks: plan.to === undefined || flags.hooks === true });
+  terminal.finish();
   for (const k of result.keptAside) process.stdout.write(`kept ${k.path} as it was before: ${k.keptAs}\n`);
   if (!result.ok) {
     process.stderr.write(`plugback: restore failed at ${result.failedStep}: ${result.error}\n`);
@@ -118,6 +119,8 @@ async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: 
     return EXIT.failed;
   }
   process.stdout.write(`restored ${plan.items.length} ${plan.items.length === 1 ? 'item' : 'items'} from snapshot ${plan.snapshot.name}\n`);
+  const { restoreSummary } = await import('./restore-summary.js');
+  for (const line of await restoreSummary(plan, result)) process.stdout.write(`${line}\n`);
   return result.warnings.length > 0 ? EXIT.warnings : EXIT.ok;
 }
 

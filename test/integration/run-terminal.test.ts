@@ -107,6 +107,20 @@ describe('plugback run in a terminal', () => {
     expect(again).toContain('files:   1 new, 1 changed, 1 deleted');
   });
 
+  it('restore shows its progress while it copies and closes with a summary', async () => {
+    const { w } = await workspace(false);
+    expect((await inTerminal(w, ['run', 'd1'])).code).toBe(0);
+    const to = path.join(w.dir, 'restored');
+    const r = await inTerminal(w, ['restore', 'd1', '--yes', '--to', to]);
+    const text = readable(r.bytes);
+    expect(r.code, text).toBe(0);
+    expect(modesLeftOff(r.bytes), text).toEqual([]);
+    // The status line was drawn (and then taken away: the screen ends with the summary).
+    expect(Buffer.from(r.bytes, 'latin1').toString('utf8')).toMatch(/\d+% \| photos \| \d+ B copied \|/);
+    expect(text).toMatch(/restored 1 item from snapshot \S+\n {2}files: {3}21 in what was restored\n {2}copied: {2}\d+ B in \S+\n {2}free: {4}\S+ (KiB|MiB|GiB|TiB) left/);
+    expect(await fs.readFile(path.join(to, w.src, 'p1.jpg'), 'utf8')).toBe('photo 1\n');
+  });
+
   it('says a failure once, with its hint, at the end', async () => {
     const { w } = await workspace(false);
     await fs.rm(w.src, { recursive: true });
