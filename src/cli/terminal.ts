@@ -2,6 +2,7 @@
 // lines otherwise. Used by `plugback run` and `plugback restore`.
 import type { JobListener } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
+import { markedHookLine } from '../system/hooks.js';
 import { ProgressFigure } from './progress-figure.js';
 import { bar, StatusLine } from './status-line.js';
 
@@ -38,7 +39,7 @@ export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Prom
     singleLine: true,
     translateTime: 'SYS:HH:MM:ss',
     ignore: HIDDEN,
-    messageFormat: (entry, key) => hookMarked(entry, key),
+    messageFormat: (entry, key) => markedHookLine(entry, typeof entry[key] === 'string' ? entry[key] : ''),
   });
   const status = new StatusLine(out);
   let figure = new ProgressFigure();
@@ -68,11 +69,4 @@ function told(line: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A line a hook printed, marked as the hook's: `photos/preBackup │ stopping the service`. */
-export function hookMarked(entry: Record<string, unknown>, key: string): string {
-  const msg = typeof entry[key] === 'string' ? (entry[key] as string) : '';
-  const fromHook = typeof entry.hookTag === 'string' && (entry.stream === 'stdout' || entry.stream === 'stderr');
-  return fromHook ? `${entry.hookTag as string} │ ${msg}` : msg;
 }

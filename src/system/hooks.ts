@@ -266,3 +266,8 @@ export async function runLoggedHook(parent: Logger, req: Omit<HookRequest, 'onOu
   if (outcome.outputHeld) log.warn(`the ${req.label} exited with code 0, but ${HELD_OUTPUT}`);
   log.info({ durationMs: outcome.durationMs }, `the ${req.label} succeeded`);
 }
+
+/** A log line's message, marked as the hook's when a hook printed it (`photos/preBackup │ ...`): terminal and mail alike. */
+export function markedHookLine(entry: { hookTag?: unknown; stream?: unknown }, msg: string): string {
+  return typeof entry.hookTag === 'string' && (entry.stream === 'stdout' || entry.stream === 'stderr') ? `${entry.hookTag} │ ${msg}` : msg;
+}

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatLocalTime } from '../../src/config/units.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { BackupFixture, DRIVE, HOST } from '../helpers/backup-fixture.js';
 import { MailServer } from '../helpers/mail-server.js';
@@ -72,7 +73,7 @@ describe('failure mail over SMTP', () => {
     expect(text).toContain('What to do next:');
     expect(text).toContain('A source folder is missing');
     expect(text).toContain(`Error at check-source: ${result.error}`);
-    expect(text).toContain(`Started:      ${result.startedAt}`);
+    expect(text).toContain(`Started:      ${formatLocalTime(result.startedAt)}`);
     expect(text).toMatch(/Finished: +\S+ \(took \d/);
     expect(text).toContain('Copied:       0 B');
     expect(text).toMatch(/The last \d+ lines of the log:/);
