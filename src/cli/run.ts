@@ -49,7 +49,7 @@ written, healthchecks are pinged, and a failure (or, with mail.onSuccess, a succ
 Mail that cannot be sent within 20 seconds waits in stateDir/outbox for the next plugback process.
 Ctrl-C (or SIGTERM) stops the copy cleanly: post-backup hooks run, the lock is released, and the
 partial copy stays on the drive so the next run continues where this one stopped. A second
-Ctrl-C quits at once (exit 130) without the clean-up.
+Ctrl-C quits at once (exit 130) without the clean-up, naming each postBackup hook it skipped.
 
 Examples:
   plugback run offsite-a
