@@ -74,7 +74,7 @@ describe('failure mail over SMTP', () => {
     expect(text).toContain('A source folder is missing');
     expect(text).toContain(`Error at check-source: ${result.error}`);
     expect(text).toContain(`Started:      ${formatLocalTime(result.startedAt)}`);
-    expect(text).toMatch(/Finished: +\S+ \(took \d/);
+    expect(text).toContain(`Finished:     ${formatLocalTime(result.finishedAt)} (took `);
     expect(text).toContain('Copied:       0 B');
     expect(text).toMatch(/The last \d+ lines of the log:/);
     expect(text).toContain(`failed at check-source`);
@@ -101,7 +101,7 @@ describe('failure mail over SMTP', () => {
     await notifier.flush(20_000);
     const text = (await server.waitFor(1))[0]!.mail.text ?? '';
     expect(text).toContain('The last 50 lines of the log:');
-    expect(text).toContain('2026-01-01T00:00:00.000Z INFO line 120');
+    expect(text).toContain(`${formatLocalTime('2026-01-01T00:00:00.000Z')} INFO line 120`);
     expect(text).toContain('INFO line 71\n');
     expect(text).not.toContain('INFO line 70\n');
     expect((await server.waitFor(1))[0]!.mail.attachments[0]!.content.toString('utf8')).toBe(logText);
