@@ -240,7 +240,8 @@ export async function runRestore(args: {
     stepStarted: (step) => emit({ type: 'step-started', step }),
     stepFinished: (step, durationMs) => emit({ type: 'step-finished', step, durationMs }),
     stepFailed: (f) => {
-      args.log.error({ step: f.step }, `restore failed at ${f.step}: ${f.error.message}`);
+      // stepFailed: a terminal shows it once, in restore's closing line, not here as well.
+      args.log.error({ step: f.step, stepFailed: true }, `restore failed at ${f.step}: ${f.error.message}`);
       emit({ type: 'step-failed', step: f.step, error: f.error.message });
     },
   }).finally(() => Promise.all([...ctx.destinations.values()].map((d) => d.parent.close())));

@@ -121,6 +121,23 @@ describe('plugback run in a terminal', () => {
     expect(await fs.readFile(path.join(to, w.src, 'p1.jpg'), 'utf8')).toBe('photo 1\n');
   });
 
+  it('says a failed restore once', async () => {
+    const { w } = await workspace(false);
+    expect((await inTerminal(w, ['run', 'd1'])).code).toBe(0);
+    // A mount point cannot be set aside by renaming: the restore in place stops at keep-aside.
+    await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', w.src]);
+    try {
+      const r = await inTerminal(w, ['restore', 'd1', '--yes']);
+      const text = readable(r.bytes);
+      expect(r.code, text).toBe(1);
+      expect(modesLeftOff(r.bytes), text).toEqual([]);
+      expect(text.split('is a mount point').length - 1, text).toBe(1);
+      expect(text).toContain('plugback: restore failed at keep-aside: ');
+    } finally {
+      await execFileP('umount', [w.src]);
+    }
+  });
+
   it('says a failure once, with its hint, at the end', async () => {
     const { w } = await workspace(false);
     await fs.rm(w.src, { recursive: true });
