@@ -1,6 +1,7 @@
 // sync: one rsync per state into <snapshots>/<name>.incomplete/<state>/, hard-linking unchanged files to the
 // previous snapshot. An interrupted run's .incomplete is reused, so a resumed run copies only what is missing.
 import { execa } from 'execa';
+import { formatBytes } from '../../config/units.js';
 import { opendir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { State } from '../../config/model.js';
@@ -152,7 +153,7 @@ async function copyState(ctx: BackupContext, state: State, index: number, weight
   ctx.transferredBytes += stats.transferredBytes;
   ctx.partialBytes = 0;
   countChanges(ctx, state, stats.files, parseRsyncChanges(lines));
-  log.info({ ...stats }, `state "${state.name}" copied: ${stats.files} files, ${stats.transferredBytes} of ${stats.bytes} bytes transferred`);
+  log.info({ ...stats }, `state "${state.name}" copied: ${stats.files} files, ${formatBytes(stats.transferredBytes)} of ${formatBytes(stats.bytes)} transferred`);
 }
 
 /**
