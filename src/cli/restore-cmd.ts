@@ -124,6 +124,7 @@ async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: 
   const terminal = json ?? (flags.quiet ? (await import('./job-output.js')).quietOutput() : await jobConsole());
   const log = new JobLog(terminal.sink, 'info', { drive: drive.name }).logger;
   const result = await runRestore({ config, drive, plan, log, hooks: plan.to === undefined || flags.hooks === true, onEvent: terminal.onEvent });
+  if ('finish' in terminal) terminal.finish();
   for (const k of result.keptAside) say(`kept ${k.path} as it was before: ${k.keptAs}\n`);
   const outcome = !result.ok ? 'failed' : result.warnings.length > 0 ? 'warning' : 'success';
   json?.result(plan, outcome, result);
@@ -133,6 +134,10 @@ async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: 
     return EXIT.failed;
   }
   say(`restored ${plan.items.length} ${plan.items.length === 1 ? 'item' : 'items'} from snapshot ${plan.snapshot.name}\n`);
+  if (!json && !flags.quiet) {
+    const { restoreSummary } = await import('./restore-summary.js');
+    for (const line of await restoreSummary(plan, result)) say(`${line}\n`);
+  }
   return outcome === 'warning' ? EXIT.warnings : EXIT.ok;
 }
 

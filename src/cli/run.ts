@@ -8,9 +8,18 @@ import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
 import { AlreadyRunningError, type HeldLock } from '../system/flock.js';
 import { takeCliLock } from './cli-lock.js';
 import { EXIT } from './exit-codes.js';
-import { jobConsole } from './terminal.js';
+import type { DriveFacts } from '../notify/drive-facts.js';
+import { OwedHooks } from './owed-hooks.js';
+import { runSummary } from './run-summary.js';
+import { jobConsole, type JobConsole } from './terminal.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/** Where plugback's own sentences go, and how the status line is taken down. */
+interface Say {
+  notice(text: string): void;
+  finish(): void;
+}
 
 interface RunFlags {
   allowShrink?: boolean;
@@ -47,7 +56,7 @@ written, healthchecks are pinged, and a failure (or, with mail.onSuccess, a succ
 Mail that cannot be sent within 20 seconds waits in stateDir/outbox for the next plugback process.
 Ctrl-C (or SIGTERM) stops the copy cleanly: post-backup hooks run, the lock is released, and the
 partial copy stays on the drive so the next run continues where this one stopped. A second
-Ctrl-C quits at once (exit 130) without the clean-up.
+Ctrl-C quits at once (exit 130) without the clean-up, naming each postBackup hook it skipped.
 
 Examples:
   plugback run offsite-a
@@ -58,7 +67,10 @@ Examples:
       const drive = findDrive(config, driveName);
       const { runBackupJob } = await import('../job/backup-job.js');
       const controller = new AbortController();
-      const stop = cancelOnSignals(controller);
+      // Plugback's own sentences on a signal: on stderr until the console exists, then above its status line.
+      const say: Say = { notice: (text) => process.stderr.write(`${text}\n`), finish: () => undefined };
+      const owed = new OwedHooks();
+      const stop = cancelOnSignals(controller, say, owed);
       const lock = takeRunLock(config, drive, controller.signal);
       // Before the LED, the notifier and the job: a second run of this drive leaves no trace.
       const refused = await lock.then(() => undefined, (error: unknown) => (error instanceof AlreadyRunningError ? error : undefined));
@@ -69,6 +81,8 @@ Examples:
         return;
       }
       const terminal = await runConsole(flags);
+      say.notice = terminal.notice;
+      say.finish = terminal.finish;
       const level = flags.logLevel ?? 'info';
       // Off a terminal, stdout holds the job's JSON lines ending in its result (`| tail -n 1 | jq`); what comes
       // after the job (mail, pings, the LED going dark) must not follow it there.
@@ -89,13 +103,16 @@ Examples:
           lock,
           logLevel: level,
           onEvent: (event) => {
+            owed.onEvent(event);
             terminal.onEvent(event);
             led?.onEvent(event);
           },
         });
         process.exitCode = exitCodeOf(result);
-        await tellAboutRun(config, drive, result, capture.text(), notifier);
+        const facts = await tellAboutRun(config, drive, result, capture.text(), notifier);
+        if (process.stdout.isTTY && !flags.json && !flags.quiet) for (const line of runSummary(result, facts)) terminal.notice(line);
       } finally {
+        terminal.finish();
         stop();
         // Released by the job already, unless it was cancelled before its lock step.
         await lock.then((held) => held.release(), () => undefined);
@@ -106,11 +123,11 @@ Examples:
 }
 
 /** The job's console: JSON lines (--json), warnings and errors only (--quiet), or the terminal's view. */
-async function runConsole(flags: RunFlags): Promise<{ sink: LineSink; onEvent: JobListener }> {
+async function runConsole(flags: RunFlags): Promise<JobConsole> {
+  if (!flags.json && !flags.quiet) return jobConsole();
   const { jsonLinesOutput, quietOutput } = await import('./job-output.js');
-  if (flags.json) return jsonLinesOutput();
-  if (flags.quiet) return quietOutput();
-  return jobConsole();
+  // Plugback's own sentences (a cancel, a skipped hook) go to stderr: stdout is the script's.
+  return { ...(flags.json ? jsonLinesOutput() : quietOutput()), notice: (text) => process.stderr.write(`${text}\n`), finish: () => undefined };
 }
 
 /** Asks for the repository lock as this drive's backup; says on stderr when it has to wait. */
@@ -151,7 +168,7 @@ function stderrLines(): LineSink {
 }
 
 /** Ledger, metrics, mail and pings for the finished run; mail gets a bounded chance to go before plugback exits. */
-async function tellAboutRun(config: Config, drive: Drive, result: JobResult, logText: string, notifier: Notifier): Promise<void> {
+async function tellAboutRun(config: Config, drive: Drive, result: JobResult, logText: string, notifier: Notifier): Promise<DriveFacts> {
   const { driveFacts } = await import('../notify/drive-facts.js');
   const facts = await driveFacts(config, drive, result.logFile !== undefined);
   await notifier.jobFinished(drive.name, result, { logText, logFile: result.logFile, ...facts });
@@ -161,6 +178,7 @@ async function tellAboutRun(config: Config, drive: Drive, result: JobResult, log
       `plugback: ${left} mail(s) could not be sent yet; they wait in ${config.stateDir}/outbox and go with the next plugback run or the daemon\n`,
     );
   }
+  return facts;
 }
 
 /** The process's exit code for a job's outcome. */
@@ -175,17 +193,24 @@ export function exitCodeOf(result: JobResult): number {
   }
 }
 
-/** First SIGINT/SIGTERM cancels the job cleanly; a second SIGINT gives up on the clean-up and exits at once. */
-function cancelOnSignals(controller: AbortController): () => void {
+/**
+ * First SIGINT/SIGTERM cancels the job cleanly; a second SIGINT gives up on the clean-up and exits at once, naming
+ * the postBackup hooks it leaves unrun (a service a preBackup stopped stays stopped).
+ */
+function cancelOnSignals(controller: AbortController, say: Say, owed: OwedHooks): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       if (signal === 'SIGINT') {
-        process.stderr.write('plugback: stopping without clean-up\n');
+        // The status line goes first, so the last lines on the screen are these.
+        say.finish();
+        say.notice('plugback: stopping without clean-up');
+        for (const line of owed.skipped()) say.notice(`plugback: ${line}`);
+        // The console's 'exit' handler gives the terminal its cursor back.
         process.exit(130);
       }
       return;
     }
-    process.stderr.write(`plugback: ${signal}: cancelling; stopping rsync and cleaning up (Ctrl-C again to quit at once)\n`);
+    say.notice(`plugback: ${signal}: cancelling; stopping rsync and cleaning up (Ctrl-C again to quit at once)`);
     controller.abort(new Error(`cancelled by ${signal}`));
   };
   process.on('SIGINT', onSignal);

@@ -1,7 +1,7 @@
 // `plugback snapshots DRIVE [--json]`: what is on a drive, newest last.
 import type { Command } from 'commander';
 import type { Config, Drive } from '../config/model.js';
-import { formatBytes } from '../config/units.js';
+import { formatBytes, formatLocalTime } from '../config/units.js';
 import type { SnapshotEntry } from '../repo/repository.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { JSON_FORMAT } from './job-output.js';
@@ -81,7 +81,7 @@ function renderTable(rows: SnapshotSummary[], incomplete: string[]): string {
   const header = ['SNAPSHOT', 'LOCAL TIME', 'SIZE', 'FILES', 'NEW', 'STATES', 'NOTE'];
   const body = rows.map((r) => [
     r.name,
-    new Date(r.time).toLocaleString('sv-SE').slice(0, 16),
+    formatLocalTime(r.time).slice(0, 16),
     r.bytes === null ? '?' : formatBytes(r.bytes),
     r.files === null ? '?' : String(r.files),
     r.transferredBytes === null ? '?' : formatBytes(r.transferredBytes),

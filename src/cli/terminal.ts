@@ -1,70 +1,72 @@
-// How a job looks in a terminal: readable log lines and a progress bar on a TTY, JSON lines otherwise.
-import type cliProgressTypes from 'cli-progress';
-import { formatBytes, formatDuration } from '../config/units.js';
+// How a job looks in a terminal: readable log lines and one status line with the job's progress on a TTY, JSON
+// lines otherwise. Used by `plugback run` and `plugback restore`.
 import type { JobListener } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
+import { markedHookLine } from '../system/hooks.js';
+import { ProgressFigure } from './progress-figure.js';
+import { bar, StatusLine } from './status-line.js';
 
 export interface JobConsole {
   sink: LineSink;
   onEvent: JobListener;
-  /** Takes the progress bar down (when the job's end is known some other way than its events). */
+  /** A sentence of plugback's own (a cancel, a summary line): above the status line on a TTY, on stderr otherwise. */
+  notice(text: string): void;
+  /** Takes the status line down (when the job's end is known some other way than its events). */
   finish(): void;
 }
 
-/** The console for a job: a progress bar when stdout is a terminal, plain JSON log lines when it is not. */
+/** Fields shown by other means, or of no use to a person reading along. */
+const HIDDEN =
+  'pid,hostname,drive,job,command,steps,result,progress,kept,config,state,stream,hook,hookTag,workDir,target,previous,snapshot,leftover,err,stepFailed';
+
+/** The console for a job: a status line when stdout is a terminal, plain JSON log lines when it is not. */
 export async function jobConsole(out: NodeJS.WriteStream = process.stdout): Promise<JobConsole> {
   if (!out.isTTY) {
     // A reader that goes away (`plugback run x | head`) must not kill a job halfway: the log on the drive goes on.
     let broken = false;
     out.on('error', () => (broken = true));
-    return { sink: (line) => broken || out.write(line), onEvent: () => undefined, finish: () => undefined };
+    return {
+      sink: (line) => broken || out.write(line),
+      onEvent: () => undefined,
+      notice: (text) => process.stderr.write(`${text}\n`),
+      finish: () => undefined,
+    };
   }
-  // Only a terminal needs these; loading them on demand keeps plain runs quick to start.
-  const { default: cliProgress } = await import('cli-progress');
+  // Only a terminal needs it; loading it on demand keeps plain runs quick to start.
   const { default: pinoPretty } = await import('pino-pretty');
   const pretty = pinoPretty.prettyFactory({
     colorize: true,
     singleLine: true,
-    translateTime: 'HH:MM:ss',
-    ignore: 'pid,hostname,drive,job,command,steps,result,progress,kept,config,state,stream,hook,workDir,target,previous,snapshot,leftover',
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: HIDDEN,
+    messageFormat: (entry, key) => markedHookLine(entry, typeof entry[key] === 'string' ? entry[key] : ''),
   });
-  let multi: cliProgressTypes.MultiBar | undefined;
-  let bar: cliProgressTypes.SingleBar | undefined;
-  const print = (text: string) => (multi ? multi.log(text.endsWith('\n') ? text : `${text}\n`) : out.write(text));
-  const finish = () => {
-    multi?.stop();
-    multi = undefined;
-    bar = undefined;
-  };
+  const status = new StatusLine(out);
+  let figure = new ProgressFigure();
   return {
-    sink: (line) => print(pretty(line)),
-    finish,
+    sink: (line) => told(line) || status.log(pretty(line)),
+    notice: (text) => status.log(text),
+    finish: () => status.clear(),
     onEvent: (event) => {
       if (event.type === 'progress') {
-        const p = event.progress;
-        if (!multi) {
-          multi = new cliProgress.MultiBar(
-            {
-              stream: out,
-              format: ' {bar} {percentage}% | {state} | {done} | {rate}/s | {left} left',
-              hideCursor: true,
-              clearOnComplete: false,
-            },
-            cliProgress.Presets.shades_classic,
-          );
-          bar = multi.create(100, 0);
-        }
-        bar?.update(Math.floor(p.percent), {
-          state: p.stateCount > 1 ? `${p.state} (${p.stateIndex}/${p.stateCount})` : p.state,
-          done: formatBytes(p.bytes),
-          rate: formatBytes(p.rate),
-          left: p.etaSeconds === undefined ? '?' : formatDuration(p.etaSeconds * 1000),
-        });
-      } else if (event.type === 'step-finished' && event.step === 'sync') {
-        bar?.update(100);
-      } else if (event.type === 'step-failed' || event.type === 'job-finished' || (event.type === 'step-started' && event.step !== 'sync')) {
-        finish();
+        status.show(` ${bar(event.progress.percent)} ${figure.line(event.progress)}`);
+      } else if (event.type === 'step-failed' || event.type === 'job-finished' || (event.type === 'step-started' && event.step !== 'sync' && event.step !== 'restore-copy')) {
+        status.clear();
+        figure = new ProgressFigure();
       }
     },
   };
+}
+
+/**
+ * Whether the closing summary tells this line again: the step's failure and the job's result line. A person reads
+ * the cause once, at the end, with its hint; the log on the drive and the JSON lines keep both.
+ */
+function told(line: string): boolean {
+  try {
+    const entry = JSON.parse(line) as { stepFailed?: unknown; result?: unknown };
+    return entry.stepFailed === true || entry.result !== undefined;
+  } catch {
+    return false;
+  }
 }

@@ -82,3 +82,14 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
+
+/** A moment as a person reads it: local time, to the second, with the zone's offset ("2026-12-02 07:42:35 +01:00"). */
+export function formatLocalTime(when: Date | string | number): string {
+  const d = new Date(when);
+  const offset = -d.getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  const zone = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  // sv-SE writes the ISO order (2026-12-02 07:42:35) in the machine's zone.
+  return `${d.toLocaleString('sv-SE')} ${zone}`;
+}

@@ -88,6 +88,8 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
     rsyncExitCodes: [],
     problems: [],
     transferredBytes: 0,
+    partialBytes: 0,
+    files: { new: 0, changed: 0, deleted: 0 },
     hooks: { entered: [], postDone: new Set() },
     ...(req.lock ? { takenLock: req.lock } : {}),
   };
@@ -105,7 +107,7 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
     stepFailed: (f) => {
       // A pull is the user's doing, not an error of ours; the ending says what it means.
       if (f.reason instanceof DriveRemoved) log.warn({ step: f.step }, `stopped at ${f.step}: ${f.error.message}`);
-      else log.error({ step: f.step, err: f.error.message }, `${f.cancelled ? 'cancelled' : 'failed'} at ${f.step}: ${f.error.message}`);
+      else log.error({ step: f.step, err: f.error.message, stepFailed: true }, `${f.cancelled ? 'cancelled' : 'failed'} at ${f.step}: ${f.error.message}`);
       emit({ type: 'step-failed', step: f.step, error: f.error.message });
     },
   });
@@ -127,7 +129,9 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
     failedStep: failure?.step,
     error: failure?.error.message,
     leftForResume: ctx.workDir,
-    transferredBytes: ctx.transferredBytes,
+    // A cancel mid-state still wrote what rsync copied so far into the .incomplete folder.
+    transferredBytes: ctx.transferredBytes + ctx.partialBytes,
+    files: Object.keys(ctx.states).length > 0 ? ctx.files : undefined,
     warnings,
     undoErrors: outcome.undoErrors.map((u) => ({ step: u.step, error: u.error.message })),
     logFile: runLog.file,

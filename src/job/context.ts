@@ -20,6 +20,13 @@ export interface BackupOptions {
   allowShrink: boolean;
 }
 
+export interface FileChanges {
+  new: number;
+  changed: number;
+  /** Undefined when some state had no previous snapshot to compare with. */
+  deleted?: number | undefined;
+}
+
 export interface BackupContext extends StepContext {
   readonly jobId: string;
   readonly config: Config;
@@ -62,6 +69,10 @@ export interface BackupContext extends StepContext {
   /** rsync's complaints on exit 23/24, bounded. */
   problems: string[];
   transferredBytes: number;
+  /** Bytes rsync has copied of the state it is at (counted in transferredBytes once the state is done). */
+  partialBytes: number;
+  /** Files new, changed and deleted since the previous snapshot, over the states copied (see JobResult.files). */
+  files: FileChanges;
   /** Set once the snapshot is complete. */
   snapshot?: string;
   lock?: HeldLock;

@@ -56,6 +56,8 @@ export interface JobResult {
   /** An interrupted copy kept on the drive; the next run continues it. */
   leftForResume?: string | undefined;
   transferredBytes: number;
+  /** Files new, changed and deleted against the previous snapshot, in the states copied; deleted unknown without one. */
+  files?: { new: number; changed: number; deleted?: number | undefined } | undefined;
   warnings: string[];
   /** Clean-up that did not work: the machine may need a look. */
   undoErrors: { step: StepName; error: string }[];
@@ -72,6 +74,8 @@ export type JobEvent =
   | { type: 'waiting-for-lock'; file: string; holders: LockHolder[] }
   | { type: 'progress'; progress: SyncProgress }
   | { type: 'warning'; message: string }
+  /** The postBackup hooks the job still owes (a preBackup ran, its postBackup not yet): state undefined for the global one. */
+  | { type: 'post-hooks-owed'; hooks: { state?: string | undefined; script: string }[] }
   | { type: 'job-finished'; result: JobResult };
 
 export type JobListener = (event: JobEvent) => void;

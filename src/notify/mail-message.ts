@@ -1,6 +1,7 @@
 // The mails plugback sends, built from plain data (no I/O): subject, text and attachments. Kept serialisable,
 // because a message waits in the outbox until it is sent.
-import { formatBytes, formatDuration } from '../config/units.js';
+import { formatBytes, formatDuration, formatLocalTime } from '../config/units.js';
+import { markedHookLine } from '../system/hooks.js';
 import type { JobEnding } from '../job/ending.js';
 import type { JobResult } from '../job/events.js';
 import type { OverdueDrive } from './overdue.js';
@@ -109,8 +110,8 @@ function facts(input: JobMailInput): string[] {
   const out = [
     `Drive:        ${r.drive}`,
     `Host:         ${input.host}`,
-    `Started:      ${r.startedAt}`,
-    `Finished:     ${r.finishedAt} (took ${formatDuration(r.durationMs)})`,
+    `Started:      ${formatLocalTime(r.startedAt)}`,
+    `Finished:     ${formatLocalTime(r.finishedAt)} (took ${formatDuration(r.durationMs)})`,
     `Copied:       ${formatBytes(r.transferredBytes)}`,
     `Snapshot:     ${r.snapshot ?? 'none completed'}`,
     `Safe:         ${safeLine(r.ending)}`,
@@ -136,10 +137,11 @@ export function readableLogLines(text: string): string[] {
     .filter((line) => line.trim() !== '')
     .map((line) => {
       try {
-        const entry = JSON.parse(line) as { time?: unknown; level?: unknown; msg?: unknown };
+        const entry = JSON.parse(line) as { time?: unknown; level?: unknown; msg?: unknown; hookTag?: unknown; stream?: unknown };
         if (typeof entry.msg !== 'string') return line;
         const level = typeof entry.level === 'number' ? (LEVELS[entry.level] ?? String(entry.level)) : '';
-        return [typeof entry.time === 'string' ? entry.time : '', level, entry.msg].filter(Boolean).join(' ');
+        const time = typeof entry.time === 'string' && !Number.isNaN(Date.parse(entry.time)) ? formatLocalTime(entry.time) : '';
+        return [time, level, markedHookLine(entry, entry.msg)].filter(Boolean).join(' ');
       } catch {
         return line;
       }

@@ -1,6 +1,5 @@
 // A restore, run by the same step runner as a backup: take the lock, set the current data aside (undone if
 // the copy fails, so nothing is lost), copy from the snapshot, release the lock, run the postRestore hooks.
-import { execa } from 'execa';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
@@ -15,6 +14,7 @@ import { probeFsFeatures } from '../system/fs-features.js';
 import { childEnvironment } from '../system/child-env.js';
 import { hookEnvironment, runLoggedHook } from '../system/hooks.js';
 import { classifyRsyncExit } from '../system/rsync.js';
+import { copyWithProgress, type RestoreTotals } from './copy-progress.js';
 import { openDestination, unpin, type Destination } from './destination.js';
 import type { RestoreItem, RestorePlan } from './plan.js';
 
@@ -32,6 +32,8 @@ export interface RestoreContext extends LockingContext {
   warnings: string[];
   /** Run the postRestore hooks: for a restore in place, or when asked (--hooks). */
   runHooks: boolean;
+  /** Files in what was restored, and bytes rsync copied (a file already right is not copied again). */
+  totals: RestoreTotals;
 }
 
 export interface RestoreResult {
@@ -41,6 +43,8 @@ export interface RestoreResult {
   keptAside: { path: string; keptAs: string }[];
   warnings: string[];
   undoErrors: string[];
+  totals: RestoreTotals;
+  durationMs: number;
 }
 
 /** The name the current data gets while a restore replaces it, beside it (a rename); never an existing one. */
@@ -130,7 +134,9 @@ async function copyItem(ctx: RestoreContext, item: RestoreItem): Promise<void> {
   const to = parent.at(name);
   args.push('--', item.isDirectory ? `${item.source.from}/` : item.source.from, item.isDirectory ? `${to}/` : to);
   ctx.log.info({ from: item.shownFrom, to: item.to }, `restoring ${item.original} to ${item.to}`);
-  const result = await execa('rsync', args, { reject: false, cancelSignal: ctx.signal, stdin: 'ignore', env: childEnvironment(ctx.config), extendEnv: false });
+  const result = await copyWithProgress(ctx, item, args);
+  ctx.totals.files += result.stats?.files ?? 0;
+  ctx.totals.copiedBytes += result.stats?.transferredBytes ?? 0;
   const said = unpin(result.stderr, [{ pinned: item.source.from, path: item.shownFrom }, { pinned: to, path: item.to }]);
   for (const line of said.split('\n').filter(Boolean)) ctx.log.warn({ stream: 'rsync' }, line);
   const outcome = classifyRsyncExit(result.exitCode ?? -1);
@@ -163,6 +169,7 @@ const postRestoreHooks: Step<RestoreContext> = {
       if (!scope.script) continue;
       await runLoggedHook(ctx.log, {
         label: scope.label,
+        tag: `${scope.state ?? ctx.drive.name}/postRestore`,
         script: scope.script,
         inherited: childEnvironment(ctx.config),
         env: restoreHookEnv(ctx, scope.state, scope.folders),
@@ -226,12 +233,15 @@ export async function runRestore(args: {
     keptAside: new Map(),
     warnings: [],
     runHooks: args.hooks ?? args.plan.to === undefined,
+    totals: { files: 0, copiedBytes: 0 },
   };
+  const started = Date.now();
   const outcome = await runSteps(RESTORE_STEPS, ctx, {
     stepStarted: (step) => emit({ type: 'step-started', step }),
     stepFinished: (step, durationMs) => emit({ type: 'step-finished', step, durationMs }),
     stepFailed: (f) => {
-      args.log.error({ step: f.step }, `restore failed at ${f.step}: ${f.error.message}`);
+      // stepFailed: a terminal shows it once, in restore's closing line, not here as well.
+      args.log.error({ step: f.step, stepFailed: true }, `restore failed at ${f.step}: ${f.error.message}`);
       emit({ type: 'step-failed', step: f.step, error: f.error.message });
     },
   }).finally(() => Promise.all([...ctx.destinations.values()].map((d) => d.parent.close())));
@@ -242,5 +252,7 @@ export async function runRestore(args: {
     keptAside: [...ctx.keptAside].map(([item, keptAs]) => ({ path: item.to, keptAs: destinationOf(ctx, item).parent.show(keptAs) })),
     warnings: ctx.warnings,
     undoErrors: outcome.undoErrors.map((u) => `${u.step}: ${u.error.message}`),
+    totals: ctx.totals,
+    durationMs: Date.now() - started,
   };
 }

@@ -251,9 +251,12 @@ export function hookEnvironment(facts: HookFacts, extra: Record<string, string> 
   };
 }
 
-/** Runs a hook with its output (capped) in the job's log, before and after lines included; throws like runHookOrThrow. */
-export async function runLoggedHook(parent: Logger, req: Omit<HookRequest, 'onOutput' | 'onOmitted'>): Promise<void> {
-  const log = parent.child({ hook: req.label });
+/**
+ * Runs a hook with its output (capped) in the job's log, before and after lines included; throws like runHookOrThrow.
+ * `tag` marks the lines the hook printed (`photos/preBackup`), so a terminal shows them as the hook's, not plugback's.
+ */
+export async function runLoggedHook(parent: Logger, req: Omit<HookRequest, 'onOutput' | 'onOmitted'> & { tag: string }): Promise<void> {
+  const log = parent.child({ hook: req.label, hookTag: req.tag });
   log.info(`running the ${req.label}`);
   const outcome = await runHookOrThrow({
     ...req,
@@ -262,4 +265,9 @@ export async function runLoggedHook(parent: Logger, req: Omit<HookRequest, 'onOu
   });
   if (outcome.outputHeld) log.warn(`the ${req.label} exited with code 0, but ${HELD_OUTPUT}`);
   log.info({ durationMs: outcome.durationMs }, `the ${req.label} succeeded`);
+}
+
+/** A log line's message, marked as the hook's when a hook printed it (`photos/preBackup │ ...`): terminal and mail alike. */
+export function markedHookLine(entry: { hookTag?: unknown; stream?: unknown }, msg: string): string {
+  return typeof entry.hookTag === 'string' && (entry.stream === 'stdout' || entry.stream === 'stderr') ? `${entry.hookTag} │ ${msg}` : msg;
 }

@@ -144,6 +144,26 @@ export function parseRsyncStats(lines: readonly string[]): RsyncStats | undefine
   };
 }
 
+/** What changed against the --link-dest folder: files rsync created there, and files it copied (new or changed). */
+export interface RsyncChanges {
+  createdFiles: number;
+  copiedFiles: number;
+}
+
+/** Reads the created and transferred counts of regular files from rsync's --stats lines. */
+export function parseRsyncChanges(lines: readonly string[]): RsyncChanges {
+  let createdFiles = 0;
+  let copiedFiles = 0;
+  for (const line of lines) {
+    const created = /^Number of created files: (\d+)(?: \((.*)\))?/.exec(line);
+    // "(reg: 4, dir: 1)": only regular files; with no breakdown rsync created none or only one kind.
+    if (created) createdFiles = Number(/reg: (\d+)/.exec(created[2] ?? '')?.[1] ?? (created[2] ? 0 : created[1]));
+    const copied = /^Number of regular files transferred: (\d+)/.exec(line);
+    if (copied) copiedFiles = Number(copied[1]);
+  }
+  return { createdFiles, copiedFiles };
+}
+
 export type RsyncOutcome =
   | { kind: 'ok' }
   | { kind: 'warning'; code: 23 | 24; meaning: string }

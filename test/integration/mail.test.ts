@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatLocalTime } from '../../src/config/units.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { BackupFixture, DRIVE, HOST } from '../helpers/backup-fixture.js';
 import { MailServer } from '../helpers/mail-server.js';
@@ -72,8 +73,8 @@ describe('failure mail over SMTP', () => {
     expect(text).toContain('What to do next:');
     expect(text).toContain('A source folder is missing');
     expect(text).toContain(`Error at check-source: ${result.error}`);
-    expect(text).toContain(`Started:      ${result.startedAt}`);
-    expect(text).toMatch(/Finished: +\S+ \(took \d/);
+    expect(text).toContain(`Started:      ${formatLocalTime(result.startedAt)}`);
+    expect(text).toContain(`Finished:     ${formatLocalTime(result.finishedAt)} (took `);
     expect(text).toContain('Copied:       0 B');
     expect(text).toMatch(/The last \d+ lines of the log:/);
     expect(text).toContain(`failed at check-source`);
@@ -100,7 +101,7 @@ describe('failure mail over SMTP', () => {
     await notifier.flush(20_000);
     const text = (await server.waitFor(1))[0]!.mail.text ?? '';
     expect(text).toContain('The last 50 lines of the log:');
-    expect(text).toContain('2026-01-01T00:00:00.000Z INFO line 120');
+    expect(text).toContain(`${formatLocalTime('2026-01-01T00:00:00.000Z')} INFO line 120`);
     expect(text).toContain('INFO line 71\n');
     expect(text).not.toContain('INFO line 70\n');
     expect((await server.waitFor(1))[0]!.mail.attachments[0]!.content.toString('utf8')).toBe(logText);

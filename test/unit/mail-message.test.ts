@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeEnding } from '../../src/job/ending.js';
 import type { JobResult } from '../../src/job/events.js';
+import { formatLocalTime } from '../../src/config/units.js';
 import { jobMail, readableLogLines, reminderMail } from '../../src/notify/mail-message.js';
 import { endedJob, KEPT, SNAPSHOT } from '../helpers/ended-job.js';
 
@@ -23,7 +24,7 @@ describe('job mails', () => {
     const mail = jobMail({ host: 'nas', result: { ...result, finishedAt: base.finishedAt, durationMs: base.durationMs, transferredBytes: base.transferredBytes } });
     expect(mail.subject).toBe('plugback: backup of offsite-a on nas was cancelled during sync');
     expect(mail.text).toContain(`Kept:         ${KEPT} (the next run continues it)`);
-    expect(mail.text).toContain('Finished:     2026-11-22T06:02:03.000Z (took 1h 2m)');
+    expect(mail.text).toContain(`Finished:     ${formatLocalTime('2026-11-22T06:02:03.000Z')} (took 1h 2m)`);
     expect(mail.text).toContain('Copied:       5.00 GiB');
     expect(mail.text).toContain('The drive was unmounted and closed: it can be unplugged.');
     expect(mail.text).not.toMatch(/rsync could not copy|full drive/);
@@ -72,6 +73,12 @@ describe('reminder mails', () => {
 describe('readableLogLines', () => {
   it('turns pino lines into "time LEVEL message" and keeps other lines as they are', () => {
     const text = `${JSON.stringify({ level: 50, time: '2026-11-22T05:00:00.000Z', msg: 'failed at sync' })}\nplain line\n\n`;
-    expect(readableLogLines(text)).toEqual(['2026-11-22T05:00:00.000Z ERROR failed at sync', 'plain line']);
+    expect(readableLogLines(text)).toEqual([`${formatLocalTime('2026-11-22T05:00:00.000Z')} ERROR failed at sync`, 'plain line']);
+  });
+
+  it("marks a hook's own output as the hook's, and not plugback's sentences about the hook", () => {
+    const line = (o: object) => JSON.stringify({ level: 30, time: '2026-11-22T05:00:00.000Z', hookTag: 'photos/preBackup', ...o });
+    const text = `${line({ msg: 'running the preBackup hook of state "photos"' })}\n${line({ stream: 'stdout', msg: 'stopping photoprism' })}\n`;
+    expect(readableLogLines(text).map((l) => l.replace(/^.* INFO /, ''))).toEqual(['running the preBackup hook of state "photos"', 'photos/preBackup │ stopping photoprism']);
   });
 });

@@ -43,6 +43,7 @@ async function runScopeHook(ctx: BackupContext, scope: HookScope, event: HookEve
   if (!script) return;
   await runLoggedHook(ctx.log, {
     label: labelOf(scope, event),
+    tag: `${scope.kind === 'global' ? ctx.drive.name : scope.state.name}/${event}`,
     script,
     inherited: childEnvironment(ctx.config),
     env: hookEnv(ctx, scope, event, result),
@@ -52,12 +53,25 @@ async function runScopeHook(ctx: BackupContext, scope: HookScope, event: HookEve
   });
 }
 
+/** Tells the listeners which postBackup hooks are still owed: quitting without clean-up names them. */
+function reportOwed(ctx: BackupContext): void {
+  const hooks = [...ctx.hooks.entered]
+    .reverse()
+    .filter((scope) => !ctx.hooks.postDone.has(scope))
+    .flatMap((scope) => {
+      const script = scriptOf(ctx, scope, 'postBackup');
+      return script ? [{ state: scope.kind === 'state' ? scope.state.name : undefined, script }] : [];
+    });
+  ctx.emit({ type: 'post-hooks-owed', hooks });
+}
+
 /** Runs the postBackup hooks not yet run, states first, then the global one; returns the errors. */
 async function runPostHooks(ctx: BackupContext, result: Result): Promise<Error[]> {
   const errors: Error[] = [];
   for (const scope of [...ctx.hooks.entered].reverse()) {
     if (ctx.hooks.postDone.has(scope)) continue;
     ctx.hooks.postDone.add(scope);
+    reportOwed(ctx);
     try {
       await runScopeHook(ctx, scope, 'postBackup', result);
     } catch (error) {
@@ -74,6 +88,7 @@ export const preBackupHooks: Step<BackupContext> = {
       for (const scope of scopes(ctx)) {
         // Entered before it runs: even a preBackup that failed halfway may have stopped a service.
         ctx.hooks.entered.push(scope);
+        reportOwed(ctx);
         await runScopeHook(ctx, scope, 'preBackup');
       }
     } catch (error) {

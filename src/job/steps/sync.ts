@@ -1,6 +1,7 @@
 // sync: one rsync per state into <snapshots>/<name>.incomplete/<state>/, hard-linking unchanged files to the
 // previous snapshot. An interrupted run's .incomplete is reused, so a resumed run copies only what is missing.
 import { execa } from 'execa';
+import { formatBytes } from '../../config/units.js';
 import { opendir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { State } from '../../config/model.js';
@@ -9,10 +10,12 @@ import { withRepository, type Repository } from '../../repo/repository.js';
 import type { SourceMount } from '../../repo/snapshot-record.js';
 import {
   classifyRsyncExit,
+  parseRsyncChanges,
   parseRsyncStats,
   rsyncArgs,
   RsyncOutputSplitter,
   withLowPriority,
+  type RsyncChanges,
   type RsyncProgress,
 } from '../../system/rsync.js';
 import { childEnvironment } from '../../system/child-env.js';
@@ -118,6 +121,9 @@ async function copyState(ctx: BackupContext, state: State, index: number, weight
   splitter.end();
   await stderr;
 
+  // Ctrl-C reaches rsync (same process group) as it reaches plugback, and rsync's exit can be seen first: a cancel
+  // must not be told as "rsync failed", with a full drive's advice.
+  if (signalled(result)) await cancelSettles(ctx.signal);
   if (ctx.signal.aborted) throw new Error(`cancelled while copying state "${state.name}"`);
   if ((result as { code?: string }).code === 'ENOENT') {
     throw new Error(`${command} is not installed (apt-get install rsync util-linux)`);
@@ -143,9 +149,43 @@ async function copyState(ctx: BackupContext, state: State, index: number, weight
   }
   ctx.states[state.name] = { folders: state.folders, ...stats, mounts };
   ctx.folderEntries[state.name] = hadEntries;
-  ctx.transferredBytes += stats.transferredBytes;
   report.flush();
-  log.info({ ...stats }, `state "${state.name}" copied: ${stats.files} files, ${stats.transferredBytes} of ${stats.bytes} bytes transferred`);
+  ctx.transferredBytes += stats.transferredBytes;
+  ctx.partialBytes = 0;
+  countChanges(ctx, state, stats.files, parseRsyncChanges(lines));
+  log.info({ ...stats }, `state "${state.name}" copied: ${stats.files} files, ${formatBytes(stats.transferredBytes)} of ${formatBytes(stats.bytes)} transferred`);
+}
+
+/**
+ * New files are the ones rsync created next to the hard links, changed ones the rest it copied; deleted ones are
+ * those of the last snapshot that are neither linked nor changed now (its count, plus the new ones, minus today's).
+ */
+function countChanges(ctx: BackupContext, state: State, files: number, c: RsyncChanges): void {
+  const before = ctx.previous?.record?.states[state.name]?.files;
+  ctx.files.new += c.createdFiles;
+  ctx.files.changed += Math.max(0, c.copiedFiles - c.createdFiles);
+  ctx.files.deleted = before === undefined || ctx.files.deleted === undefined ? undefined : ctx.files.deleted + Math.max(0, before + c.createdFiles - files);
+}
+
+/** rsync stopped by SIGINT, SIGTERM or SIGHUP: killed by one, or its exit 20 ("received SIGINT, SIGTERM, or SIGHUP"). */
+function signalled(result: { exitCode?: number | undefined; signal?: string | undefined }): boolean {
+  return result.exitCode === 20 || ['SIGINT', 'SIGTERM', 'SIGHUP'].includes(result.signal ?? '');
+}
+
+/** How long a signalled rsync waits for plugback's own signal handler to cancel the job. */
+const CANCEL_SETTLE_MS = 1000;
+
+async function cancelSettles(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, CANCEL_SETTLE_MS);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
 }
 
 /** Whether a source folder holds anything: recorded on the host, so an empty folder next time can be judged. */
@@ -203,6 +243,7 @@ function progressReporter(ctx: BackupContext, state: State, index: number, overa
   };
   const report = (p: RsyncProgress) => {
     latest = p;
+    ctx.partialBytes = p.bytes;
     const now = Date.now();
     if (now - lastEvent < PROGRESS_EVERY_MS) return;
     lastEvent = now;
