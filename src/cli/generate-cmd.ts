@@ -70,6 +70,9 @@ export async function generateForCli(command: Command, bin: string | undefined):
       version: VERSION,
     }),
   );
+  // The man page and completions go with the units, so install, --diff and uninstall treat them alike.
+  const { docFiles } = await import('./docs-gen/doc-files.js');
+  generated.files.push(...docFiles(command));
   return { config, generated };
 }
 
