@@ -23,9 +23,9 @@ export const EXIT_STATUS: Record<string, Codes> = {
   ],
   run: [
     [EXIT.ok, 'the backup succeeded'],
-    [EXIT.failed, 'it failed or was cancelled (the partial copy stays for the next run)'],
-    [EXIT.usage, 'usage or config error, or no such drive in the config'],
-    [EXIT.warnings, 'the snapshot is complete, with warnings (copy errors, a failed prune or archive)'],
+    [EXIT.failed, 'it failed, or was cancelled before the snapshot was complete (the partial copy stays for the next run)'],
+    [EXIT.usage, 'usage or config error, or no such drive in the config; nothing was started'],
+    [EXIT.warnings, 'the snapshot is complete, with warnings (copy errors, a failed prune or archive, a cancel after it was complete)'],
     [EXIT.busy, 'this drive is being backed up already: nothing was done (no hooks, no mail, no record)'],
     [130, 'a second Ctrl-C: stopped at once, without the clean-up'],
   ],

@@ -669,7 +669,7 @@ describe('plugback help and usage errors', () => {
   it('lists the exit codes in the help of run', async () => {
     const r = await cli(['run', '--help']);
     expect(r.code, shown(r)).toBe(0);
-    expect(r.stdout).toContain('Exit status:\n  0   the backup succeeded\n  1   it failed or was cancelled');
+    expect(r.stdout).toContain('Exit status:\n  0   the backup succeeded\n  1   it failed, or was cancelled before the snapshot was complete');
     expect(r.stdout).toContain('  75  this drive is being backed up already: nothing was done');
   });
 
