@@ -44,13 +44,16 @@ function flagsOf(o: OptionModel): string[] {
   return [o.short, o.long].filter((f): f is string => f !== undefined);
 }
 
-/** A flag means the same everywhere (--to is a folder wherever it appears): the scripts rely on it. */
+/**
+ * The scripts complete a flag's value the same way in every command (--to is a folder wherever it appears); a flag
+ * whose value means different things in different commands gets no value completion, rather than a wrong one.
+ */
 function noteValued(valued: Map<string, { flags: string[]; kind: ValueKind }>, o: OptionModel): void {
   const kind = optionKind(o);
   const key = flagsOf(o).join(' ');
   const seen = valued.get(key);
-  if (seen && JSON.stringify(seen.kind) !== JSON.stringify(kind)) throw new Error(`${key} takes different values in different commands; the completions need one`);
-  valued.set(key, { flags: flagsOf(o), kind });
+  const same = !seen || JSON.stringify(seen.kind) === JSON.stringify(kind);
+  valued.set(key, { flags: flagsOf(o), kind: same ? kind : { kind: 'none' } });
 }
 
 function optionKind(o: OptionModel): ValueKind {
