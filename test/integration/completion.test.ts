@@ -2,6 +2,7 @@
 // and complete command names, subcommands, options, choices and the config's drive and state names.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, docsWorkspace, topLevelCommands, type DocsWorkspace } from '../helpers/docs-workspace.js';
 import { run, shown } from '../helpers/run-command.js';
@@ -71,22 +72,26 @@ describe('zsh completion', () => {
     expect(sourced.stdout.trim()).toBe('_plugback');
   });
 
-  it('offers the commands with their descriptions, and the drive names from --config', async () => {
-    const { ws, file } = await script('zsh', '_plugback');
-    // zsh runs completion functions only inside its line editor; here _describe and compadd, which hand the
-    // matches to it, print them instead, so what _plugback chooses to offer can be read.
-    const shims = 'compdef() { :; }; _describe() { print -rl -- "${(@P)${@[-1]}}"; }; compadd() { shift; print -rl -- "${(@P)1}"; }';
-    const offer = async (...line: string[]) => {
-      const code = `${shims}; source ${file}; words=(${line.map((w) => `'${w}'`).join(' ')}); CURRENT=${line.length}; _plugback`;
-      const r = await run('zsh', ['-f', '-c', code], ws.env);
-      expect(r.stderr).toBe('');
-      return words(r.stdout);
+  it('completes in a real interactive zsh: command names with descriptions, and drive names from --config', async () => {
+    const { ws } = await script('zsh', '_plugback');
+    const helper = fileURLToPath(new URL('../helpers/zsh-complete.zsh', import.meta.url));
+    // timeout(1) only ends a zsh that never shows the text; the test fails then on what it did show.
+    const typed = async (line: string, text: string) => {
+      const r = await run('timeout', ['40', 'zsh', '-f', helper, ws.dir, line, text], ws.env);
+      // What the terminal showed, without its colour and cursor sequences.
+      return { ...r, stdout: r.stdout.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '') };
     };
-    const top = await offer('plugback', '');
-    expect(top.map((w) => w.split(':')[0])).toEqual([...topLevelCommands()].sort());
-    expect(top).toContain('run:back up onto DRIVE now; it must be mounted already (a LUKS drive) or be a directory target');
-    expect(await offer('plugback', '--config', ws.config, 'drive', 'adopt', '')).toEqual(['nas-disk', 'offsite-a']);
-    expect(await offer('plugback', 'run', '--log-level', '')).toEqual(['debug', 'error', 'info', 'warn']);
+    const commands = await typed('plugback dri', 'drives  -- ');
+    expect(commands.code, shown(commands)).toBe(0);
+    expect(commands.stdout).toContain('drive   -- prepare backup drives');
+    const drives = await typed(`plugback --config ${ws.config} run `, 'offsite-a');
+    expect(drives.code, shown(drives)).toBe(0);
+    expect(drives.stdout).toMatch(/nas-disk\s+offsite-a/);
+    // Every command, each with its description (read up to the last one, versions, whose line is still coming).
+    const all = await typed('plugback ', 'versions ');
+    for (const name of topLevelCommands()) expect(all.stdout).toMatch(new RegExp(name === 'versions' ? '^versions $' : `^${name} +-- \\S`, 'm'));
+    const levels = await typed('plugback run --log-level ', 'warn');
+    expect(levels.stdout).toMatch(/debug\s+error\s+info\s+warn/);
   });
 });
 
