@@ -22,9 +22,9 @@ export function registerDocs(program: Command): void {
       `
 The scripts complete commands, options, and drive and state names from the config.
 To use one without installing it:
-  source <(plugback completion bash)          in ~/.bashrc
-  plugback completion fish | source           in ~/.config/fish/config.fish
-  plugback completion zsh > ~/.zfunc/_plugback   with ~/.zfunc in $fpath before compinit`,
+  source <(plugback completion bash)              in ~/.bashrc
+  plugback completion fish | source               in ~/.config/fish/config.fish
+  plugback completion zsh > ~/.zfunc/_plugback    once, with ~/.zfunc in $fpath before compinit`,
     )
     .action(async (shell: 'bash' | 'zsh' | 'fish', _flags: unknown, command: Command) => {
       const { completionOf } = await import('./docs-gen/doc-files.js');
