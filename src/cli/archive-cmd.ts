@@ -53,7 +53,6 @@ intact). It runs at backup.nice / backup.ioClass, and backup.bandwidthLimit caps
 It holds the repository lock (backup.lockFile) while it runs, so no backup prunes the snapshot
 meanwhile: it waits up to backup.lockWait for a backup or another job, saying who holds the lock.
 A drive with archive: in the config gets an archive after each backup without this command.
-Exit codes: 0 written, 1 failed (or the lock stayed taken), 2 usage error.
 
 Examples:
   plugback archive offsite-a --to /srv/archives --name both --keep 14

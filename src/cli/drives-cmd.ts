@@ -39,8 +39,6 @@ and works with no drive plugged in.
 With --check, plugback drives is a monitoring check (cron, a systemd timer, Nagios-style): it prints
 one line per problem, "DRIVE: overdue: ..." or "DRIVE: last run failed ...", and nothing when all is
 well. A failure that a later good backup made history is not a problem.
-Exit codes: 0 no problem (or no --check), 1 with --check: some drive is overdue or its last run
-failed, 2 usage or config error.
 
 Examples:
   plugback drives --check || echo "a backup drive needs attention"

@@ -10,7 +10,7 @@ import type { Generated } from '../units/generate.js';
 export function registerGenerate(program: Command): void {
   program
     .command('generate')
-    .description('render the systemd units, crypttab lines, udev rules, D-Bus and polkit policies for the config')
+    .description('render the systemd units, crypttab lines, udev rules, D-Bus and polkit policies for the config (and the man page and shell completions)')
     .option('--out <dir>', 'write the files into DIR, laid out as on the system (DIR/etc/systemd/system/...)')
     .option('--diff', 'show what `plugback install` would change on the system (exit 1 when anything would)')
     .option('--root <dir>', 'with --diff: compare with this folder instead of /', '/')
@@ -70,6 +70,9 @@ export async function generateForCli(command: Command, bin: string | undefined):
       version: VERSION,
     }),
   );
+  // The man page and completions go with the units, so install, --diff and uninstall treat them alike.
+  const { docFiles } = await import('./docs-gen/doc-files.js');
+  generated.files.push(...docFiles(command));
   return { config, generated };
 }
 

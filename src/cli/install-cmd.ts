@@ -9,7 +9,7 @@ import type { TimerChanges } from '../install/reload.js';
 export function registerInstall(program: Command): void {
   program
     .command('install')
-    .description('write the units, udev rules and policies, create the state and log folders and the plugback group')
+    .description('write the units, udev rules, policies, man page and shell completions, create the state and log folders and the plugback group')
     .option('--root <dir>', 'install under DIR instead of / (for images and tests; nothing is reloaded)', '/')
     .option('--bin <path>', 'the plugback command the units run (default: this Node.js and this plugback)')
     .option('--write-crypttab', "add the drives' lines to /etc/crypttab (after a backup copy); without it they are printed")

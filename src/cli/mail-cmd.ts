@@ -19,8 +19,6 @@ export function registerMail(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit codes: 0 the server took the mail, 1 it could not be sent (why is printed; it waits in
-stateDir/outbox and goes with the next plugback process), 2 no mail: section in the config.
 Example:
   sudo plugback mail test`,
     )
@@ -39,8 +37,7 @@ Example:
       `
 Mail that could not be sent waits in stateDir/outbox and is retried by the daemon, or by the next
 plugback command that sends mail. With install.trigger: units there is no daemon: run this (or
-wait for the next plug-in).
-Exit codes: 0 nothing is left waiting, 1 some mail still waits (why is printed), 2 no mail: section.`,
+wait for the next plug-in).`,
     )
     .action(async (_flags: unknown, command: Command) => {
       const { config, notifier } = await mailer(command);

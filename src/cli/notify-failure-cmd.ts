@@ -20,9 +20,7 @@ For systemd: the generated template unit plugback-failure@.service runs
   plugback notify-failure %i
 and the units it watches say OnFailure=plugback-failure@%n.service (plugback generate writes both).
 By hand, e.g. to check that mail works:
-  plugback notify-failure plugback.service
-Exit codes: 0 the mail went, 1 it waits in stateDir/outbox (the next plugback process sends it),
-2 no mail: section in the config.`,
+  plugback notify-failure plugback.service`,
     )
     .action(async (unit: string, _flags: unknown, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));

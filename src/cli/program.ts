@@ -6,12 +6,15 @@ import { UserError } from './common.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDaemon } from './daemon-cmd.js';
 import { registerDemo } from './demo.js';
+import { DOCS_DIR } from './docs-gen/places.js';
+import { registerDocs } from './docs-cmd.js';
 import { registerDrive } from './drive-cmd.js';
 import { registerDrives } from './drives-cmd.js';
 import { registerGenerate } from './generate-cmd.js';
 import { registerInstall } from './install-cmd.js';
 import { registerLed } from './led-cmd.js';
 import { EXIT } from './exit-codes.js';
+import { addExitStatus } from './exit-status.js';
 import { registerNotifyFailure } from './notify-failure-cmd.js';
 import { registerMail } from './mail-cmd.js';
 import { registerRestore } from './restore-cmd.js';
@@ -39,9 +42,10 @@ See history:  plugback snapshots offsite-a
 All drives:   plugback drives
 Get it back:  plugback restore offsite-a --dry-run
 An archive:   plugback archive offsite-a --to /srv/archives
-Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
+Docs: man plugback (or plugback man | man -l -), and the guides in ${DOCS_DIR}/ (README.md first).`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo, registerDocs]) register(program);
+  addExitStatus(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

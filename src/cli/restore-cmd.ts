@@ -55,7 +55,6 @@ Before anything is overwritten, each destination that exists is renamed to
 the copy fails, everything is renamed back. A mount point cannot be renamed: restore it with
 --no-keep or --to DIR. Then, for a restore in place, the states' postRestore hooks run, then the
 global one; under --to they run only with --hooks (they restart services that read the files in place).
-Exit codes: 0 restored, 1 failed, 2 usage error (or not confirmed), 3 restored with warnings.
 
 Examples:
   plugback restore offsite-a --dry-run

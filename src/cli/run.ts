@@ -45,8 +45,6 @@ Off a terminal, stdout gets one JSON line per log line, the last one holding the
 With --json, stdout holds only the documented JSON lines (docs/json.md), on a terminal too, the
 last one {"type":"result","result":{...}}; everything else goes to stderr. With --quiet, nothing
 is printed unless something went wrong (warnings and errors, on stderr): the exit code says how it went.
-Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings,
-75 this drive is being backed up already (nothing was done: no hooks, no mail, no record).
 The lock (backup.lockFile) is taken first, before any hook: a run of another drive waits for it
 up to backup.lockWait, a second run of the same drive exits 75 at once.
 A drive with archive: in the config also gets an archive of the new snapshot (before the lock is

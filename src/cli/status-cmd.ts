@@ -23,7 +23,6 @@ Asks the daemon over D-Bus (io.github.plugback.Daemon1 on the system bus); anyon
 When no daemon runs, it says so and shows what this machine's history (stateDir/ledger.json, root
 only) knows, like plugback drives: exit 1 when the daemon should run (install.trigger: daemon), 0 with
 install.trigger: units, where systemd runs plugback-drive@DRIVE.service and there is no daemon.
-With --follow, the exit code is the job's: 0 success, 3 completed with warnings, 1 failed or cancelled.
 
 Examples:
   plugback status

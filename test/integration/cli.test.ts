@@ -669,7 +669,8 @@ describe('plugback help and usage errors', () => {
   it('lists the exit codes in the help of run', async () => {
     const r = await cli(['run', '--help']);
     expect(r.code, shown(r)).toBe(0);
-    expect(r.stdout).toContain('Exit codes: 0 success, 1 failed or cancelled, 2 usage or config error, 3 completed with warnings,\n75 this drive is being backed up already');
+    expect(r.stdout).toContain('Exit status:\n  0   the backup succeeded\n  1   it failed, or was cancelled before the snapshot was complete');
+    expect(r.stdout).toContain('  75  this drive is being backed up already: nothing was done');
   });
 
   it('exits 2 on an unknown command', async () => {
