@@ -64,6 +64,8 @@ export function jsonLinesOutput(out: NodeJS.WriteStream = process.stdout): JobOu
       write(`${JSON.stringify({ format: JSON_FORMAT, type: 'log', time: parsed.time, level: LEVELS[parsed.level ?? 30] ?? 'info', message: parsed.msg ?? '', ...kept })}\n`);
     },
     onEvent: (event: JobEvent) => {
+      // Which postBackup hooks a second Ctrl-C would skip: for the CLI's own message, not a documented line.
+      if (event.type === 'post-hooks-owed') return;
       if (event.type === 'progress') {
         // rsync reports many times a second; a script needs a figure now and then, and the last one.
         const now = Date.now();

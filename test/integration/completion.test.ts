@@ -38,7 +38,7 @@ describe('bash completion', () => {
     expect(await complete(ws, file, 'plugback', '')).toEqual([...topLevelCommands()].sort());
     expect(await complete(ws, file, 'plugback', 'dri')).toEqual(['drive', 'drives']);
     expect(await complete(ws, file, 'plugback', 'led', '')).toEqual(['clear', 'list', 'off', 'show']);
-    expect(await complete(ws, file, 'plugback', 'run', '--')).toEqual(['--allow-shrink', '--config', '--help', '--log-level']);
+    expect(await complete(ws, file, 'plugback', 'run', '--')).toEqual(['--allow-shrink', '--config', '--help', '--json', '--log-level', '--quiet']);
     expect(await complete(ws, file, 'plugback', 'run', '--log-level', '')).toEqual(['debug', 'error', 'info', 'warn']);
     expect(await complete(ws, file, 'plugback', '--config', ws.config, 'run', '')).toEqual(['nas-disk', 'offsite-a']);
     // archive takes a drive or its subcommand; restore --state takes the config's states.
