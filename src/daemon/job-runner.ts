@@ -82,6 +82,8 @@ export class JobRunner {
   driveRemoved(name: string): void {
     const job = this.current;
     if (job?.drive !== name || job.removed) return;
+    // The power-off takes the drive away itself, and udisks2 may say so before its PowerOff reply: no pull.
+    if (job.status.step === 'power-off') return;
     job.removed = true;
     job.controller.abort(new DriveRemoved());
     for (const notify of job.onRemoved) notify();

@@ -47,6 +47,8 @@ export interface SystemPeer {
   setUnlockResult(cryptName: string, result: UnlockResult): Promise<void>;
   /** When on, start/stop jobs complete (JobRemoved) before the StartUnit/StopUnit reply is sent. */
   setJobRemovedBeforeReply(on: boolean): Promise<void>;
+  /** When on, PowerOff takes the disk away (InterfacesRemoved, the device unit inactive) before its reply. */
+  setPowerOffRemovesFirst(on: boolean): Promise<void>;
   /**
    * Starts/stops a unit as something outside the code under test would (e.g. a mapping left open by an earlier
    * run): the job runs with all its signals and has finished when this resolves. Not recorded in calls().
@@ -205,6 +207,9 @@ export async function startSystemPeer(bus: PrivateBus, opts: { udisks?: boolean 
     },
     async setUnlockResult(cryptName, result) {
       await call('SetUnlockResult', 'ss', [cryptName, result]);
+    },
+    async setPowerOffRemovesFirst(on) {
+      await call('SetPowerOffRemovesFirst', 'b', [on]);
     },
     async setJobRemovedBeforeReply(on) {
       await call('SetJobRemovedBeforeReply', 'b', [on]);

@@ -232,7 +232,12 @@ const DriveIface = defineInterface('org.freedesktop.UDisks2.Drive', {
           throw dbusError('org.freedesktop.UDisks2.Error.Failed', `Error powering off drive ${disk.id}: the drive cannot be powered off`);
         }
         if (!disk.plugged) throw dbusError('org.freedesktop.UDisks2.Error.Failed', `Error powering off drive ${disk.id}: no such device`);
-        // As a USB disk does: the reply first, then the kernel removes the device.
+        // As a USB disk often does: the reply first, then the kernel removes the device. With
+        // powerOffRemovesFirst, udisks2 tells of the removal before its reply, as seen in the Debian guest.
+        if (powerOffRemovesFirst) {
+          unplug(disk);
+          return new Promise((resolve) => setTimeout(resolve, JOB_DELAY_MS));
+        }
         setTimeout(() => {
           if (disk.plugged) unplug(disk);
         }, JOB_DELAY_MS);
@@ -313,6 +318,8 @@ const crypttab = new Map();
 /** cryptName → 'done' | 'failed' | 'timeout' */
 const unlockResults = new Map();
 let jobRemovedBeforeReply = false;
+/** When on, PowerOff removes the disk (with its signals) before it replies. */
+let powerOffRemovesFirst = false;
 let nextDiskIndex = 0;
 let nextDm = 0;
 
@@ -772,6 +779,12 @@ const ControlIface = defineInterface(CONTROL, {
       fn(cryptName, result) {
         if (!['done', 'failed', 'timeout'].includes(result)) throw dbusError('org.freedesktop.DBus.Error.InvalidArgs', `unlock result must be done, failed or timeout: ${result}`);
         unlockResults.set(cryptName, result);
+      },
+    },
+    SetPowerOffRemovesFirst: {
+      in: 'b',
+      fn(on) {
+        powerOffRemovesFirst = on;
       },
     },
     SetJobRemovedBeforeReply: {

@@ -4,7 +4,7 @@
 // to the log: { at, from, to, subject, text, attachments }.
 //
 //   node smtp-sink.mjs --modules /opt/plugback/node_modules [--port 2525] [--log /run/smtp-sink.jsonl]
-import { appendFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -22,6 +22,18 @@ const require = createRequire(join(modules, 'noop.js'));
 const { SMTPServer } = require('smtp-server');
 const { simpleParser } = require('mailparser');
 
+// Flushed before the 250 reply, as a real mail server does: a mail the client was told is delivered is in the log,
+// also when the guest loses power right after (the power-cut test).
+function appendDurably(file, text) {
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const server = new SMTPServer({
   disabledCommands: ['STARTTLS', 'AUTH'],
   authOptional: true,
@@ -29,7 +41,7 @@ const server = new SMTPServer({
   onData(stream, session, callback) {
     simpleParser(stream)
       .then((mail) => {
-        appendFileSync(logFile, `${JSON.stringify({
+        appendDurably(logFile, `${JSON.stringify({
           at: Date.now(),
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),

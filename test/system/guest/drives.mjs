@@ -30,8 +30,8 @@ export function state(drive) {
   };
 }
 
-/** The driver's config: `extraBackup` lines under backup:, `extraDrives` (YAML lines) under drives:. */
-export function writeConfig(extraBackup = '', { trigger = 'daemon', extraDrives = '' } = {}) {
+/** The driver's config: `extraBackup` lines under backup:, `extraDrives` (YAML lines) under drives:, `extraTop` at the end. */
+export function writeConfig(extraBackup = '', { trigger = 'daemon', extraDrives = '', extraTop = '' } = {}) {
   writeFileSync(CONFIG, `# written by the system test's guest driver
 host: guest
 drives:
@@ -70,6 +70,7 @@ led:
   pulse: false
 install:
   trigger: ${trigger}
+${extraTop}
 `);
 }
 
@@ -146,9 +147,9 @@ export async function unplugTracked(id, uuid) { await unplug(id, uuid); plugged.
  * A new config (backup settings `extraBackup`) put in force with `systemctl reload plugback` (ExecReload= sends the
  * daemon SIGHUP); the reload's outcome is recorded for the host to check, and the daemon's answer returned.
  */
-export async function reconfigure(r, extraBackup = '') {
+export async function reconfigure(r, extraBackup = '', options = {}) {
   const cursor = journalCursor();
-  writeConfig(extraBackup);
+  writeConfig(extraBackup, options);
   r.systemctlReload = sh('systemctl reload plugback.service', { allowFail: true });
   return (await waitJournal(cursor, /config reloaded|not reloaded/, 60_000)).msg;
 }

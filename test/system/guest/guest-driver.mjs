@@ -12,6 +12,7 @@ import { twoDrivesAndLedScenarios } from './two-drives-led.mjs';
 import { restoreAndUnitsScenarios } from './restore-units.mjs';
 import { scheduledScenario } from './scheduled-backup.mjs';
 import { hostileDriveScenarios } from './hostile-drive.mjs';
+import { pullAndCrashScenarios } from './pull-crash.mjs';
 
 async function main() {
   marker('driver started');
@@ -20,6 +21,7 @@ async function main() {
   await twoDrivesAndLedScenarios(); // 5, 6
   await restoreAndUnitsScenarios(); // 8, 7
   await scheduledScenario(); // 10: its own drive and config; before 9, which plants hostile links
+  await pullAndCrashScenarios(); // 11: a pull after complete, three times; the daemon killed mid-copy
   // Scenario 9: last, so that a daemon that wrote through a planted link disturbs no other.
   await hostileDriveScenarios();
 }

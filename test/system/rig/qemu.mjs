@@ -28,7 +28,12 @@ function installSignalHandlers() {
 }
 
 export class Guest {
-  constructor({ image, payload, runDir, log = console.log }) {
+  // reuseOverlay: boot from the root overlay an earlier Guest in this runDir left (the power-cut test's next boot).
+  // rootCache: the overlay's qemu cache mode; 'unsafe' drops the guest's flushes, so a test that kills qemu and boots
+  // again needs 'writeback' (a flush reaches the host file; the host's page cache outlives qemu).
+  constructor({ image, payload, runDir, log = console.log, reuseOverlay = false, rootCache = 'unsafe' }) {
+    this.reuseOverlay = reuseOverlay;
+    this.rootCache = rootCache;
     this.image = image;
     this.payload = payload;
     this.runDir = runDir;
@@ -50,12 +55,12 @@ export class Guest {
   async start() {
     installSignalHandlers();
     runDirs.add(this.runDir);
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', this.image.root, '-F', 'raw', this.overlay]);
+    if (!(this.reuseOverlay && existsSync(this.overlay))) await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', this.image.root, '-F', 'raw', this.overlay]);
     const args = [
       '-accel', 'tcg,thread=multi', '-cpu', 'max', '-machine', 'q35', '-smp', '2', '-m', '2048',
       '-kernel', this.image.kernel, '-initrd', this.image.initrd,
       '-append', 'root=/dev/vda rw console=ttyS0 quiet loglevel=1 systemd.show_status=false panic=-1 plugback.systemtest=1',
-      '-drive', `file=${this.overlay},format=qcow2,if=virtio,cache=unsafe`,
+      '-drive', `file=${this.overlay},format=qcow2,if=virtio,cache=${this.rootCache}`,
       '-drive', `file=${this.payload},format=raw,if=virtio,cache=unsafe`,
       '-device', 'qemu-xhci,id=xhci',
       '-serial', `file:${this.console}`,
