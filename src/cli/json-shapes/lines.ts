@@ -43,6 +43,10 @@ export const jobResult = z.strictObject({
   error: z.string().optional(),
   leftForResume: z.string().optional().meta({ description: 'The interrupted copy kept for the next run.' }),
   transferredBytes: bytes,
+  files: z
+    .strictObject({ new: count, changed: count, deleted: count.optional() })
+    .optional()
+    .meta({ description: 'Regular files new, changed and deleted against the previous snapshot, in the states copied; deleted is absent without a previous snapshot.' }),
   warnings: z.array(z.string()),
   undoErrors: z.array(z.strictObject({ step, error: z.string() })),
   logFile: z.string().optional(),
