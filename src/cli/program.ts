@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerArchive } from './archive-cmd.js';
 import { UserError } from './common.js';
+import { JOURNAL_PRIORITY, stderrNote } from '../daemon/journal-log.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDaemon } from './daemon-cmd.js';
 import { registerDemo } from './demo.js';
@@ -58,10 +59,10 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof UserError) {
-      process.stderr.write(`${error.bare ? '' : 'plugback: '}${error.message}\n`);
+      stderrNote(JOURNAL_PRIORITY.err, `${error.bare ? '' : 'plugback: '}${error.message}`);
       return error.exitCode;
     }
-    process.stderr.write(`plugback: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    stderrNote(JOURNAL_PRIORITY.err, `plugback: unexpected error: ${(error as Error).stack ?? String(error)}`);
     return EXIT.failed;
   }
 }
