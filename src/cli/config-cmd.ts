@@ -1,10 +1,11 @@
-// `plugback config check [FILE]` and `plugback config schema`.
+// `plugback config check [FILE]`, `plugback config schema` and `plugback config init` (config-init-cmd.ts).
 import type { Command } from 'commander';
 import { driveRoot } from '../config/model.js';
 import { configFileOf, loadConfigOrExit } from './common.js';
+import { registerConfigInit } from './config-init-cmd.js';
 
 export function registerConfig(program: Command): void {
-  const config = program.command('config').description('check the config, or print its JSON Schema');
+  const config = program.command('config').description('check the config, write a first one, or print its JSON Schema');
   config
     .command('check')
     .description('validate a config file (schedules also by systemd-analyze calendar): every problem is listed as FILE:LINE:COL: message (exit 2), or a summary (exit 0)')
@@ -25,6 +26,8 @@ export function registerConfig(program: Command): void {
       const { configJsonSchema } = await import('../config/schema.js');
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     });
+
+  registerConfigInit(config);
 }
 
 function plural(n: number, word: string): string {
