@@ -38,8 +38,8 @@ Example:
       'after',
       `
 Mail that could not be sent waits in stateDir/outbox and is retried by the daemon, or by the next
-plugback command that sends mail. With install.trigger: units there is no daemon: run this (or
-wait for the next plug-in).
+plugback command that sends mail. With install.trigger: units there is no daemon: plugback-mail.timer
+(written by plugback install when mail is configured) runs this every 15 minutes.
 Exit codes: 0 nothing is left waiting, 1 some mail still waits (why is printed), 2 no mail: section.`,
     )
     .action(async (_flags: unknown, command: Command) => {
