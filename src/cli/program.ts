@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerArchive } from './archive-cmd.js';
+import { registerSetAside } from './set-aside-cmd.js';
 import { UserError } from './common.js';
 import { JOURNAL_PRIORITY, stderrNote } from '../daemon/journal-log.js';
 import { registerConfig } from './config-cmd.js';
@@ -42,7 +43,7 @@ Get it back:  plugback restore offsite-a --dry-run
 An archive:   plugback archive offsite-a --to /srv/archives
 Docs: docs/ in the plugback source, or /usr/share/doc/plugback.`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerSetAside, registerGenerate, registerInstall, registerDemo]) register(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
