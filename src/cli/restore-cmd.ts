@@ -50,7 +50,9 @@ Before anything is overwritten, each destination that exists is renamed to
 the copy fails, everything is renamed back. A mount point cannot be renamed: restore it with
 --no-keep or --to DIR. Then, for a restore in place, the states' postRestore hooks run, then the
 global one; under --to they run only with --hooks (they restart services that read the files in place).
-Exit codes: 0 restored, 1 failed, 2 usage error (or not confirmed), 3 restored with warnings.
+Before it asks (or starts, with --yes) it says what it changes and how much it writes (rsync's
+dry run), and refuses when a destination's file system has less room free than that.
+Exit codes: 0 restored, 1 failed (or no room), 2 usage error (or not confirmed), 3 restored with warnings.
 
 Examples:
   plugback restore offsite-a --dry-run
@@ -104,6 +106,9 @@ async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: 
     throw new UserError(`nothing to restore from snapshot ${plan.snapshot.name}: see above for the folders left out and how to get them`, EXIT.failed);
   }
   if (flags.dryRun) return dryRun(config, plan);
+  canAsk(flags.yes ?? false);
+  const { previewAndCheckRoom } = await import('./restore-preview.js');
+  await previewAndCheckRoom(config, plan, !(flags.yes ?? false));
   if (!(await confirmed(flags.yes ?? false))) return EXIT.usage;
 
   const { runRestore } = await import('../restore/restore-job.js');
@@ -155,12 +160,17 @@ async function dryRun(config: Config, plan: RestorePlan): Promise<number> {
   return EXIT.ok;
 }
 
+/** Refuses before any work when it would have to ask and cannot. */
+function canAsk(yes: boolean): void {
+  if (!yes && !process.stdin.isTTY) {
+    throw new UserError('restore changes files and stdin is not a terminal, so it cannot ask: add --yes (or --dry-run to see the plan)', EXIT.usage);
+  }
+}
+
 /** A restore overwrites data: on a terminal it asks; elsewhere it needs --yes. */
 async function confirmed(yes: boolean): Promise<boolean> {
   if (yes) return true;
-  if (!process.stdin.isTTY) {
-    throw new UserError('restore changes files and stdin is not a terminal, so it cannot ask: add --yes (or --dry-run to see the plan)', EXIT.usage);
-  }
+  canAsk(yes);
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   const answer = await rl.question('Restore now? [y/N] ');
   rl.close();
