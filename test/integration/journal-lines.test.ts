@@ -79,6 +79,20 @@ describe('plugback run under systemd (plugback-drive@.service)', () => {
   });
 });
 
+describe('plugback mail flush under systemd (plugback-mail.service)', () => {
+  it('writes why a mail could not go at <4> and that it still waits at <3>', async () => {
+    const w = await workspace();
+    await fs.appendFile(w.config, 'mail:\n  to: [ops@example.org]\n  onSuccess: true\n  sendmail: {path: /bin/false}\n');
+    const queued = await w.cli(['run', 'd1']);
+    expect(queued.stderr).toContain('1 mail(s) could not be sent yet');
+    const { code, lines } = await underJournal(['mail', 'flush', '--config', w.config], path.join(w.dir, 'journal'));
+    expect(code, shownLines(lines)).toBe(1);
+    expectJournalLines(lines);
+    expect(lines.some((l) => /^<4>plugback: sending mail to ops@example.org via sendmail \/bin\/false failed/.test(l)), shownLines(lines)).toBe(true);
+    expect(lines.some((l) => /^<3>plugback: 1 waiting mail could not all be sent/.test(l)), shownLines(lines)).toBe(true);
+  });
+});
+
 describe('plugback daemon under systemd (plugback.service)', () => {
   it('writes its log lines and its start-up error as <N> sentences', async () => {
     const w = await workspace();
