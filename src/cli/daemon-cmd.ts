@@ -18,7 +18,7 @@ needs its line), mounts it at its mountPoint, backs it up, unmounts it, closes i
 then the LED turns green: safe to remove. Other drives are ignored. One backup runs at a time; drives
 plugged in meanwhile wait their turn.
 
-Logs are JSON lines on stdout (the journal under systemd: journalctl -u plugback).
+Logs are JSON lines on stdout; under systemd, sentences with their priority (journalctl -u plugback -p warning).
 SIGHUP, or saving the config file, reloads the config; an invalid config is refused and the old one
 stays in force. SIGTERM cancels a running backup cleanly (the partial copy stays for the next run),
 unmounts and closes the drive, and exits 0.

@@ -41,7 +41,7 @@ export const EXIT_STATUS: Record<string, Codes> = {
   ],
   restore: [
     [EXIT.ok, 'restored (or, with --dry-run, the plan shown)'],
-    [EXIT.failed, 'failed (what was set aside is renamed back), or nothing to restore'],
+    [EXIT.failed, 'failed (what was set aside is renamed back), nothing to restore, or too little room where it goes'],
     [EXIT.usage, 'usage or config error, or not confirmed'],
     [EXIT.warnings, 'restored, with warnings'],
   ],
@@ -87,6 +87,21 @@ export const EXIT_STATUS: Record<string, Codes> = {
     [EXIT.failed, 'some mail still waits (why is printed)'],
     [EXIT.usage, 'usage or config error, or no mail: section in the config'],
   ],
+  'set-aside': [
+    [EXIT.ok, 'listed (as set-aside list)'],
+    [EXIT.failed, 'a folder could not be read'],
+    USAGE,
+  ],
+  'set-aside list': [
+    [EXIT.ok, 'listed (also when there are none)'],
+    [EXIT.failed, 'a folder could not be read'],
+    USAGE,
+  ],
+  'set-aside remove': [
+    [EXIT.ok, 'removed (or nothing to remove; with --dry-run, listed)'],
+    [EXIT.failed, 'something could not be removed (each is named), or the lock stayed taken'],
+    [EXIT.usage, 'usage or config error, or neither --older-than nor --all'],
+  ],
   led: GROUP('led'),
   'led list': [
     [EXIT.ok, 'listed (also when no stick is plugged in)'],
@@ -126,6 +141,11 @@ export const EXIT_STATUS: Record<string, Codes> = {
     [EXIT.ok, 'the config is valid (a summary is printed)'],
     [EXIT.failed, 'an unexpected error'],
     [EXIT.usage, 'every problem is listed as FILE:LINE:COL: message'],
+  ],
+  'config init': [
+    [EXIT.ok, 'the config is written (to --out, or printed)'],
+    [EXIT.failed, 'FILE could not be written'],
+    [EXIT.usage, 'usage error: no drive, no folder, a bad name or UUID, or FILE exists (without --force)'],
   ],
   'config schema': [[EXIT.ok, 'printed'], [EXIT.usage, 'usage error']],
   generate: [

@@ -1,5 +1,6 @@
 // `plugback mail test` (does mail reach anyone?) and `plugback mail flush` (send what waits in the outbox now),
 // so checking the mail setup does not mean faking a failure with notify-failure.
+import { JOURNAL_PRIORITY, stderrNote } from '../daemon/journal-log.js';
 import type { Command } from 'commander';
 import type { Config } from '../config/model.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -36,8 +37,8 @@ Example:
       'after',
       `
 Mail that could not be sent waits in stateDir/outbox and is retried by the daemon, or by the next
-plugback command that sends mail. With install.trigger: units there is no daemon: run this (or
-wait for the next plug-in).`,
+plugback command that sends mail. With install.trigger: units there is no daemon: plugback-mail.timer
+(written by plugback install when mail is configured) runs this every 15 minutes.`,
     )
     .action(async (_flags: unknown, command: Command) => {
       const { config, notifier } = await mailer(command);
@@ -60,10 +61,10 @@ async function mailer(command: Command): Promise<{ config: Config; notifier: Not
   return { config, notifier: new Notifier(config, new JobLog(messagesOnStderr, 'warn', { component: 'notify' }).logger) };
 }
 
-/** The notifier's JSON lines as plain sentences: a person runs these commands, not a log reader. */
+/** The notifier's JSON lines as plain sentences: a person runs these commands, not a log reader (or the journal, from plugback-mail.service, with the priority). */
 function messagesOnStderr(line: string): void {
-  const msg = (JSON.parse(line) as { msg?: unknown }).msg;
-  process.stderr.write(`plugback: ${String(msg ?? line.trim())}\n`);
+  const { msg, level } = JSON.parse(line) as { msg?: unknown; level?: unknown };
+  stderrNote(level === 50 || level === 60 ? JOURNAL_PRIORITY.err : JOURNAL_PRIORITY.warning, `plugback: ${String(msg ?? line.trim())}`);
 }
 
 async function sendOrSay(config: Config, notifier: Notifier, what: string): Promise<void> {

@@ -2,7 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerArchive } from './archive-cmd.js';
+import { registerSetAside } from './set-aside-cmd.js';
 import { UserError } from './common.js';
+import { JOURNAL_PRIORITY, stderrNote } from '../daemon/journal-log.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDaemon } from './daemon-cmd.js';
 import { registerDemo } from './demo.js';
@@ -44,7 +46,7 @@ Get it back:  plugback restore offsite-a --dry-run
 An archive:   plugback archive offsite-a --to /srv/archives
 Docs: man plugback (or plugback man | man -l -), and the guides in ${DOCS_DIR}/ (README.md first).`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerGenerate, registerInstall, registerDemo, registerDocs]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerSetAside, registerGenerate, registerInstall, registerDemo, registerDocs]) register(program);
   addExitStatus(program);
   for (const command of program.commands) command.exitOverride();
   return program;
@@ -62,10 +64,10 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof UserError) {
-      process.stderr.write(`${error.bare ? '' : 'plugback: '}${error.message}\n`);
+      stderrNote(JOURNAL_PRIORITY.err, `${error.bare ? '' : 'plugback: '}${error.message}`);
       return error.exitCode;
     }
-    process.stderr.write(`plugback: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    stderrNote(JOURNAL_PRIORITY.err, `plugback: unexpected error: ${(error as Error).stack ?? String(error)}`);
     return EXIT.failed;
   }
 }

@@ -55,6 +55,8 @@ Before anything is overwritten, each destination that exists is renamed to
 the copy fails, everything is renamed back. A mount point cannot be renamed: restore it with
 --no-keep or --to DIR. Then, for a restore in place, the states' postRestore hooks run, then the
 global one; under --to they run only with --hooks (they restart services that read the files in place).
+Before it asks (or starts, with --yes) it says what it changes and how much it writes (rsync's
+dry run), and refuses when a destination's file system has less room free than that.
 
 Examples:
   plugback restore offsite-a --dry-run
@@ -116,6 +118,12 @@ async function carryOut(config: Config, drive: Drive, plan: RestorePlan, flags: 
     throw new UserError(message, EXIT.failed);
   }
   if (flags.dryRun) return dryRun(config, plan, json, say);
+  canAsk(flags.yes ?? false);
+  const { previewAndCheckRoom } = await import('./restore-preview.js');
+  await previewAndCheckRoom(config, plan, !(flags.yes ?? false), say).catch((error: Error) => {
+    json?.result(plan, 'failed', undefined, error.message);
+    throw error;
+  });
   if (!(await confirmed(flags.yes ?? false, json !== undefined))) return EXIT.usage;
 
   const { runRestore } = await import('../restore/restore-job.js');
@@ -179,12 +187,17 @@ async function dryRun(config: Config, plan: RestorePlan, json: RestoreJsonOutput
   return EXIT.ok;
 }
 
+/** Refuses before any work when it would have to ask and cannot. */
+function canAsk(yes: boolean): void {
+  if (!yes && !process.stdin.isTTY) {
+    throw new UserError('restore changes files and stdin is not a terminal, so it cannot ask: add --yes (or --dry-run to see the plan)', EXIT.usage);
+  }
+}
+
 /** A restore overwrites data: on a terminal it asks; elsewhere it needs --yes. */
 async function confirmed(yes: boolean, json: boolean): Promise<boolean> {
   if (yes) return true;
-  if (!process.stdin.isTTY) {
-    throw new UserError('restore changes files and stdin is not a terminal, so it cannot ask: add --yes (or --dry-run to see the plan)', EXIT.usage);
-  }
+  canAsk(yes);
   const output = json ? process.stderr : process.stdout;
   const rl = createInterface({ input: process.stdin, output });
   const answer = await rl.question('Restore now? [y/N] ');

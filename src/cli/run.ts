@@ -12,6 +12,8 @@ import type { DriveFacts } from '../notify/drive-facts.js';
 import { OwedHooks } from './owed-hooks.js';
 import { runSummary } from './run-summary.js';
 import { jobConsole, type JobConsole } from './terminal.js';
+import { isJournalStream } from '../system/journal-stream.js';
+import { JOURNAL_PRIORITY, journalSink, stderrNote } from '../daemon/journal-log.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -82,13 +84,15 @@ Examples:
       say.notice = terminal.notice;
       say.finish = terminal.finish;
       const level = flags.logLevel ?? 'info';
+      // Under systemd (plugback-drive@.service) the journal gets sentences with their priority, not JSON.
+      const jobSink = !flags.json && !flags.quiet && isJournalStream(1) ? journalSink(process.stdout, true) : terminal.sink;
       // Off a terminal, stdout holds the job's JSON lines ending in its result (`| tail -n 1 | jq`); what comes
       // after the job (mail, pings, the LED going dark) must not follow it there.
-      const after = flags.quiet || (process.stdout.isTTY && !flags.json) ? terminal.sink : stderrLines();
+      const after = flags.quiet || (process.stdout.isTTY && !flags.json) ? terminal.sink : !flags.json && isJournalStream(2) ? journalSink(process.stderr, true) : stderrLines();
       const led = await startRunLed(config, after, level);
       const { LogCapture } = await import('../notify/log-capture.js');
       // The job's lines, kept for the failure mail (the LED's and the notifier's own lines are not in it).
-      const capture = new LogCapture(terminal.sink);
+      const capture = new LogCapture(jobSink);
       const notifier = await startRunNotifier(config, after, level);
       try {
         await notifier.jobStarted(drive.name, false);
@@ -172,8 +176,9 @@ async function tellAboutRun(config: Config, drive: Drive, result: JobResult, log
   await notifier.jobFinished(drive.name, result, { logText, logFile: result.logFile, ...facts });
   const { left } = await notifier.flush(MAIL_FLUSH_MS);
   if (left > 0) {
-    process.stderr.write(
-      `plugback: ${left} mail(s) could not be sent yet; they wait in ${config.stateDir}/outbox and go with the next plugback run or the daemon\n`,
+    stderrNote(
+      JOURNAL_PRIORITY.warning,
+      `plugback: ${left} mail(s) could not be sent yet; they wait in ${config.stateDir}/outbox and go with the next plugback run or the daemon`,
     );
   }
   return facts;

@@ -5,11 +5,13 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { crossChecks, viewForChecks } from './checks.js';
+import { fileWarnings, secretFiles, type SecretFile } from './checks-files.js';
 import { DEFAULT_CONFIG_FILE } from './defaults.js';
 import { resolveConfig, type Config } from './model.js';
-import { PositionFinder, type ConfigPath } from './positions.js';
+import { dotted, PositionFinder, valueAt, type ConfigPath } from './positions.js';
 import { configJsonSchema, configSchema } from './schema.js';
 import { closestKey } from './suggest.js';
+export { dotted } from './positions.js';
 import { reservedKeys, toData, yamlErrors } from './yaml-checks.js';
 import { configDirectoryProblem, configFileProblem, secretPathProblem, trustedFileProblem } from '../system/file-perms.js';
 
@@ -40,6 +42,8 @@ export interface LoadOptions {
   checkSecrets?: boolean;
   /** Also have `systemd-analyze calendar` check each drive's schedule, when it is installed (`config check`). */
   checkCalendars?: boolean;
+  /** Told what is not wrong but will be at run time: missing folders and secret files (`config check`). */
+  onWarning?: (problem: ConfigProblem) => void;
 }
 
 /** Loads, validates and resolves a config file; throws ConfigError listing every problem. */
@@ -51,12 +55,14 @@ export async function loadConfig(given: string = DEFAULT_CONFIG_FILE, options: L
   const unsafe = configFileProblem(file, stats) ?? (await configDirectoryProblem(await realpath(file)));
   if (unsafe) throw new ConfigError([{ file, line: 1, col: 1, message: unsafe }]);
   const { config, at, raw } = parseLocated(text, file);
-  const problems = options.checkSecrets ? await secretProblems(config, raw, at) : [];
+  const secrets = secretFiles(config, raw, trustedFileProblem);
+  const problems = options.checkSecrets ? await secretProblems(secrets, at) : [];
   if (options.checkCalendars) {
     const { calendarFindings } = await import('./calendar-check.js');
     problems.push(...(await calendarFindings(config)).map((f) => at(f.path, f.message)));
   }
   if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.col - b.col));
+  if (options.onWarning) for (const w of await fileWarnings(config, secrets)) options.onWarning(at(w.path, w.message, w.atKey));
   return config;
 }
 
@@ -81,23 +87,7 @@ async function readConfigFile(file: string): Promise<{ text: string; stats: Stat
 type Locate = (path: ConfigPath, message: string, key?: boolean) => ConfigProblem;
 
 /** The key files, the SMTP password file and the archive passphrase and keyring files that others could read or change, as located problems. */
-async function secretProblems(config: Config, raw: unknown, at: Locate): Promise<ConfigProblem[]> {
-  const secrets: { file: string; what: string; where: ConfigPath; key: boolean; check?: typeof trustedFileProblem }[] = [];
-  for (const drive of config.drives) {
-    const encryption = drive.archive?.encryption;
-    if (encryption?.kind === 'passphrase') {
-      secrets.push({ file: encryption.file, what: `the archive passphrase file of drive "${drive.name}"`, where: ['drives', drive.name, 'archive', 'passphraseFile'], key: false });
-    }
-    if (encryption?.kind === 'keyring') {
-      secrets.push({ file: encryption.file, what: `the archive keyring of drive "${drive.name}"`, where: ['drives', drive.name, 'archive', 'keyring'], key: false, check: trustedFileProblem });
-    }
-    if (drive.kind !== 'luks') continue;
-    // The default keyFile has no line of its own: point at the drive.
-    const given = valueAt(raw, ['drives', drive.name, 'keyFile']) !== undefined;
-    secrets.push({ file: drive.keyFile, what: `the key file of drive "${drive.name}"`, where: given ? ['drives', drive.name, 'keyFile'] : ['drives', drive.name], key: !given });
-  }
-  const passwordFile = config.mail?.smtp?.passwordFile;
-  if (passwordFile) secrets.push({ file: passwordFile, what: 'the SMTP password file', where: ['mail', 'smtp', 'passwordFile'], key: false });
+async function secretProblems(secrets: SecretFile[], at: Locate): Promise<ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
   for (const s of secrets) {
     const problem = await secretPathProblem(s.file, s.what, s.check);
@@ -180,15 +170,6 @@ function knownKeys(path: ConfigPath): string[] {
   return Object.keys(node?.properties ?? {});
 }
 
-function valueAt(raw: unknown, path: ConfigPath): unknown {
-  let value = raw;
-  for (const segment of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[segment];
-  }
-  return value;
-}
-
 function describeValue(value: unknown): string {
   if (value === null) return 'nothing (null)';
   if (Array.isArray(value)) return 'a list';
@@ -208,10 +189,4 @@ function article(expected: string): string {
     record: 'a mapping',
   };
   return words[expected] ?? expected;
-}
-
-/** A config path as users write it: drives.offsite-a.uuid, states.photos.folders[0]. */
-export function dotted(path: ConfigPath): string {
-  if (path.length === 0) return '(top level)';
-  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`)).join('');
 }

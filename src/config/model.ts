@@ -159,7 +159,7 @@ function archiveOf(d: ParsedConfig['drives'][string], stateDir: string): DriveAr
 }
 
 /** The short hostname, made safe for a directory name. */
-function defaultHost(): string {
+export function defaultHost(): string {
   const short = os.hostname().split('.')[0] ?? 'localhost';
   return short.replace(/[^A-Za-z0-9_-]/g, '_') || 'localhost';
 }

@@ -43,3 +43,19 @@ export class PositionFinder {
     return { line: pos.line, col: pos.col };
   }
 }
+
+/** The value at `path` in the parsed data, or undefined. */
+export function valueAt(raw: unknown, path: ConfigPath): unknown {
+  let value = raw;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+/** A config path as users write it: drives.offsite-a.uuid, states.photos.folders[0]. */
+export function dotted(path: ConfigPath): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`)).join('');
+}

@@ -12,19 +12,24 @@ export interface ItemChanges {
   created: string[];
   changed: string[];
   deleted: string[];
+  /** The size of every file the restore copies (all of them: the current data is set aside, not reused). */
+  totalBytes: number;
+  /** What rsync would send into the current data in place (--no-keep). */
+  transferBytes: number;
 }
 
 /**
  * Asks rsync (with -n, so it changes nothing) how the destination differs from the snapshot. A destination that
  * does not exist yet is compared with an empty temporary folder: everything is "to create".
  */
-export async function previewItem(config: Config, item: RestoreItem): Promise<ItemChanges> {
+export async function previewItem(config: Config, item: RestoreItem, options: { checksum?: boolean } = {}): Promise<ItemChanges> {
   const missing = !(await lstat(item.to).then(() => true, () => false));
   const empty = missing ? await mkdtemp(path.join(os.tmpdir(), 'plugback-dry-run-')) : undefined;
   try {
     const to = empty ? path.join(empty, item.isDirectory ? 'new' : path.basename(item.to)) : item.to;
     // The same metadata as the restore copies (-A -X), or a changed ACL or xattr would go unreported.
-    const args = ['-n', '-aHSAX', '--numeric-ids', '--delete', '--checksum', '--itemize-changes', '--out-format=%i %n'];
+    // Without --checksum (only for the space check of `restore --yes`), files of the same size and time count as equal.
+    const args = ['-n', '-aHSAX', '--numeric-ids', '--delete', ...(options.checksum === false ? [] : ['--checksum']), '--itemize-changes', '--out-format=%i %n', '--stats', '--no-human-readable'];
     // Excluded files were never backed up: not "to delete" (the default restore keeps them in the set-aside copy).
     args.push(...item.excludes.map((p) => `--exclude=${p}`));
     args.push('--', item.isDirectory ? `${item.source.from}/` : item.source.from, item.isDirectory ? `${to}/` : to);
@@ -36,7 +41,7 @@ export async function previewItem(config: Config, item: RestoreItem): Promise<It
           'nothing was changed: check that both are readable, or restore with --to DIR into a new folder',
       );
     }
-    return { item, ...parseItemized(result.stdout) };
+    return { item, ...parseItemized(result.stdout), totalBytes: statBytes(result.stdout, 'Total file size'), transferBytes: statBytes(result.stdout, 'Total transferred file size') };
   } finally {
     if (empty) await rm(empty, { recursive: true, force: true });
   }
@@ -58,4 +63,10 @@ export function parseItemized(stdout: string): { created: string[]; changed: str
     else if (/[^.\s]/.test(code.slice(2))) changed.push(name);
   }
   return { created, changed, deleted };
+}
+
+/** A byte count from rsync's --stats ("Total file size: 1234 bytes"); 0 when it is not there. */
+export function statBytes(stdout: string, label: string): number {
+  const m = new RegExp(`^${label}: ([\\d,.]+) bytes`, 'm').exec(stdout);
+  return m ? Number(m[1]!.replace(/[^\d]/g, '')) : 0;
 }

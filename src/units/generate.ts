@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import { crypttabLine } from './crypttab.js';
 import { cryptsetupUnit, systemdEscape, uuidDeviceUnit } from './escape.js';
 import { execArg, execLine, quotedWord, refuseControls } from './exec-line.js';
+import { mailTimerFiles } from './mail-timer.js';
 import { timerFiles } from './schedule.js';
 import { fillTemplate } from './template.js';
 import type { TemplateName, Templates } from './templates.js';
@@ -80,6 +81,7 @@ export function generate(config: Config, templates: Templates, options: Generate
   ];
   if (config.install.trigger === 'daemon') files.push(...daemonFiles(render, plugback('daemon', ...configArgs)));
   files.push(...timerFiles(config.drives, render));
+  files.push(...mailTimerFiles(config, render, plugback('mail', 'flush', ...configArgs)));
 
   for (const drive of luks) {
     const cryptUnit = cryptsetupUnit(drive.cryptName);

@@ -13,9 +13,9 @@ export function driveTimerUnit(driveName: string): string {
   return systemdEscape(driveName, { template: 'plugback-drive@.timer' });
 }
 
-/** The unit name of a scheduled drive's timer file installed at `file`, or undefined for any other file. */
+/** The unit name of a timer install starts (a scheduled drive's, or plugback-mail.timer) at `file`, or undefined for any other file. */
 export function scheduledTimerAt(file: string): string | undefined {
-  const match = /^\/etc\/systemd\/system\/(?:timers\.target\.wants\/)?(plugback-drive@[^/]+\.timer)$/.exec(file);
+  const match = /^\/etc\/systemd\/system\/(?:timers\.target\.wants\/)?(plugback-drive@[^/]+\.timer|plugback-mail\.timer)$/.exec(file);
   return match?.[1];
 }
 

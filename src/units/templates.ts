@@ -10,6 +10,8 @@ export const TEMPLATE_FILES = [
   'units/sandbox.conf',
   'units/systemd-cryptsetup-plugback.conf',
   'units/plugback-drive-luks.conf',
+  'units/plugback-mail.service',
+  'units/plugback-mail.timer',
   'udev/70-plugback.rules',
   'policy/io.github.plugback.Daemon1.conf',
   'policy/io.github.plugback.policy',

@@ -12,16 +12,19 @@ function logged(toJournal: boolean, log: (l: ReturnType<typeof lineLogger>) => v
 }
 
 describe('the daemon log under systemd', () => {
-  it('prefixes each JSON line with the syslog priority of its level, so journalctl -p filters it', () => {
+  it('writes each message with the syslog priority of its level, so journalctl -p filters it', () => {
     const lines = logged(true, (log) => {
       log.debug('d');
       log.info('i');
       log.warn('w');
-      log.error('e');
+      log.error({ drive: 'x' }, 'e');
       log.fatal('f');
     });
-    expect(lines.map((l) => l.slice(0, 3))).toEqual(['<7>', '<6>', '<4>', '<3>', '<2>']);
-    expect(JSON.parse(lines[2]!.slice(3))).toMatchObject({ msg: 'w', component: 'daemon' });
+    expect(lines).toEqual(['<7>d', '<6>i', '<4>w', '<3>e', '<2>f']);
+  });
+
+  it('gives every line of a message its priority (the journal splits at line breaks)', () => {
+    expect(logged(true, (log) => log.error('the config was not reloaded:\nline 3: bad'))).toEqual(['<3>the config was not reloaded:', '<3>line 3: bad']);
   });
 
   it('writes plain JSON lines when stdout is not the journal', () => {
