@@ -3,7 +3,7 @@
 import type { JobListener } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
 import { markedHookLine } from '../system/hooks.js';
-import { ProgressFigure } from './progress-figure.js';
+import { ProgressFigure } from '../job/progress-figure.js';
 import { bar, StatusLine } from './status-line.js';
 
 export interface JobConsole {

@@ -1,7 +1,8 @@
 // What `systemctl status plugback` shows on its Status: line (sd_notify STATUS=): waiting for which drives,
-// which drive is being backed up, and the copy's progress every few seconds (often enough for a human).
-import { formatBytes, formatDuration } from '../config/units.js';
+// which drive is being backed up, and the copy's progress every few seconds (often enough for a human), as the
+// same whole-job figure a terminal shows (progress-figure.ts: no `0ms left` from rsync's per-file estimate).
 import type { SyncProgress } from '../job/events.js';
+import { ProgressFigure } from '../job/progress-figure.js';
 import { notifySystemd } from '../system/sd-notify.js';
 import type { JobSubscriber } from './job-runner.js';
 
@@ -9,33 +10,42 @@ const PROGRESS_EVERY_MS = 5000;
 
 export class SystemdStatus {
   private lastProgressAt = 0;
+  private figure = new ProgressFigure();
+
+  /** `notify` sends to systemd's notify socket; a test hands in its own. */
+  constructor(private readonly notify: (fields: Record<string, string>) => Promise<void> = notifySystemd) {}
 
   /** READY=1 with the idle status: only once the bus name is ours and the drives already plugged in are known. */
   ready(drives: string[]): Promise<void> {
-    return notifySystemd({ READY: '1', STATUS: idleText(drives) });
+    return this.notify({ READY: '1', STATUS: idleText(drives) });
   }
 
   idle(drives: string[]): Promise<void> {
-    return notifySystemd({ STATUS: idleText(drives) });
+    return this.notify({ STATUS: idleText(drives) });
   }
 
   stopping(): Promise<void> {
-    return notifySystemd({ STOPPING: '1' });
+    return this.notify({ STOPPING: '1' });
   }
 
   /** The job's part: "backing up" at its start, then its progress. */
   readonly subscriber: JobSubscriber = (drive) => ({
-    started: () => notifySystemd({ STATUS: `backing up "${drive.name}"` }),
+    started: () => {
+      this.figure = new ProgressFigure();
+      this.lastProgressAt = 0;
+      return this.notify({ STATUS: `backing up "${drive.name}"` });
+    },
     event: (event) => {
       if (event.type === 'progress') this.progress(drive.name, event.progress);
     },
   });
 
   private progress(drive: string, p: SyncProgress): void {
+    // Every update goes into the figure (it adds the states up); systemd hears of it every few seconds.
+    const line = this.figure.line(p);
     if (Date.now() - this.lastProgressAt < PROGRESS_EVERY_MS) return;
     this.lastProgressAt = Date.now();
-    const eta = p.etaSeconds !== undefined ? `, ${formatDuration(p.etaSeconds * 1000)} left` : '';
-    void notifySystemd({ STATUS: `${drive}: syncing ${Math.floor(p.percent)}%, ${formatBytes(p.rate)}/s${eta}` });
+    void this.notify({ STATUS: `${drive}: backing up, ${line}` });
   }
 }
 

@@ -2,7 +2,7 @@
 // closing summary, local times, rsync's change counts, and the status line's bytes (wrap never touched).
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatLocalTime } from '../../src/config/units.js';
-import { ProgressFigure, timeLeft } from '../../src/cli/progress-figure.js';
+import { ProgressFigure, timeLeft } from '../../src/job/progress-figure.js';
 import { runSummary } from '../../src/cli/run-summary.js';
 import { StatusLine } from '../../src/cli/status-line.js';
 import { describeEnding } from '../../src/job/ending.js';
