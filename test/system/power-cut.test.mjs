@@ -80,6 +80,16 @@ afterAll(async () => {
 
 const SNAPSHOT = /^\d{4}-\d\d-\d\dT\d{6}Z$/;
 const complete = (c) => Object.keys(c.snapshots);
+const SUCCESS = 'plugback: backup of offsite-a on guest succeeded';
+// Each cut stops a job: the daemon of the next boot reports it (crash-report.ts), once.
+const CRASH = 'plugback: backup of offsite-a interrupted: plugback stopped unexpectedly';
+/** Every mail so far by subject, sent or waiting in the outbox (whether the next boot's daemon has sent its
+ * report by the time of the check depends on when the sink came up). */
+const allMail = (c) => [...c.mails.map((m) => m.subject), ...c.outbox.map((m) => m.subject)].sort();
+const sent = (c, subject) => c.mails.filter((m) => m.subject === subject).length;
+const many = (n, subject) => Array(n).fill(subject);
+/** The steps the crash mails sent so far name ("... during the backup of offsite-a at sync on guest; ..."). */
+const crashSteps = (c) => c.mails.filter((m) => m.subject === CRASH).map((m) => / at (\S+) on guest;/.exec(m.text)?.[1]).sort();
 
 /** What every check must find, whatever the cut: complete snapshots whole, `latest` at one, stateDir readable. */
 function expectSound(c, label) {
@@ -118,9 +128,11 @@ describe('power cuts in a real Debian guest (qemu killed, booted again from the 
     expectSound(c, 'after the rsync cut');
     expect(complete(c).map((n) => c.snapshots[n].generation)).toEqual([1, 2]);
     expect(c.entries.filter((n) => n.endsWith('.incomplete'))).toHaveLength(1);
-    // The mail of the second backup waited in the outbox (the mail server was down) and is still there.
-    expect(c.outbox.map((m) => m.subject)).toHaveLength(1);
-    expect(c.mails).toHaveLength(1);
+    // The mail of the second backup waited in the outbox (the mail server was down) and is still there; the
+    // daemon that started after the cut queued its report of the interrupted backup.
+    expect(c.outbox.map((m) => m.subject)).toContain(SUCCESS);
+    expect(c.mails.map((m) => m.subject)).toEqual([SUCCESS]);
+    expect(allMail(c)).toEqual([CRASH, SUCCESS, SUCCESS]);
     expect(c.ledger.lastRun?.outcome).toBe('success');
     expect(cuts[2]?.moment).toBe('complete');
   });
@@ -130,9 +142,11 @@ describe('power cuts in a real Debian guest (qemu killed, booted again from the 
     expectSound(c, 'after the complete cut');
     expect(complete(c).map((n) => c.snapshots[n].generation)).toEqual([1, 2]);
     expect(c.entries.filter((n) => n.endsWith('.incomplete'))).toHaveLength(1);
-    // The queued mail went once, after the mail server came back, and was not sent again after the cut.
-    expect(c.mails).toHaveLength(2);
-    expect(c.outbox).toEqual([]);
+    // The queued mail went once, after the mail server came back, and was not sent again after the cut; so did the
+    // report of the first cut. The report of this one is sent or waiting.
+    expect(sent(c, SUCCESS)).toBe(2);
+    expect(crashSteps(c)).toContain('sync');
+    expect(allMail(c)).toEqual([...many(2, CRASH), ...many(2, SUCCESS)]);
     expect(cuts[3]?.moment).toBe('prune');
   });
 
@@ -144,7 +158,8 @@ describe('power cuts in a real Debian guest (qemu killed, booted again from the 
     expect(gens).toContain(2);
     expect(c.entries.filter((n) => n.endsWith('.incomplete'))).toEqual([]);
     for (const n of c.entries) expect(SNAPSHOT.test(n) || n.endsWith('.deleting'), n).toBe(true);
-    expect(c.mails).toHaveLength(2);
+    expect(sent(c, SUCCESS)).toBe(2);
+    expect(allMail(c)).toEqual([...many(3, CRASH), ...many(2, SUCCESS)]);
   });
 
   it('the next plug completes: a new snapshot, the leftovers removed, one success mail, none twice', () => {
@@ -154,7 +169,9 @@ describe('power cuts in a real Debian guest (qemu killed, booted again from the 
     expectSound(c, 'after the next plug');
     expect(c.entries.every((n) => SNAPSHOT.test(n)), JSON.stringify(c.entries)).toBe(true);
     expect(complete(c)).toHaveLength(2);
-    expect(c.mails).toHaveLength(3);
+    // Everything sent, each once: the three success mails and one report per cut, naming where it struck.
+    expect(c.mails.map((m) => m.subject).sort()).toEqual([...many(3, CRASH), ...many(3, SUCCESS)]);
+    expect(crashSteps(c)).toEqual(['complete', 'prune', 'sync']);
     expect(c.outbox).toEqual([]);
     expect(c.ledger.lastRun?.outcome).toBe('success');
   });

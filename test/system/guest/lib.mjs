@@ -62,6 +62,8 @@ export function journalSince(cursor, unit = DAEMON_UNIT) {
     if (msg.startsWith('{')) {
       try { const j = JSON.parse(msg); msg = String(j.msg ?? msg); level = j.level; } catch { /* a plain line */ }
     }
+    // Under systemd plugback writes sentences with a <N> prefix, which journald keeps as PRIORITY: pino's level from it.
+    level ??= { 2: 60, 3: 50, 4: 40, 6: 30, 7: 20 }[e.PRIORITY];
     entries.push({ t: Math.round(Number(e.__REALTIME_TIMESTAMP) / 1000), msg, level, priority: e.PRIORITY });
   }
   return entries;
