@@ -133,7 +133,9 @@ describe('power cuts in a real Debian guest (qemu killed, booted again from the 
     expect(c.outbox.map((m) => m.subject)).toContain(SUCCESS);
     expect(c.mails.map((m) => m.subject)).toEqual([SUCCESS]);
     expect(allMail(c)).toEqual([CRASH, SUCCESS, SUCCESS]);
-    expect(c.ledger.lastRun?.outcome).toBe('success');
+    // The next boot's daemon recorded the interrupted run; the last good one is still the second backup.
+    expect(c.ledger.lastRun).toMatchObject({ outcome: 'failed', cause: 'crashed', step: 'sync' });
+    expect(c.ledger.lastSnapshot?.snapshot).toBe(complete(c).sort().at(-1));
     expect(cuts[2]?.moment).toBe('complete');
   });
 

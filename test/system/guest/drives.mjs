@@ -112,7 +112,7 @@ export async function verifyDrive(id, { plugged = false } = {}) {
     sh(`cryptsetup close verify-${id}`, { allowFail: true });
     if (!plugged) {
       await unplug(id, d.uuid);
-      sh('systemctl start plugback.service');
+      sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
     }
   }
   return out;

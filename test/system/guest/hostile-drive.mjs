@@ -48,7 +48,7 @@ export async function hostileDriveScenarios() {
       sh('umount /mnt/byhand-h', { allowFail: true });
       sh('cryptsetup close byhand-h', { allowFail: true });
       await unplugTracked('h', d.uuid);
-      sh('systemctl start plugback.service');
+      sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
     }
   }
 
@@ -82,7 +82,7 @@ export async function hostileDriveScenarios() {
     // Left over, H's device unit would start plugback-drive@offsite\x2dh.service beside the daemon.
     const deviceUnit = sh(`systemd-escape --path --suffix=device ${byUuid(d.uuid)}`);
     r.driveUnitWants = sh(`ls '/etc/systemd/system/${deviceUnit}.wants/' 2>/dev/null || true`);
-    sh('systemctl start plugback.service');
+    sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
     r.daemonAfterReinstall = state(d.name).daemon;
 
     sh(`rm -rf ${VICTIM_A} && mkdir -p ${VICTIM_A} && echo 'victim a: plugback must never touch this' > ${VICTIM_A}/important.conf`);

@@ -148,7 +148,7 @@ async function check(label) {
     try { out.outbox.push({ file: f, subject: JSON.parse(readFileSync(`/var/lib/plugback/outbox/${f}`, 'utf8')).message.subject }); } catch (e) { out.outbox.push({ file: f, unreadable: e.message }); }
   }
   out.mails = mails().map((m) => ({ subject: m.subject, text: m.text.slice(0, 300) }));
-  sh('systemctl start plugback.service');
+  sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
   await until('the daemon', () => sh('systemctl is-active plugback.service', true) === 'active', 60_000);
   say(`checked ${params.phase} ${JSON.stringify(out)}`); // at once, for a person watching the console
   return out;

@@ -34,7 +34,7 @@ export async function restoreAndUnitsScenarios() {
       sh('umount /run/plugback/offsite-a', { allowFail: true });
       sh('cryptsetup close plugback-offsite-a', { allowFail: true });
       await unplugTracked('a', params.uuidA);
-      sh('systemctl start plugback.service');
+      sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
     }
   });
 

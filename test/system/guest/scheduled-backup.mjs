@@ -66,7 +66,7 @@ export async function scheduledScenario() {
     r.install = sh('plugback install', { allowFail: true });
     r.installedAt = new Date().toISOString();
     if (Date.now() >= at.getTime()) throw new Error(`install ended at ${r.installedAt}, after the scheduled ${r.expectedAt}: the lead of ${lead / 1000} s was too short`);
-    sh('systemctl start plugback.service', { allowFail: true });
+    sh('systemctl reset-failed plugback.service; systemctl start plugback.service', { allowFail: true });
     r.daemon = sh('systemctl is-active plugback.service', { allowFail: true }).out;
     r.timerEnabled = sh(`systemctl is-enabled '${timer}'`, { allowFail: true }).out;
     r.timerActive = sh(`systemctl is-active '${timer}'`, { allowFail: true }).out;
