@@ -89,6 +89,24 @@ describe('links inside the repository', () => {
     expect(await fs.readFile(target, 'utf8')).toBe('important\n');
   });
 
+  it('a plain log file of the same second (a failed run before it) is left as it is and is no warning: exit 0', async () => {
+    const w = await workspace();
+    const logs = path.join(w.drive, 'plugback', 'h1', 'logs');
+    await fs.mkdir(logs, { recursive: true });
+    // What a run that failed at check-source leaves; the retry in the same second gets the same snapshot name.
+    for (let s = 0; s < 20; s++) {
+      const name = new Date(Date.now() + s * 1000).toISOString().replace(/:/g, '').replace(/\.\d{3}Z$/, 'Z');
+      await fs.writeFile(path.join(logs, `${name}.log`), 'earlier run\n');
+    }
+    const run = await w.cli(['run', 'd1']);
+    expect(run.code, shown(run)).toBe(0);
+    const [snapshot] = await w.completeSnapshots();
+    expect(await fs.readFile(path.join(logs, `${snapshot}.log`), 'utf8')).toBe('earlier run\n');
+    const own = (await fs.readdir(logs)).filter((f) => f.startsWith(`${snapshot}-`));
+    expect(own).toHaveLength(1);
+    expect(await fs.readFile(path.join(logs, own[0] as string), 'utf8')).toMatch(/is complete/);
+  });
+
   it('D3: a .plugback-probe-<pid> link planted for the very PID of the run truncates nothing', async () => {
     const w = await workspace();
     await w.cli(['run', 'd1']);

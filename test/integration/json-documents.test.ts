@@ -85,7 +85,8 @@ describe('plugback drives --check', () => {
     expect(failed.stdout).toMatch(/^d1: last run failed just now at check-source: the source is not all there, so nothing was copied: .*\n$/);
 
     await fs.rename(`${w.src}.away`, w.src);
-    expect((await w.cli(['run', 'd1'])).code).toBe(0);
+    const again = await w.cli(['run', 'd1']);
+    expect(again.code, shown(again)).toBe(0);
     expect((await check()).code).toBe(0);
   });
 

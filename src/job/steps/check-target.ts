@@ -92,8 +92,13 @@ async function startRunLog(ctx: BackupContext, repo: Repository, name: string): 
       fd = logs.createFileSync(file, 0o640);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      ctx.warn(`${logs.show(file)} already exists (it was not made by this run); the log goes to a new file beside it`);
-      file = `${name}-${ctx.jobId.slice(0, 8)}.log`;
+      const found = await logs.lstat(file);
+      const own = `${name}-${ctx.jobId.slice(0, 8)}.log`;
+      // A plain file is what an earlier run of this same second leaves (one that failed before it made a
+      // snapshot, so this run got the same name): expected, and never opened. Anything else was planted.
+      if (found?.isFile()) ctx.log.info(`${logs.show(file)} is an earlier run's log of this second; this run's log is ${own}`);
+      else ctx.warn(`${logs.show(file)} already exists (it was not made by this run); the log goes to a new file beside it`);
+      file = own;
       fd = logs.createFileSync(file, 0o640);
     }
     ctx.runLog.attachFile(fd, logs.show(file));
