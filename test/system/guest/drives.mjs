@@ -3,7 +3,7 @@
 // runner, which plays a scenario only when the run selected it (params.scenarios, test/system/scenarios.mjs).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { CONFIG, marker, note, params, results, saveResults, sh, sleep, waitFor, journalCursor, journalSince, waitJournal } from './lib.mjs';
+import { CONFIG, marker, note, params, results, saveResults, sh, sleep, waitFor, journalCursor, journalSince, waitJournal, startDaemon } from './lib.mjs';
 
 // --- devices ---
 export const byUuid = (uuid) => `/dev/disk/by-uuid/${uuid}`;
@@ -112,7 +112,7 @@ export async function verifyDrive(id, { plugged = false } = {}) {
     sh(`cryptsetup close verify-${id}`, { allowFail: true });
     if (!plugged) {
       await unplug(id, d.uuid);
-      sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
+      startDaemon();
     }
   }
   return out;

@@ -3,7 +3,7 @@
 // Whatever the daemon does, the victims must stay as they were. Runs last: scenario 7 may have left
 // install.trigger units, so it first puts the daemon back. The host asserts.
 import { readFileSync, statSync, symlinkSync } from 'node:fs';
-import { colourQuiet, colours, journalCursor, journalSince, mails, params, results, sh, sleep, waitMail } from './lib.mjs';
+import { colourQuiet, colours, journalCursor, journalSince, mails, params, results, sh, sleep, waitMail, startDaemon } from './lib.mjs';
 import { byUuid, followJob, jobEnd, plugTracked, scenario, state, unplugTracked, writeConfig } from './drives.mjs';
 
 /** The phrase the no-follow fix uses when it refuses a link on a drive. */
@@ -48,7 +48,7 @@ export async function hostileDriveScenarios() {
       sh('umount /mnt/byhand-h', { allowFail: true });
       sh('cryptsetup close byhand-h', { allowFail: true });
       await unplugTracked('h', d.uuid);
-      sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
+      startDaemon();
     }
   }
 
@@ -82,7 +82,7 @@ export async function hostileDriveScenarios() {
     // Left over, H's device unit would start plugback-drive@offsite\x2dh.service beside the daemon.
     const deviceUnit = sh(`systemd-escape --path --suffix=device ${byUuid(d.uuid)}`);
     r.driveUnitWants = sh(`ls '/etc/systemd/system/${deviceUnit}.wants/' 2>/dev/null || true`);
-    sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
+    startDaemon();
     r.daemonAfterReinstall = state(d.name).daemon;
 
     sh(`rm -rf ${VICTIM_A} && mkdir -p ${VICTIM_A} && echo 'victim a: plugback must never touch this' > ${VICTIM_A}/important.conf`);

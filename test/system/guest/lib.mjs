@@ -42,6 +42,10 @@ export async function waitFor(what, fn, timeoutMs, everyMs = 300) {
 
 // --- the journal of plugback.service, as messages with their time ---
 export const DAEMON_UNIT = 'plugback.service';
+/** Starts the daemon by hand: clears the start limit first, which the suite's many stops, starts and kills reach. */
+export function startDaemon({ allowFail = false } = {}) {
+  return sh(`systemctl reset-failed ${DAEMON_UNIT}; systemctl start ${DAEMON_UNIT}`, { allowFail });
+}
 export function journalCursor() {
   // The whole journal's cursor: it marks a moment, whichever unit is read after it.
   const out = sh('journalctl -n 1 --show-cursor -q --no-pager -o cat', { allowFail: true }).out;

@@ -1,7 +1,7 @@
 // Scenarios 8 and 7 in the guest: `plugback restore` from a drive opened by hand, then install.trigger units, where
 // systemd itself runs plugback-drive@ when the drive appears (no daemon).
 import { existsSync } from 'node:fs';
-import { colourQuiet, colours, journalCursor, journalSince, mails, params, sh, waitFor } from './lib.mjs';
+import { colourQuiet, colours, journalCursor, journalSince, mails, params, sh, waitFor, startDaemon } from './lib.mjs';
 import { byUuid, plugTracked, scenario, state, unplugTracked, verifyDrive, writeConfig } from './drives.mjs';
 
 export async function restoreAndUnitsScenarios() {
@@ -34,7 +34,7 @@ export async function restoreAndUnitsScenarios() {
       sh('umount /run/plugback/offsite-a', { allowFail: true });
       sh('cryptsetup close plugback-offsite-a', { allowFail: true });
       await unplugTracked('a', params.uuidA);
-      sh('systemctl reset-failed plugback.service; systemctl start plugback.service');
+      startDaemon();
     }
   });
 

@@ -3,7 +3,7 @@
 // fires during the test; nothing starts the service by hand. It also records what this systemd prints for a
 // timer's times (`systemctl show`, plain, --timestamp=unix, TZ=UTC), the raw D-Bus values beside them, which is
 // where test/fixtures/systemctl-show-timer.txt comes from. The host asserts.
-import { journalCursor, journalSince, sh, waitFor } from './lib.mjs';
+import { journalCursor, journalSince, sh, waitFor, startDaemon } from './lib.mjs';
 import { scenario, writeConfig } from './drives.mjs';
 
 export const SCHEDULED_DRIVE = 'offsite-dir';
@@ -66,7 +66,7 @@ export async function scheduledScenario() {
     r.install = sh('plugback install', { allowFail: true });
     r.installedAt = new Date().toISOString();
     if (Date.now() >= at.getTime()) throw new Error(`install ended at ${r.installedAt}, after the scheduled ${r.expectedAt}: the lead of ${lead / 1000} s was too short`);
-    sh('systemctl reset-failed plugback.service; systemctl start plugback.service', { allowFail: true });
+    startDaemon({ allowFail: true });
     r.daemon = sh('systemctl is-active plugback.service', { allowFail: true }).out;
     r.timerEnabled = sh(`systemctl is-enabled '${timer}'`, { allowFail: true }).out;
     r.timerActive = sh(`systemctl is-active '${timer}'`, { allowFail: true }).out;
