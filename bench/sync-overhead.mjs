@@ -11,23 +11,17 @@
 // after `npm run build`. See bench/README.md.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baselineSnapshot, newBaselineArea } from './lib/baseline.mjs';
-import { expectStatus, run, settle, setLogDir, waitForFreshSecond } from './lib/child-runs.mjs';
+import { setLogDir } from './lib/child-runs.mjs';
 import { human, printRound, summaryLine } from './lib/figures.mjs';
+import { HOST, newPlugbackTarget, PLUGBACK_MAIN, plugbackSnapshot, STATE, warningRuns } from './lib/plugback-side.mjs';
 import { changeFiles, planTree, TARGET_RATIO } from './lib/tree-data.mjs';
 import { BenchError, ensureTree, prepareWorkDir, removeTree } from './lib/work-dir.mjs';
 
-// Names used in the generated plugback config; the baseline mirrors them.
-const HOST = 'bench';
-const DRIVE = 'bench';
-const STATE = 'data';
-
-const PLUGBACK_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const USAGE = `usage: node bench/sync-overhead.mjs [options]
   --rounds N     timed rounds per scenario (default 4; keep it even, so each side runs first equally often)
   --files N      number of files in the generated tree (default 50000)
@@ -87,62 +81,8 @@ function usageError(message) {
   process.exit(2);
 }
 
-let plugbackWarnings = 0;
-
-// ------------------------------------------------------------ plugback side
-
-// A fresh, adopted plugback target with its own config and state directory,
-// so every first-snapshot round starts with no history at all.
-function newPlugbackTarget(work, source, name) {
-  const target = join(work, `target-plugback-${name}`);
-  const stateDir = join(work, `state-${name}`);
-  const config = join(work, `plugback-${name}.yaml`);
-  mkdirSync(target);
-  mkdirSync(stateDir);
-  writeFileSync(config, plugbackConfig({ work, source, target, stateDir }));
-  const r = run(`adopt-${name}`, process.execPath, [PLUGBACK_MAIN, 'drive', 'adopt', DRIVE, '--config', config]);
-  expectStatus(r, [0], `plugback drive adopt (${name})`);
-  return { name, target, stateDir, config };
-}
-
-// Set from --same-priority: plugback's rsync then runs like the baseline's, without nice and ionice.
 let samePriority = false;
-
-// JSON strings are valid YAML scalars, so paths need no further quoting.
-function plugbackConfig({ work, source, target, stateDir }) {
-  const q = JSON.stringify;
-  return [
-    `host: ${HOST}`,
-    `stateDir: ${q(stateDir)}`,
-    'drives:',
-    `  ${DRIVE}:`,
-    `    path: ${q(target)}`,
-    'states:',
-    `  ${STATE}:`,
-    `    folders: [${q(source)}]`,
-    'backup:',
-    `  lockFile: ${q(join(work, 'plugback.lock'))}`,
-    '  retention:',
-    '    keepLast: 1000',
-    ...(samePriority ? ['  nice: 0', '  ioClass: none'] : []),
-    '',
-  ].join('\n');
-}
-
-function plugbackSnapshot(pb, label) {
-  waitForFreshSecond(pb);
-  settle();
-  const r = run(label, process.execPath, [PLUGBACK_MAIN, 'run', DRIVE, '--config', pb.config]);
-  pb.lastEnd = Date.now();
-  // 3 = completed with warnings: still a snapshot, so still a timing; flagged in the output.
-  expectStatus(r, [0, 3], `plugback run (${label})`);
-  if (r.status === 3) {
-    plugbackWarnings++;
-    console.log(`  note: plugback completed with warnings, see ${r.log}`);
-  }
-  return r.seconds;
-}
-
+const newTarget = (work, source, name) => newPlugbackTarget({ work, source, name, samePriority });
 
 // ---------------------------------------------------------------- rounds
 
@@ -165,7 +105,7 @@ function timeRound(i, plugbackSide, baselineSide) {
 function benchFirstSnapshot(ctx) {
   const { work, source, rounds } = ctx;
   console.log('first snapshot: warm-up (untimed)');
-  let pb = newPlugbackTarget(work, source, 'first-warmup');
+  let pb = newTarget(work, source, 'first-warmup');
   let bl = newBaselineArea(work, 'first-warmup', HOST);
   plugbackSnapshot(pb, 'first-warmup-plugback');
   baselineSnapshot(bl, source, STATE, 'first-warmup-rsync');
@@ -175,7 +115,7 @@ function benchFirstSnapshot(ctx) {
   for (let i = 0; i < rounds; i++) {
     // Earlier rounds' copies stay until the work directory goes (about 2 GiB a round): deleting them here
     // made the disk trim freed blocks during the next timed run, penalising whichever side ran first.
-    pb = newPlugbackTarget(work, source, `first-${i + 1}`);
+    pb = newTarget(work, source, `first-${i + 1}`);
     bl = newBaselineArea(work, `first-${i + 1}`, HOST);
     const r = timeRound(
       i,
@@ -277,8 +217,8 @@ function main() {
     console.log(summaryLine('first snapshot', first.results));
     console.log(summaryLine('incremental 1%', incr.results));
     console.log(`(medians over rounds; ratio = plugback/rsync, target <= ${TARGET_RATIO})`);
-    if (plugbackWarnings > 0) {
-      console.log(`note: ${plugbackWarnings} plugback run(s) completed with warnings (exit 3)`);
+    if (warningRuns() > 0) {
+      console.log(`note: ${warningRuns()} plugback run(s) completed with warnings (exit 3)`);
     }
   } catch (err) {
     if (!(err instanceof BenchError)) throw err;

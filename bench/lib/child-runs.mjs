@@ -14,10 +14,15 @@ export function setLogDir(dir) {
   logDir = dir;
 }
 
+/** The next numbered log file, for a child the caller starts itself. */
+export function logFile(label) {
+  return join(logDir, `${String(++logSeq).padStart(3, '0')}-${label}.log`);
+}
+
 // Runs one command with its output going to a log file, and times it.
 // spawnSync with an argument array: no shell, nothing to quote.
 export function run(label, cmd, args) {
-  const log = join(logDir, `${String(++logSeq).padStart(3, '0')}-${label}.log`);
+  const log = logFile(label);
   const fd = openSync(log, 'w');
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { stdio: ['ignore', fd, fd] });
