@@ -94,9 +94,19 @@ export function quietOutput(err: NodeJS.WriteStream = process.stderr): JobOutput
     onEvent: () => undefined,
     sink: (text) => {
       const parsed = parse(text);
-      if (!parsed || (parsed.level ?? 30) < 40) return;
+      if (!parsed || (parsed.level ?? 30) < 40 || saidAgainLater(parsed)) return;
       const where = typeof parsed.component === 'string' ? `${parsed.component}: ` : '';
       write(`plugback: ${where}${parsed.msg ?? ''}\n`);
     },
   };
+}
+
+/**
+ * Lines the quiet output leaves out because another line says the same: a failed step's line (the result line
+ * says it again, naming the drive), and the result line of a run with warnings (each warning had its own line).
+ */
+function saidAgainLater(line: Record<string, unknown>): boolean {
+  const result = line.result as { outcome?: string } | undefined;
+  if (result?.outcome === 'warning') return true;
+  return typeof line.step === 'string' && typeof line.msg === 'string' && line.msg.startsWith(`failed at ${line.step}: `);
 }

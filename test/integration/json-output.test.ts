@@ -77,7 +77,23 @@ describe('plugback run --quiet, as cron runs it', () => {
     expect(lines.length, shown(r)).toBeGreaterThan(0);
     for (const l of lines) expect(l, shown(r)).toMatch(/^plugback: /);
     expect(r.stderr).toContain('backup of "d1" failed at check-source');
+    expect(r.stderr.match(/the source is not all there/g), shown(r)).toHaveLength(1);
     expect(r.stderr).not.toContain('started');
+  });
+
+  it('prints each warning once, exit 3', async () => {
+    const w = await workspace();
+    // Run logs planted as links for the coming seconds: the run logs beside them and warns (once).
+    const logs = path.join(w.drive, 'plugback', 'h1', 'logs');
+    await fs.mkdir(logs, { recursive: true });
+    for (let s = 0; s < 20; s++) {
+      const name = new Date(Date.now() + s * 1000).toISOString().replace(/:/g, '').replace(/\.\d{3}Z$/, 'Z');
+      await fs.symlink('/nowhere', path.join(logs, `${name}.log`));
+    }
+    const r = await w.cli(['run', 'd1', '--quiet']);
+    expect(r.code, shown(r)).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.match(/already exists \(it was not made by this run\)/g), shown(r)).toHaveLength(1);
   });
 });
 
