@@ -133,3 +133,8 @@ export async function asNobody(args: string[]): Promise<void> {
 export function shown(r: CliRun): string {
   return `exit ${r.code}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
 }
+
+/** The names the run logs of the next `seconds` seconds will have (one per second, like snapshot names), for planting. */
+export function comingRunLogNames(seconds = 20): string[] {
+  return Array.from({ length: seconds }, (_, s) => `${new Date(Date.now() + s * 1000).toISOString().replace(/:/g, '').replace(/\.\d{3}Z$/, 'Z')}.log`);
+}

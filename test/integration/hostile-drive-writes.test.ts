@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { asNobody, shown, Workspace, type DriveKind } from '../helpers/cli-workspace.js';
+import { asNobody, comingRunLogNames, shown, Workspace, type DriveKind } from '../helpers/cli-workspace.js';
 
 const NEVER_FOLLOWS = 'plugback never follows links on a drive';
 const NOBODY = 'setpriv --reuid=65534 --regid=65534 --clear-groups';
@@ -79,10 +79,7 @@ describe('links inside the repository', () => {
     const logs = path.join(w.drive, 'plugback', 'h1', 'logs');
     await fs.mkdir(logs, { recursive: true });
     const target = path.join(w.victim, 'important.conf');
-    for (let s = 0; s < 20; s++) {
-      const name = new Date(Date.now() + s * 1000).toISOString().replace(/:/g, '').replace(/\.\d{3}Z$/, 'Z');
-      await fs.symlink(target, path.join(logs, `${name}.log`));
-    }
+    for (const name of comingRunLogNames()) await fs.symlink(target, path.join(logs, name));
     const run = await w.cli(['run', 'd1']);
     expect(run.code, shown(run)).toBe(3);
     expect(run.stdout).toMatch(/already exists \(it was not made by this run\); the log goes to a new file/);
@@ -94,10 +91,7 @@ describe('links inside the repository', () => {
     const logs = path.join(w.drive, 'plugback', 'h1', 'logs');
     await fs.mkdir(logs, { recursive: true });
     // What a run that failed at check-source leaves; the retry in the same second gets the same snapshot name.
-    for (let s = 0; s < 20; s++) {
-      const name = new Date(Date.now() + s * 1000).toISOString().replace(/:/g, '').replace(/\.\d{3}Z$/, 'Z');
-      await fs.writeFile(path.join(logs, `${name}.log`), 'earlier run\n');
-    }
+    for (const name of comingRunLogNames()) await fs.writeFile(path.join(logs, name), 'earlier run\n');
     const run = await w.cli(['run', 'd1']);
     expect(run.code, shown(run)).toBe(0);
     const [snapshot] = await w.completeSnapshots();

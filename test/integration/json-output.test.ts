@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { shown, Workspace } from '../helpers/cli-workspace.js';
+import { comingRunLogNames, shown, Workspace } from '../helpers/cli-workspace.js';
 import { expectLines } from '../helpers/json-shapes.js';
 
 const workspaces: Workspace[] = [];
@@ -86,10 +86,7 @@ describe('plugback run --quiet, as cron runs it', () => {
     // Run logs planted as links for the coming seconds: the run logs beside them and warns (once).
     const logs = path.join(w.drive, 'plugback', 'h1', 'logs');
     await fs.mkdir(logs, { recursive: true });
-    for (let s = 0; s < 20; s++) {
-      const name = new Date(Date.now() + s * 1000).toISOString().replace(/:/g, '').replace(/\.\d{3}Z$/, 'Z');
-      await fs.symlink('/nowhere', path.join(logs, `${name}.log`));
-    }
+    for (const name of comingRunLogNames()) await fs.symlink('/nowhere', path.join(logs, name));
     const r = await w.cli(['run', 'd1', '--quiet']);
     expect(r.code, shown(r)).toBe(3);
     expect(r.stdout).toBe('');
