@@ -1,7 +1,7 @@
 // Cross checks of drives.<name>.archive: no passphrase written into the config, and an archive folder that is
 // neither on a backup drive (archives are for this machine) nor inside a source folder (the next backup would
 // copy every archive again, growing with each run).
-import { allFolders, isSameOrInside, targetOf, type CheckedView, type Finding } from './checks.js';
+import { allFolders, isSameOrInside, targetOf, type CheckedView, type Finding } from './checked-view.js';
 
 export function archiveFindings(config: CheckedView): Finding[] {
   const findings: Finding[] = [];

@@ -6,7 +6,7 @@ import type { EndingCause } from '../job/ending.js';
 import type { JobOutcome, StepName } from '../job/events.js';
 import { ensureDirDurable, writeFileAtomic } from '../system/atomic-file.js';
 import { acquireLock } from '../system/flock.js';
-import type { SnapshotMemory } from '../repo/host-memory.js';
+import type { SnapshotMemory } from '../repo/snapshot-memory.js';
 
 export interface LastRun {
   outcome: JobOutcome;

@@ -2,26 +2,9 @@
 // the interlocks' baseline that does not depend on the drive telling the truth. A damaged, missing or forged
 // snapshot.json on the drive can then only make a backup more careful, never switch a check off.
 import { readLedger, recordOf, updateLedger } from '../notify/ledger.js';
-import type { SourceMount } from './snapshot-record.js';
+import type { SnapshotMemory, StateMemory } from './snapshot-memory.js';
 
-export interface FolderMemory {
-  /** The folder held at least one entry when the snapshot was made: an empty folder now is suspicious. */
-  hadEntries: boolean;
-  /** The mount that held it, to notice an unmounted source. */
-  mount?: SourceMount | undefined;
-}
-
-export interface StateMemory {
-  files: number;
-  bytes: number;
-  folders: Record<string, FolderMemory>;
-}
-
-export interface SnapshotMemory {
-  snapshot: string;
-  completedAt: string;
-  states: Record<string, StateMemory>;
-}
+export type { FolderMemory, SnapshotMemory, StateMemory } from './snapshot-memory.js';
 
 /** The memory of drive `drive`'s last snapshot; `problem` says why there is none when the ledger cannot be read. */
 export async function recallSnapshot(stateDir: string, drive: string): Promise<{ memory?: SnapshotMemory; problem?: string }> {

@@ -2,7 +2,7 @@
 // input from outside, so its record only narrows what is restored, never widens it: in place, a restore writes
 // only into folders the config has for that state now; anything else needs --path ... --to DIR.
 import path from 'node:path';
-import { isSameOrInside } from '../config/checks.js';
+import { isSameOrInside } from '../config/checked-view.js';
 import type { Config, State } from '../config/model.js';
 import { newestSnapshot, type Repository, type SnapshotEntry } from '../repo/repository.js';
 import { walkDestination } from './destination.js';

@@ -8,7 +8,10 @@ import { execArg, execLine, quotedWord, refuseControls } from './exec-line.js';
 import { mailTimerFiles } from './mail-timer.js';
 import { timerFiles } from './schedule.js';
 import { fillTemplate } from './template.js';
+import type { GeneratedFile, Render } from './generated-file.js';
 import type { TemplateName, Templates } from './templates.js';
+
+export type { GeneratedFile } from './generated-file.js';
 
 export const UNIT_DIR = '/etc/systemd/system';
 export const UDEV_RULES = '/etc/udev/rules.d/70-plugback.rules';
@@ -20,7 +23,6 @@ export const LOG_DIR = '/var/log/plugback';
 export const GROUP = 'plugback';
 
 /** A regular file or a symlink (an enabled unit), at its absolute path on the target system. */
-export type GeneratedFile = { path: string; content: string; purpose: string } | { path: string; symlinkTo: string; purpose: string };
 
 export interface Generated {
   files: GeneratedFile[];
@@ -108,8 +110,6 @@ export function generate(config: Config, templates: Templates, options: Generate
     ],
   };
 }
-
-export type Render = (name: TemplateName, values?: Record<string, string>) => string;
 
 /** The daemon's unit (enabled), its D-Bus policy and its polkit actions. */
 function daemonFiles(render: Render, execDaemon: string): GeneratedFile[] {

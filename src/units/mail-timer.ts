@@ -2,7 +2,7 @@
 // (only when the config has a mail: section; healthchecks pings are not queued).
 import type { Config } from '../config/model.js';
 import { quotedWord } from './exec-line.js';
-import type { GeneratedFile, Render } from './generate.js';
+import type { GeneratedFile, Render } from './generated-file.js';
 
 const UNIT_DIR = '/etc/systemd/system';
 export const MAIL_TIMER = 'plugback-mail.timer';

@@ -4,7 +4,7 @@ import type { Drive, DriveSchedule } from '../config/model.js';
 import { calendarProblem } from '../config/calendar.js';
 import { timeSpan } from './crypttab.js';
 import { EscapeError, systemdEscape } from './escape.js';
-import type { GeneratedFile, Render } from './generate.js';
+import type { GeneratedFile, Render } from './generated-file.js';
 
 const UNIT_DIR = '/etc/systemd/system';
 
