@@ -81,10 +81,10 @@ function rsyncSide(mnt) {
   };
 }
 
-function plugbackSide(label, mnt, work) {
+function plugbackSide(fs, mnt, work) {
   return {
-    label,
-    start: (round, source) => ({ pb: newPlugbackTarget({ work, source, name: `${label.split(' ').pop()}-r${round}`, target: join(mnt, `r${round}`) }) }),
+    label: `plugback, ${fs}`,
+    start: (round, source) => ({ pb: newPlugbackTarget({ work, source, name: `${fs}-r${round}`, target: join(mnt, `r${round}`) }) }),
     snapshot: async (t, runLabel) => {
       const r = await plugbackSnapshotWithRss(t.pb, runLabel);
       peakRss = Math.max(peakRss, r.peakRss);
@@ -123,8 +123,8 @@ async function main() {
     const source = ensureTree(opts.dir, params, plan);
     // Every round adds a full copy and an incremental one to each image; plus room for metadata.
     const bytes = Math.ceil(((plan.totalBytes + plan.entries.length * 4096) * (opts.rounds + 1)) / GiB + 2) * GiB;
-    const sides = [rsyncSide(mountedImage(opts.dir, 'rsync-ext4', 'ext4', bytes)), plugbackSide('plugback, ext4', mountedImage(opts.dir, 'plugback-ext4', 'ext4', bytes), opts.dir)];
-    if (canMake('btrfs')) sides.push(plugbackSide('plugback, btrfs', mountedImage(opts.dir, 'plugback-btrfs', 'btrfs', bytes), opts.dir));
+    const sides = [rsyncSide(mountedImage(opts.dir, 'rsync-ext4', 'ext4', bytes)), plugbackSide('ext4', mountedImage(opts.dir, 'plugback-ext4', 'ext4', bytes), opts.dir)];
+    if (canMake('btrfs')) sides.push(plugbackSide('btrfs', mountedImage(opts.dir, 'plugback-btrfs', 'btrfs', bytes), opts.dir));
     else console.log('note: mkfs.btrfs is not installed (apt-get install btrfs-progs): no btrfs column');
     const times = sides.map(() => ({ first: [], incremental: [], remove: [] }));
 
