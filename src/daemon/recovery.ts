@@ -8,9 +8,9 @@ import type { Logger } from 'pino';
 import type { Config, LuksDrive } from '../config/model.js';
 import { withRepository } from '../repo/repository.js';
 import { mountAt, readMounts, type MountEntry } from '../system/mounts.js';
-import { closeStaleMapping, mapperPath } from '../system/dm-mapping.js';
-import { busyHolders, unmount } from '../system/mount-device.js';
-import type { Systemd1 } from '../system/systemd1.js';
+import { mapperPath } from '../system/dm-mapping.js';
+import { closeStaleMapping, unmountThroughSystemd, type UnitJobs } from '../system/drive-mounts.js';
+import { busyHolders } from '../system/mount-device.js';
 import { cryptsetupUnit } from '../units/escape.js';
 
 const STOP_TIMEOUT_MS = 60_000;
@@ -25,7 +25,7 @@ export interface RecoveryOptions {
 
 export async function recoverLeftovers(
   config: Config,
-  systemd: Pick<Systemd1, 'unitState' | 'stopUnit'>,
+  systemd: UnitJobs,
   log: Logger,
   options: RecoveryOptions = {},
 ): Promise<RecoveryReport> {
@@ -37,7 +37,7 @@ export async function recoverLeftovers(
     report.set(drive.name, done);
     try {
       const mapping = mappingOf(drive);
-      if (await unmountLeftover(config, drive, mapping, log, done)) await closeLeftover(drive, mapping, systemd, log, done);
+      if (await unmountLeftover(config, drive, mapping, systemd, log, done)) await closeLeftover(drive, mapping, systemd, log, done);
     } catch (error) {
       log.error({ drive: drive.name }, `could not clean up after an earlier run of drive "${drive.name}": ${(error as Error).message}`);
       done.push(`could not clean it up: ${(error as Error).message}`);
@@ -47,7 +47,7 @@ export async function recoverLeftovers(
 }
 
 /** Unmounts the drive's mapping from its mount point; returns whether the mapping is unmounted everywhere now. */
-async function unmountLeftover(config: Config, drive: LuksDrive, mapping: string, log: Logger, done: string[]): Promise<boolean> {
+async function unmountLeftover(config: Config, drive: LuksDrive, mapping: string, systemd: UnitJobs, log: Logger, done: string[]): Promise<boolean> {
   const mounted = await mountAt(drive.mountPoint).catch(() => undefined);
   if (mounted && !(await isMappingMount(mounted, mapping))) {
     log.warn(
@@ -63,7 +63,7 @@ async function unmountLeftover(config: Config, drive: LuksDrive, mapping: string
     }
     try {
       // Never lazily at start: a busy mount is someone's work (a restore, a shell in it); it stays, and we say who.
-      await unmount(drive.mountPoint, { attempts: 3 });
+      await unmountThroughSystemd(systemd, drive.mountPoint, { attempts: 3 });
     } catch (error) {
       log.warn(
         { drive: drive.name, mountPoint: drive.mountPoint },
@@ -105,7 +105,7 @@ async function mappingMounts(device: string): Promise<MountEntry[]> {
   return found;
 }
 
-async function closeLeftover(drive: LuksDrive, mapping: string, systemd: Pick<Systemd1, 'unitState' | 'stopUnit'>, log: Logger, done: string[]): Promise<void> {
+async function closeLeftover(drive: LuksDrive, mapping: string, systemd: UnitJobs, log: Logger, done: string[]): Promise<void> {
   const unit = cryptsetupUnit(drive.cryptName);
   const state = await systemd.unitState(unit);
   if (state.loadState !== 'not-found' && (state.activeState === 'active' || state.activeState === 'activating')) {
@@ -115,7 +115,7 @@ async function closeLeftover(drive: LuksDrive, mapping: string, systemd: Pick<Sy
     done.push(`closed its LUKS mapping ${drive.cryptName}`);
   }
   // A mapping whose disk was pulled out while busy outlives its (stopped) unit.
-  if (mapping === mapperPath(drive.cryptName) && (await closeStaleMapping(drive.cryptName))) {
+  if (mapping === mapperPath(drive.cryptName) && (await closeStaleMapping(systemd, drive.cryptName))) {
     log.warn({ drive: drive.name }, `closed the stale LUKS mapping ${drive.cryptName}, left behind when its drive was pulled out`);
     done.push(`closed its stale LUKS mapping ${drive.cryptName}`);
   }

@@ -5,14 +5,24 @@ import { readFileSync } from 'node:fs';
 
 let cached: string | undefined | null = null;
 
-/** This boot's id as the kernel prints it (with dashes), or undefined where /proc does not say. */
+/**
+ * This boot's id as the kernel prints it (with dashes), or undefined where nothing says. Inside plugback's units
+ * (ProcSubset=pid hides /proc/sys) systemd hands it over as PLUGBACK_BOOT_ID (%b, without dashes).
+ */
 export function bootId(): string | undefined {
   if (cached === null) {
     try {
       cached = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
     } catch {
-      cached = undefined;
+      cached = bootIdFromSystemd(process.env.PLUGBACK_BOOT_ID);
     }
   }
   return cached;
+}
+
+/** %b is 32 hex digits; the kernel's form has dashes (8-4-4-4-12), and records compare them as text. */
+export function bootIdFromSystemd(value: string | undefined): string | undefined {
+  const hex = value?.trim().toLowerCase();
+  if (!hex || !/^[0-9a-f]{32}$/.test(hex)) return undefined;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

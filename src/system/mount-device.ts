@@ -1,10 +1,7 @@
-// Mounting and unmounting a drive's file system with mount(8), umount(8), blkid(8) and e2fsck(8), and finding
-// out who keeps a mount point busy (from /proc, so it needs no psmisc).
+// A drive's file system before systemd mounts it: its type (blkid(8)) and a preen (e2fsck(8)); and who keeps a
+// mount point busy (from /proc, so it needs no psmisc). Mounting itself is systemd's: drive-mounts.ts.
 import { readdir, readlink } from 'node:fs/promises';
 import { execa } from 'execa';
-
-/** Options every drive is mounted with: nothing on a backup drive is run, and atime updates would only wear it. */
-export const MOUNT_OPTIONS = ['nodev', 'nosuid', 'noexec', 'noatime', 'x-systemd.device-bound'];
 
 /** The file system type on a device (or image file), as blkid probes it; undefined when it finds none. */
 export async function fsTypeOf(device: string): Promise<string | undefined> {
@@ -32,59 +29,9 @@ export async function preenExt(device: string, signal?: AbortSignal): Promise<Pr
   );
 }
 
-export async function mountDevice(device: string, mountPoint: string, fsType: string | undefined): Promise<void> {
-  const args = [...(fsType ? ['-t', fsType] : []), '-o', MOUNT_OPTIONS.join(','), device, mountPoint];
-  const result = await execa('mount', args, { reject: false, all: true, timeout: 120_000 });
-  if (result.exitCode !== 0) {
-    throw new Error(`could not mount ${device} at ${mountPoint}: ${(result.all ?? '').trim() || `mount exited with ${result.exitCode}`}`);
-  }
-}
-
 export interface BusyHolder {
   pid: number;
   command: string;
-}
-
-/**
- * Unmounts `mountPoint`, trying `attempts` times while it is busy. When it stays busy, the error names the
- * processes that hold it.
- */
-export async function unmount(mountPoint: string, options: { attempts?: number; delayMs?: number } = {}): Promise<void> {
-  const attempts = options.attempts ?? 5;
-  let last = '';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const result = await execa('umount', [mountPoint], { reject: false, all: true, timeout: 120_000 });
-    if (result.exitCode === 0) return;
-    last = (result.all ?? '').trim();
-    if (/not mounted/.test(last)) return;
-    if (!/busy/i.test(last) || attempt === attempts) break;
-    await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 1000));
-  }
-  const holders = await busyHolders(mountPoint);
-  const who = holders.length ? `; it is held by ${holders.map((h) => `PID ${h.pid} (${h.command})`).join(', ')}` : '';
-  throw new Error(`could not unmount ${mountPoint}: ${last || 'umount failed'}${who}`);
-}
-
-/**
- * Unmounts, or, when that stays busy, detaches the mount lazily (the clean-up after a failure, and at start).
- * Returns why it had to detach, for a warning, or undefined when the plain unmount worked.
- */
-export async function unmountOrDetach(mountPoint: string, attempts = 3): Promise<string | undefined> {
-  try {
-    await unmount(mountPoint, { attempts });
-    return undefined;
-  } catch (error) {
-    await unmountLazily(mountPoint);
-    return `${(error as Error).message}; detached it lazily instead`;
-  }
-}
-
-/** `umount -l`: detaches the mount now, even if busy or if its device is gone; the kernel finishes later. */
-export async function unmountLazily(mountPoint: string): Promise<void> {
-  const result = await execa('umount', ['-l', mountPoint], { reject: false, all: true, timeout: 60_000 });
-  if (result.exitCode !== 0 && !/not mounted/.test(result.all ?? '')) {
-    throw new Error(`could not detach ${mountPoint}: ${(result.all ?? '').trim() || `umount -l exited with ${result.exitCode}`}`);
-  }
 }
 
 /** Processes with their working directory, root, or an open file under `mountPoint`. */

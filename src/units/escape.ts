@@ -98,3 +98,8 @@ export function cryptsetupUnit(cryptName: string): string {
 export function uuidDeviceUnit(uuid: string): string {
   return systemdEscape(`/dev/disk/by-uuid/${uuid}`, { path: true, suffix: 'device' });
 }
+
+/** The mount unit systemd keeps for a mount at `mountPoint` (whoever mounted it). */
+export function mountUnit(mountPoint: string): string {
+  return systemdEscape(mountPoint, { path: true, suffix: 'mount' });
+}

@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { Config, LuksDrive } from '../config/model.js';
 import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import { crypttabLine } from './crypttab.js';
-import { cryptsetupUnit, systemdEscape, uuidDeviceUnit } from './escape.js';
+import { cryptsetupUnit, mountUnit, systemdEscape, uuidDeviceUnit } from './escape.js';
 import { execArg, execLine, quotedWord, refuseControls } from './exec-line.js';
 import { mailTimerFiles } from './mail-timer.js';
+import { capabilities, LOG_DIR, readWritePathsValue } from './sandbox.js';
 import { timerFiles } from './schedule.js';
 import { fillTemplate } from './template.js';
 import type { GeneratedFile, Render } from './generated-file.js';
@@ -19,7 +20,7 @@ export const DBUS_POLICY = '/etc/dbus-1/system.d/io.github.plugback.Daemon1.conf
 /** polkit reads actions only from here, not from /etc. */
 export const POLKIT_ACTIONS = '/usr/share/polkit-1/actions/io.github.plugback.policy';
 export const CRYPTTAB = '/etc/crypttab';
-export const LOG_DIR = '/var/log/plugback';
+export { LOG_DIR } from './sandbox.js';
 export const GROUP = 'plugback';
 
 /** A regular file or a symlink (an enabled unit), at its absolute path on the target system. */
@@ -55,9 +56,15 @@ export function generate(config: Config, templates: Templates, options: Generate
     DOCS_DIR: encodeURI(options.docsDir).replace(/%/g, '%%'),
     GROUP,
   };
-  const sandbox = fillTemplate(templates['units/sandbox.conf'], { CAPABILITIES: capabilities(config).join(' ') }, 'units/sandbox.conf').trimEnd();
+  const sandbox = fillTemplate(
+    templates['units/sandbox.conf'],
+    { CAPABILITIES: capabilities(config).join(' '), WRITABLE_PATHS: readWritePathsValue(config) },
+    'units/sandbox.conf',
+  ).trimEnd();
   const render = (name: TemplateName, values: Record<string, string> = {}) => fillTemplate(templates[name], { ...common, SANDBOX: sandbox, ...values }, name);
   const unit = (name: string) => `${UNIT_DIR}/${name}`;
+  // ProtectSystem=strict: the lock folder on /run must be there before the sandbox is set up.
+  const lockDir = execArg(path.dirname(config.backup.lockFile));
 
   const files: GeneratedFile[] = [
     {
@@ -73,7 +80,7 @@ export function generate(config: Config, templates: Templates, options: Generate
     {
       path: unit('plugback-drive@.service'),
       purpose: 'one backup, `plugback run DRIVE`, as a unit: for install.trigger units and for the timer',
-      content: render('units/plugback-drive@.service', { EXEC_RUN: `${plugback('run')} %I${suffix(configArgs)}` }),
+      content: render('units/plugback-drive@.service', { EXEC_RUN: `${plugback('run')} %I${suffix(configArgs)}`, LOCK_DIR_ARG: lockDir }),
     },
     {
       path: unit('plugback-drive@.timer'),
@@ -81,7 +88,7 @@ export function generate(config: Config, templates: Templates, options: Generate
       content: render('units/plugback-drive@.timer'),
     },
   ];
-  if (config.install.trigger === 'daemon') files.push(...daemonFiles(render, plugback('daemon', ...configArgs)));
+  if (config.install.trigger === 'daemon') files.push(...daemonFiles(render, plugback('daemon', ...configArgs), lockDir, luks.length > 0));
   files.push(...timerFiles(config.drives, render));
   files.push(...mailTimerFiles(config, render, plugback('mail', 'flush', ...configArgs)));
 
@@ -92,6 +99,7 @@ export function generate(config: Config, templates: Templates, options: Generate
       purpose: `drive ${drive.name}: a stuck unlock fails after a while instead of hanging`,
       content: render('units/systemd-cryptsetup-plugback.conf', { DRIVE: drive.name, CRYPT_UNIT: cryptUnit }),
     });
+    files.push(mountUnitFile(drive, cryptUnit, render));
     if (config.install.trigger === 'units') files.push(...driveUnitFiles(drive, cryptUnit, render));
   }
 
@@ -111,20 +119,44 @@ export function generate(config: Config, templates: Templates, options: Generate
   };
 }
 
-/** The daemon's unit (enabled), its D-Bus policy and its polkit actions. */
-function daemonFiles(render: Render, execDaemon: string): GeneratedFile[] {
+/** The daemon's unit (enabled), its D-Bus policy and its polkit actions, and the units it asks to clean up. */
+function daemonFiles(render: Render, execDaemon: string, lockDir: string, withLuks: boolean): GeneratedFile[] {
   // XML comments may not hold "--".
   const xml = (name: TemplateName) => render(name).replace(/<!-- (.*) -->/g, (_m, text: string) => `<!-- ${text.replace(/--/g, '- -')} -->`);
   return [
     {
       path: `${UNIT_DIR}/plugback.service`,
       purpose: 'the daemon: watches for drives, unlocks, mounts and backs them up',
-      content: render('units/plugback.service', { EXEC_DAEMON: execDaemon }),
+      content: render('units/plugback.service', { EXEC_DAEMON: execDaemon, LOCK_DIR_ARG: lockDir }),
     },
     { path: `${UNIT_DIR}/multi-user.target.wants/plugback.service`, purpose: 'starts the daemon at boot (systemctl enable)', symlinkTo: `${UNIT_DIR}/plugback.service` },
     { path: DBUS_POLICY, purpose: 'who may own and call io.github.plugback.Daemon1 on the system bus', content: xml('policy/io.github.plugback.Daemon1.conf') },
     { path: POLKIT_ACTIONS, purpose: 'the polkit actions the daemon checks: start, cancel, delete-snapshot, archive', content: xml('policy/io.github.plugback.policy') },
+    ...(withLuks ? cleanUpUnits(render) : []),
   ];
+}
+
+/** What the sandboxed daemon cannot do itself after a drive was pulled out mid-copy: a lazy unmount, a stale mapping's close. */
+function cleanUpUnits(render: Render): GeneratedFile[] {
+  return [
+    { path: `${UNIT_DIR}/plugback-unmount-lazily@.service`, purpose: 'detaches a busy or orphaned drive mount, for the daemon', content: render('units/plugback-unmount-lazily@.service') },
+    { path: `${UNIT_DIR}/plugback-close-mapping@.service`, purpose: 'closes a LUKS mapping that outlived its disk, for the daemon', content: render('units/plugback-close-mapping@.service') },
+  ];
+}
+
+/** The drive's file system at its mount point, mounted by systemd once the cryptsetup unit has unlocked it. */
+function mountUnitFile(drive: LuksDrive, cryptUnit: string, render: Render): GeneratedFile {
+  return {
+    path: `${UNIT_DIR}/${mountUnit(drive.mountPoint)}`,
+    purpose: `drive ${drive.name}: mounts it at ${drive.mountPoint} once unlocked (started by plugback, never at boot)`,
+    content: render('units/plugback-drive.mount', {
+      DRIVE: drive.name,
+      CRYPT_UNIT: cryptUnit,
+      CRYPT_NAME: drive.cryptName,
+      // Where= takes the path as it is, with specifiers: only "%" needs doubling.
+      MOUNT_POINT: drive.mountPoint.replace(/%/g, '%%'),
+    }),
+  };
 }
 
 /** install.trigger units: the drive's device wants plugback-drive@<drive>.service, whose drop-in unlocks and mounts. */
@@ -140,20 +172,11 @@ function driveUnitFiles(drive: LuksDrive, cryptUnit: string, render: Render): Ge
         DRIVE_UNIT: driveUnit,
         CRYPT_UNIT: cryptUnit,
         CRYPT_UNIT_ARG: execArg(cryptUnit),
-        CRYPT_NAME: drive.cryptName,
-        MOUNT_POINT_ARG: execArg(drive.mountPoint),
+        MOUNT_UNIT: mountUnit(drive.mountPoint),
       }),
     },
     { path: `${UNIT_DIR}/${device}.wants/${driveUnit}`, purpose: `drive ${drive.name}: plugging it in starts its backup`, symlinkTo: `${UNIT_DIR}/plugback-drive@.service` },
   ];
-}
-
-/** The capabilities the daemon keeps: mounting, reading everything, keeping owners and modes, hooks. */
-export function capabilities(config: Config): string[] {
-  const caps = ['CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_CHOWN', 'CAP_MKNOD', 'CAP_SETUID', 'CAP_SETGID'];
-  // Only a negative nice needs the right to raise priority.
-  if (config.backup.nice < 0) caps.push('CAP_SYS_NICE');
-  return caps;
 }
 
 function driveRules(drives: LuksDrive[]): string {

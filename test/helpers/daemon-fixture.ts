@@ -104,6 +104,7 @@ export class DaemonFixture {
     }
     await this.peer.addDisk(diskId(name), drive.uuid, true, drive.image, options.canPowerOff ?? true);
     if (options.crypttab ?? true) await this.peer.setCrypttab(drive.cryptName, drive.uuid);
+    await this.peer.addMountUnit(drive.mountPoint, drive.cryptName);
     return drive;
   }
 

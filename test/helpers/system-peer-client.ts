@@ -44,6 +44,8 @@ export interface SystemPeer {
   restartUdisks(plug: string[], unplug: string[]): Promise<void>;
   /** Declares the crypttab entry `cryptName UUID=<uuid>`: systemd-cryptsetup@<cryptName>.service becomes loadable. */
   setCrypttab(cryptName: string, uuid: string): Promise<void>;
+  /** Declares the drive's .mount unit for `where` (What=/dev/mapper/<cryptName>): it mounts that disk's cleartext. */
+  addMountUnit(where: string, cryptName: string): Promise<void>;
   setUnlockResult(cryptName: string, result: UnlockResult): Promise<void>;
   /** When on, start/stop jobs complete (JobRemoved) before the StartUnit/StopUnit reply is sent. */
   setJobRemovedBeforeReply(on: boolean): Promise<void>;
@@ -204,6 +206,9 @@ export async function startSystemPeer(bus: PrivateBus, opts: { udisks?: boolean 
     },
     async setCrypttab(cryptName, uuid) {
       await call('SetCrypttab', 'ss', [cryptName, uuid]);
+    },
+    async addMountUnit(where, cryptName) {
+      await call('AddMountUnit', 'ss', [where, cryptName]);
     },
     async setUnlockResult(cryptName, result) {
       await call('SetUnlockResult', 'ss', [cryptName, result]);

@@ -4,6 +4,8 @@
 // speaks their real interfaces with the real signatures and types (platform-facts §2 and §3), and is driven by
 // the tests through org.plugback.Test.Peer at /org/plugback/Test/Peer. It prints `ready` on stdout once it owns
 // its names, and nothing else there. It exits on SIGTERM, or when its stdin closes (the test process died).
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import dbus from 'dbus-next';
 
 const {
@@ -81,6 +83,12 @@ function busLabelEscape(s) {
 const deviceUnitName = (uuid) => `${unitNamePathEscape(`/dev/disk/by-uuid/${uuid}`)}.device`;
 const cryptsetupUnitName = (cryptName) => `systemd-cryptsetup@${unitNameEscape(cryptName)}.service`;
 const unitPath = (name) => `${SYSTEMD_ROOT}/unit/${busLabelEscape(name)}`;
+const mountUnitName = (where) => `${unitNamePathEscape(where)}.mount`;
+/** systemd `unit_name_path_unescape`: "-" → "/", \xNN → the byte, with the leading "/". */
+function unitNamePathUnescape(instance) {
+  const text = instance.replace(/-/g, '/').replace(/\\x([0-9a-f]{2})/g, (_m, hex) => String.fromCharCode(parseInt(hex, 16)));
+  return `/${text}`;
+}
 /** A byte string the way udisks sends it: with the trailing NUL. */
 const bytestring = (s) => Buffer.from(`${s}\0`, 'utf8');
 
@@ -317,6 +325,8 @@ const disks = new Map();
 const crypttab = new Map();
 /** cryptName → 'done' | 'failed' | 'timeout' */
 const unlockResults = new Map();
+/** mount unit name → { where, cryptName }: the drives' .mount units `plugback install` writes (What=/dev/mapper/<cryptName>). */
+const mountUnits = new Map();
 let jobRemovedBeforeReply = false;
 /** When on, PowerOff removes the disk (with its signals) before it replies. */
 let powerOffRemovesFirst = false;
@@ -572,6 +582,12 @@ function describeUnit(name) {
   for (const [cryptName, uuid] of crypttab) {
     if (cryptsetupUnitName(cryptName) === name) return { kind: 'cryptsetup', cryptName, uuid };
   }
+  const mount = mountUnits.get(name);
+  if (mount) return { kind: 'mount', ...mount, uuid: crypttab.get(mount.cryptName) };
+  // The clean-up units plugback.service asks for (units/plugback-unmount-lazily@.service, -close-mapping@).
+  const lazily = /^plugback-unmount-lazily@(.+)\.service$/.exec(name);
+  if (lazily) return { kind: 'unmount-lazily', where: unitNamePathUnescape(lazily[1]) };
+  if (/^plugback-close-mapping@.+\.service$/.test(name)) return { kind: 'close-mapping' };
   return { kind: 'not-found' };
 }
 
@@ -653,6 +669,11 @@ function queueJob(name, mode, type) {
     if (kind === 'cryptsetup') {
       if (type === 'start') runStart(unit, job);
       else runStop(unit, job);
+    } else if (kind === 'mount') {
+      if (type === 'start') runMount(unit, job);
+      else runUnmount(unit, job);
+    } else if (kind === 'unmount-lazily' && type === 'start') {
+      runProgram(job, 'umount', ['--lazy', describeUnit(name).where]);
     } else if (kind === 'device') {
       // A start job on a device waits for it to appear; stopping a device changes nothing.
       const disk = describeUnit(name).disk;
@@ -693,8 +714,54 @@ function runStart(unit, job) {
   return finishJob(job, 'done');
 }
 
+/** Whether something is mounted at `where` now, as systemd learns from /proc/self/mountinfo. */
+function mountedAt(where) {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === where);
+}
+
+/** A oneshot service's job: done when the program exits 0, failed otherwise. */
+function runProgram(job, program, args, then = () => {}) {
+  execFile(program, args, (error) => {
+    then(!error);
+    finishJob(job, error ? 'failed' : 'done');
+  });
+}
+
+/** The mount unit's start: mounts the disk's cleartext (an image file here) once its cryptsetup unit is up. */
+function runMount(unit, job) {
+  const { where, cryptName } = describeUnit(unit.name);
+  if (mountedAt(where)) {
+    setUnitState(unit, 'active', 'mounted');
+    return finishJob(job, 'done');
+  }
+  const crypt = units.get(cryptsetupUnitName(cryptName));
+  const disk = diskByUuid(crypttab.get(cryptName));
+  if (!crypt || crypt.iface.$values.ActiveState !== 'active' || !disk?.plugged) return finishJob(job, 'dependency');
+  mkdirSync(where, { recursive: true, mode: 0o700 });
+  setUnitState(unit, 'activating', 'mounting');
+  runProgram(job, 'mount', ['-o', 'nodev,nosuid,noexec,noatime', disk.cleartextPath, where], (ok) => setUnitState(unit, ok ? 'active' : 'failed', ok ? 'mounted' : 'failed'));
+}
+
+/** The mount unit's stop: unmounts whatever is mounted there (systemd tracks every mount); fails while busy. */
+function runUnmount(unit, job) {
+  const { where } = describeUnit(unit.name);
+  if (!mountedAt(where)) {
+    setUnitState(unit, 'inactive', 'dead');
+    return finishJob(job, 'done');
+  }
+  setUnitState(unit, 'deactivating', 'unmounting');
+  runProgram(job, 'umount', [where], (ok) => setUnitState(unit, ok ? 'inactive' : 'active', ok ? 'dead' : 'mounted'));
+}
+
 function runStop(unit, job) {
   if (!['active', 'activating', 'reloading'].includes(unit.iface.$values.ActiveState)) return finishJob(job, 'done');
+  // BindsTo=: the drive's mount unit goes first (a busy mount stays, as with systemd, and the mapping with it).
+  const { cryptName: stopping } = describeUnit(unit.name);
+  for (const mount of mountUnits.values()) {
+    if (mount.cryptName === stopping && mountedAt(mount.where)) execFile('umount', [mount.where], () => {});
+  }
   setUnitState(unit, 'deactivating', 'stop');
   setUnitState(unit, 'inactive', 'dead');
   const { uuid } = describeUnit(unit.name);
@@ -772,6 +839,13 @@ const ControlIface = defineInterface(CONTROL, {
         crypttab.set(cryptName, uuid);
         const unit = units.get(cryptsetupUnitName(cryptName));
         if (unit) setProps(unit.iface, { LoadState: 'loaded' }, false);
+      },
+    },
+    // The drive's .mount unit (as `plugback install` writes it): mounts the cleartext of `cryptName` at `where`.
+    AddMountUnit: {
+      in: 'ss',
+      fn(where, cryptName) {
+        mountUnits.set(mountUnitName(where), { where, cryptName });
       },
     },
     SetUnlockResult: {

@@ -56,7 +56,7 @@ describe('generated units with hostile paths (D20)', () => {
     const luks = base.drives[0];
     if (luks?.kind !== 'luks') throw new Error('the config has a LUKS drive');
     const withMount: Config = { ...base, drives: [{ ...luks, mountPoint: `/run/pb${injected}` }] };
-    expect(() => generate(withMount, templates, options('/etc/plugback/c.yaml'))).toThrow(/argument .* contains a control character/);
+    expect(() => generate(withMount, templates, options('/etc/plugback/c.yaml'))).toThrow(/drives\.a\.mountPoint .* contains a control character/);
     expect(() => generate(base, templates, options(`/etc/plugback${injected}/c.yaml`))).toThrow(/the config path .* contains a control character/);
   });
 

@@ -1,7 +1,8 @@
 // The daemon's start-up clean-up (recoverLeftovers, the real one) against what may sit at a LUKS drive's mount
 // point: a tmpfs that is not the drive's mapping, the mapping busy, the mapping idle, the mapping mounted elsewhere.
 // The mapping is played by a tmpfs whose mount source is the "device" the test names (no device-mapper here), and
-// systemd1 by a stub that records StopUnit. Needs root (tmpfs mounts, in a temp dir only).
+// systemd1 by a stub that records StopUnit and, for the mount point's .mount unit, unmounts it with umount(8) as
+// systemd does (the job fails while the mount is busy). Needs root (tmpfs mounts, in a temp dir only).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -12,7 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/model.js';
 import { recoverLeftovers } from '../../src/daemon/recovery.js';
-import type { Systemd1 } from '../../src/system/systemd1.js';
+import type { UnitJobs } from '../../src/system/drive-mounts.js';
+import { mountUnit } from '../../src/units/escape.js';
 import { memoryLogger } from '../helpers/notify.js';
 
 const execFileP = promisify(execFile);
@@ -67,18 +69,29 @@ async function holdBusy(dir: string): Promise<number> {
   return child.pid as number;
 }
 
-/** systemd1 with the drive's cryptsetup unit active; records what is stopped. */
-function stubSystemd(): { systemd: Pick<Systemd1, 'unitState' | 'stopUnit'>; stopped: string[] } {
+/** systemd1 with the drive's cryptsetup unit active and the mount unit of `mountPoint`; records what is stopped and started. */
+function stubSystemd(mountPoint = '/nonexistent'): { systemd: UnitJobs; stopped: string[]; started: string[] } {
   const stopped: string[] = [];
-  const systemd: Pick<Systemd1, 'unitState' | 'stopUnit'> = {
+  const started: string[] = [];
+  const systemd: UnitJobs = {
     unitState: async () => ({ loadState: 'loaded', activeState: 'active', subState: 'exited' }),
     stopUnit: async (unit: string) => {
       stopped.push(unit);
+      if (unit !== mountUnit(mountPoint)) return 'done';
+      return execFileP('umount', [mountPoint]).then(
+        () => 'done',
+        () => 'failed',
+      );
+    },
+    startUnit: async (unit: string) => {
+      started.push(unit);
       return 'done';
     },
   };
-  return { systemd, stopped };
+  return { systemd, stopped, started };
 }
+
+const cryptsetupUnits = (units: string[]) => units.filter((u) => u.startsWith('systemd-cryptsetup@'));
 
 const messages = (lines: string[]) => lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
 
@@ -104,11 +117,14 @@ describe('recovery at daemon start-up (D19)', () => {
     await mountTmpfs(mountPoint, mapping);
     const holder = await holdBusy(mountPoint);
     const { log, lines } = memoryLogger();
-    const { systemd, stopped } = stubSystemd();
+    const { systemd, stopped, started } = stubSystemd(mountPoint);
     await recoverLeftovers(config, systemd, log, { mappingOf: () => mapping });
     expect(await isMounted(mountPoint)).toBe(true);
     expect(await fs.readFile(path.join(mountPoint, 'data.txt'), 'utf8')).toBe('precious\n');
-    expect(stopped).toEqual([]);
+    // Its mount unit was asked to stop (and failed: busy); nothing was detached lazily, no mapping closed.
+    expect(stopped).toContain(mountUnit(mountPoint));
+    expect(cryptsetupUnits(stopped)).toEqual([]);
+    expect(started).toEqual([]);
     const said = messages(lines).join('\n');
     expect(said).toContain(`drive "offsite-a" is still mounted at ${mountPoint} from an earlier run and left mounted`);
     expect(said).toContain(`PID ${holder} (`);
@@ -120,10 +136,11 @@ describe('recovery at daemon start-up (D19)', () => {
     const { config, mountPoint, mapping } = await setUp();
     await mountTmpfs(mountPoint, mapping);
     const { log, lines } = memoryLogger();
-    const { systemd, stopped } = stubSystemd();
+    const { systemd, stopped } = stubSystemd(mountPoint);
     await recoverLeftovers(config, systemd, log, { mappingOf: () => mapping });
     expect(await isMounted(mountPoint)).toBe(false);
-    expect(stopped).toEqual(['systemd-cryptsetup@plugback\\x2doffsite\\x2da.service']);
+    // systemd unmounted it (the mount unit), then the mapping was closed (the cryptsetup unit).
+    expect(stopped).toEqual([mountUnit(mountPoint), 'systemd-cryptsetup@plugback\\x2doffsite\\x2da.service']);
     expect(messages(lines)).toContain(`unmounted ${mapping} from ${mountPoint}, left mounted by an earlier run`);
   });
 

@@ -19,6 +19,7 @@ import { restoreUnitsChecks } from './checks/restore-units.mjs';
 import { scheduledChecks } from './checks/scheduled.mjs';
 import { hostileDriveChecks } from './checks/hostile-drive.mjs';
 import { pullCrashChecks } from './checks/pull-crash.mjs';
+import { sandboxChecks } from './checks/sandbox.mjs';
 
 const log = (...a) => console.log(...a);
 // The scenario groups this run plays (PLUGBACK_SYSTEM_ONLY, scenarios.mjs); only their tests are defined below.
@@ -147,7 +148,7 @@ function scenario(name) {
 
 /** Each group's tests, defined only when the group is played. */
 const CHECKS = { ...plugChecks(scenario), ...twoDrivesLedChecks(scenario), ...restoreUnitsChecks(scenario),
-  ...scheduledChecks(scenario, log), ...pullCrashChecks(scenario, log), ...hostileDriveChecks(scenario, log) };
+  ...scheduledChecks(scenario, log), ...pullCrashChecks(scenario, log), ...sandboxChecks(scenario, log), ...hostileDriveChecks(scenario, log) };
 const unchecked = GROUPS.filter((g) => !CHECKS[g]);
 if (unchecked.length > 0) throw new Error(`scenario groups with no tests: ${unchecked.join(', ')}`);
 

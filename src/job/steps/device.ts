@@ -1,18 +1,18 @@
 // The daemon's steps around a backup: unlock and mount before, unmount, close-luks and power-off after.
-// Unlocking goes through systemd (`systemd-cryptsetup@<name>.service`, made from the crypttab line), so the
-// mapping is a unit systemd knows about and stops by itself when the disk is pulled out (BindsTo=).
-import { access, mkdir } from 'node:fs/promises';
+// Unlocking and mounting go through systemd (`systemd-cryptsetup@<name>.service`, made from the crypttab line,
+// and the drive's .mount unit), so the mapping and the mount are units systemd knows about and stops by itself
+// when the disk is pulled out (BindsTo=), and the sandboxed daemon needs no right to mount.
+import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { execa } from 'execa';
 import type { LuksDrive } from '../../config/model.js';
 import type { UdisksClient } from '../../drives/udisks.js';
 import type { PresentDrive } from '../../drives/drive-watcher.js';
 import { devicePresence, sightDevice, type DevicePresence } from '../../drives/device-presence.js';
-import { closeStaleMapping } from '../../system/dm-mapping.js';
+import { closeStaleMapping, detachThroughSystemd, mountedAt, mountThroughSystemd, unmountOrDetach, unmountThroughSystemd } from '../../system/drive-mounts.js';
 import { secretPathProblem } from '../../system/file-perms.js';
-import { mountAt } from '../../system/mounts.js';
-import { fsTypeOf, mountDevice, preenExt, unmount, unmountLazily, unmountOrDetach } from '../../system/mount-device.js';
+import { fsTypeOf, preenExt } from '../../system/mount-device.js';
 import type { JobResultName, Systemd1 } from '../../system/systemd1.js';
+import { journalHint } from '../../system/unit-journal.js';
 import { crypttabLine } from '../../units/crypttab.js';
 import { cryptsetupUnit } from '../../units/escape.js';
 import type { BackupContext } from '../context.js';
@@ -49,7 +49,6 @@ export interface DeviceSteps {
 export function deviceSteps(access_: DeviceAccess): DeviceSteps {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...access_.timeouts };
   let cleartext: string | undefined;
-  let fsType: string | undefined;
   let seen: DevicePresence | undefined;
   const presence: DevicePresence = { gone: async () => (seen ? seen.gone() : false) };
   /** Pulled out: udisks2 said so (the job's signal), or the kernel or systemd lost the device. */
@@ -67,7 +66,7 @@ export function deviceSteps(access_: DeviceAccess): DeviceSteps {
     if (result !== 'done') {
       throw new Error(`could not close the LUKS mapping ${drive.cryptName} (stopping ${unit} ended "${result}"); the drive is NOT safe to remove: run "systemctl stop '${unit}'"`);
     }
-    if (await closeStaleMapping(drive.cryptName)) {
+    if (await closeStaleMapping(access_.systemd, drive.cryptName)) {
       ctx.log.warn({ unit }, `closed the LUKS mapping ${drive.cryptName} with cryptsetup: systemd could not while the pulled-out drive was still mounted`);
     } else {
       ctx.log.info({ unit }, `closed the LUKS mapping ${drive.cryptName}`);
@@ -111,17 +110,16 @@ export function deviceSteps(access_: DeviceAccess): DeviceSteps {
     async run(ctx) {
       const drive = luks(ctx);
       const device = cleartext ?? `/dev/mapper/${drive.cryptName}`;
-      await mkdir(drive.mountPoint, { recursive: true, mode: 0o700 });
-      const already = await mountAt(drive.mountPoint);
+      const already = await mountedAt(drive.mountPoint);
       if (already) {
         throw new Error(`${already.source} is already mounted at ${drive.mountPoint}; plugback mounts only onto an empty mount point. Unmount it ("umount ${drive.mountPoint}") and plug the drive in again`);
       }
-      fsType = await fsTypeOf(device);
+      const fsType = await fsTypeOf(device);
       if (fsType && /^ext[234]$/.test(fsType)) {
         const preen = await preenExt(device, ctx.signal);
         if (preen.repaired) ctx.warn(`e2fsck repaired the file system of drive "${drive.name}": ${preen.output.split('\n').slice(-3).join(' / ')}`);
       }
-      await mountDevice(device, drive.mountPoint, fsType);
+      await mountThroughSystemd(access_.systemd, drive.name, drive.mountPoint);
       ctx.log.info({ device, mountPoint: drive.mountPoint, fsType }, `mounted ${device} at ${drive.mountPoint}`);
     },
     async undo(ctx) {
@@ -131,11 +129,11 @@ export function deviceSteps(access_: DeviceAccess): DeviceSteps {
       // The run log lives on the drive: let go of it first, or the unmount is busy because of us.
       ctx.runLog.detachFile();
       if (gone) {
-        await unmountLazily(drive.mountPoint);
+        await detachThroughSystemd(access_.systemd, drive.mountPoint);
         ctx.log.warn({ mountPoint: drive.mountPoint }, `detached ${drive.mountPoint} (the drive is gone)`);
         return;
       }
-      const detached = await unmountOrDetach(drive.mountPoint);
+      const detached = await unmountOrDetach(access_.systemd, drive.mountPoint);
       if (detached) ctx.log.warn({ mountPoint: drive.mountPoint }, detached);
     },
   };
@@ -149,7 +147,7 @@ export function deviceSteps(access_: DeviceAccess): DeviceSteps {
       if (await removed(ctx)) throw new Error(`drive "${drive.name}" was removed before it was unmounted`);
       await access_.beforeUnmount?.(ctx);
       ctx.runLog.detachFile();
-      await unmount(drive.mountPoint);
+      await unmountThroughSystemd(access_.systemd, drive.mountPoint);
       ctx.log.info({ mountPoint: drive.mountPoint }, `unmounted ${drive.mountPoint}`);
     },
   };
@@ -197,8 +195,7 @@ async function findCleartext(drive: LuksDrive, access_: DeviceAccess, timeoutMs:
 
 /** What went wrong with an unlock, and what to do about it. */
 async function unlockFailure(drive: LuksDrive, unit: string, result: JobResultName): Promise<string> {
-  const journal = await journalTail(unit);
-  const seeJournal = journal ? `; systemd's log says: ${journal}` : `; see "journalctl -u '${unit}'"`;
+  const seeJournal = await journalHint(unit);
   switch (result) {
     case 'failed':
       return (
@@ -212,10 +209,4 @@ async function unlockFailure(drive: LuksDrive, unit: string, result: JobResultNa
     default:
       return `unlocking drive "${drive.name}" through ${unit} ended "${result}" instead of "done"${seeJournal}`;
   }
-}
-
-/** The last few lines systemd logged for the unit, when journalctl can tell. */
-async function journalTail(unit: string): Promise<string> {
-  const result = await execa('journalctl', ['-u', unit, '-n', '5', '-o', 'cat', '--no-pager', '--since', '-10min'], { reject: false, timeout: 5000 });
-  return result.exitCode === 0 ? result.stdout.split('\n').filter((l) => l.trim() && !l.startsWith('-- ')).join(' / ') : '';
 }

@@ -30,8 +30,11 @@ export function state(drive) {
   };
 }
 
-/** The driver's config: `extraBackup` lines under backup:, `extraDrives` (YAML lines) under drives:, `extraTop` at the end. */
-export function writeConfig(extraBackup = '', { trigger = 'daemon', extraDrives = '', extraTop = '' } = {}) {
+/**
+ * The driver's config: `extraBackup` lines under backup:, `extraDrives` (YAML lines) under drives:, `extraStates`
+ * under states:, `extraTop` at the end.
+ */
+export function writeConfig(extraBackup = '', { trigger = 'daemon', extraDrives = '', extraStates = '', extraTop = '' } = {}) {
   writeFileSync(CONFIG, `# written by the system test's guest driver
 host: guest
 drives:
@@ -51,6 +54,7 @@ ${extraDrives}
 states:
   photos:
     folders: [/srv/photos]
+${extraStates}
 backup:
   verifySample: 5
 ${extraBackup}

@@ -13,6 +13,7 @@ import { restoreAndUnitsScenarios } from './restore-units.mjs';
 import { scheduledScenario } from './scheduled-backup.mjs';
 import { hostileDriveScenarios } from './hostile-drive.mjs';
 import { pullAndCrashScenarios } from './pull-crash.mjs';
+import { sandboxScenario } from './sandbox.mjs';
 
 async function main() {
   marker('driver started');
@@ -22,6 +23,7 @@ async function main() {
   await restoreAndUnitsScenarios(); // 8, 7
   await scheduledScenario(); // 10: its own drive and config; before 9, which plants hostile links
   await pullAndCrashScenarios(); // 11: a pull after complete, three times; the daemon killed mid-copy
+  await sandboxScenario(); // 12: /home backed up, hooks with systemctl, systemd mounting, from the sandbox
   // Scenario 9: last, so that a daemon that wrote through a planted link disturbs no other.
   await hostileDriveScenarios();
 }

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { colourQuiet, colours, journalCursor, journalSince, mails, marker, params, sh, sleep, waitFor, waitJournal, waitMail } from './lib.mjs';
 import { followJob, jobEnd, plugTracked, reconfigure, scenario, state, unplugTracked, verifyDrive } from './drives.mjs';
 
-const HOOK_MARK = '/run/plugback-systemtest-post-hook';
+// In the state folder: the hook runs in plugback's sandbox, where /run and /tmp are not the host's to write.
+const HOOK_MARK = '/var/lib/plugback/systemtest-post-hook';
 // The postBackup hook holds the job after `complete` for a few seconds: a pull then lands between complete and
 // unmount. A post hook runs to its end even after a pull (it may be starting a service again).
 const HOLDING_HOOK = `hooks:\n  postBackup: "touch ${HOOK_MARK}; sleep 6"`;
