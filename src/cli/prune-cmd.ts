@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { commandHint } from '../config/defaults.js';
 import type { Config, Drive } from '../config/model.js';
 import { formatLocalTime } from '../config/units.js';
+import { parseSnapshotName } from '../repo/layout.js';
 import { NEXT_SNAPSHOT, type NextPrune } from '../repo/prune-plan.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -64,10 +65,7 @@ async function nextPrune(config: Config, drive: Drive): Promise<{ plan: NextPrun
   }
 }
 
-const timeOf = (name: string) => {
-  const m = /^(\d{4}-\d\d-\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(name);
-  return m ? `${m[1]}T${m[2]}:${m[3]}:${m[4]}.000Z` : undefined;
-};
+const timeOf = (name: string) => parseSnapshotName(name)?.toISOString();
 
 function jsonOf(config: Config, drive: Drive, plan: NextPrune, ledgerProblem: string | undefined) {
   const kept = [...plan.keep.entries()].filter(([name]) => name !== NEXT_SNAPSHOT).sort(([a], [b]) => a.localeCompare(b));
