@@ -1,7 +1,10 @@
 // `plugback forget DRIVE SNAPSHOT [--json]`: deletes one complete snapshot of this host, under the repository lock,
 // never the newest. Local, like `plugback run` and `archive`: the lock is what keeps it apart from the daemon's jobs.
 import type { Command } from 'commander';
+import { statfs } from 'node:fs/promises';
 import { commandHint } from '../config/defaults.js';
+import { driveRoot, type Config, type Drive } from '../config/model.js';
+import { formatBytes } from '../config/units.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { JSON_FORMAT } from './job-output.js';
@@ -38,7 +41,7 @@ Examples:
       const lock = await acquireLock(config.backup.lockFile, { waitMs: 0, owner: { what: 'delete-snapshot', drive: drive.name } }).catch((error: Error) => {
         if (!(error instanceof LockTimeoutError)) throw new UserError(error.message, EXIT.failed);
         const who = error.holders.map(describeHolder).join(', ') || 'another process';
-        throw new UserError(`drive "${drive.name}" is busy: the lock ${error.file} is held by ${who}; nothing was deleted. Try again when it is done.`, EXIT.busy);
+        throw new UserError(`not now: the repository lock ${error.file} is held by ${who}; nothing was deleted. Try again when that is done.`, EXIT.busy);
       });
       try {
         const { recallSnapshot } = await import('../repo/host-memory.js');
@@ -52,14 +55,32 @@ Examples:
             throw new UserError(`deleting snapshot ${snapshot} from drive "${drive.name}" failed: ${error.message}`, EXIT.failed);
           })
           .finally(() => repo.close());
+        const freeBytes = await recordInLedger(config, drive, done.left.length);
         if (flags.json) {
-          const doc = { format: JSON_FORMAT, drive: drive.name, host: config.host, snapshot, left: done.left, newest: done.newest ?? null };
+          const doc = { format: JSON_FORMAT, drive: drive.name, host: config.host, snapshot, left: done.left, newest: done.newest ?? null, freeBytes: freeBytes ?? null };
           process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
           return;
         }
-        process.stdout.write(`deleted snapshot ${snapshot} of host ${config.host} from drive "${drive.name}"; ${done.left.length} left, the newest ${done.newest}\n`);
+        const free = freeBytes === undefined ? '' : `; ${formatBytes(freeBytes)} free on the drive`;
+        process.stdout.write(`deleted snapshot ${snapshot} of host ${config.host} from drive "${drive.name}"; ${done.left.length} left, the newest ${done.newest}${free}\n`);
       } finally {
         await lock.release();
       }
     });
+}
+
+/**
+ * The drive's free space now, also written into its ledger record (what `plugback drives` and the metrics show),
+ * with the snapshot count; a ledger that cannot be written is only a note: the snapshot is deleted all the same.
+ */
+async function recordInLedger(config: Config, drive: Drive, snapshotCount: number): Promise<number | undefined> {
+  const freeBytes = await statfs(driveRoot(drive)).then((s) => s.bavail * s.bsize, () => undefined);
+  const { updateLedger } = await import('../notify/ledger.js');
+  await updateLedger(config.stateDir, (ledger) => {
+    const record = Object.hasOwn(ledger, drive.name) ? ledger[drive.name] : undefined;
+    if (!record) return;
+    record.snapshotCount = snapshotCount;
+    if (freeBytes !== undefined) record.freeBytes = freeBytes;
+  }).catch((error: Error) => process.stderr.write(`plugback: could not update this machine's record of drive "${drive.name}" (${error.message}); the next backup does\n`));
+  return freeBytes;
 }

@@ -130,7 +130,10 @@ describe('plugback forget', () => {
     const [first, middle, newest] = names as [string, string, string];
     const r = await w.cli(['forget', 'd1', middle]);
     expect(r.code, shown(r)).toBe(0);
-    expect(r.stdout).toBe(`deleted snapshot ${middle} of host h1 from drive "d1"; 2 left, the newest ${newest}\n`);
+    expect(r.stdout).toMatch(new RegExp(`^deleted snapshot ${middle} of host h1 from drive "d1"; 2 left, the newest ${newest}; [0-9.]+ [KMGT]iB free on the drive\n$`));
+    // plugback drives shows the count left (the ledger's record of the drive), not the one of the last backup.
+    const drives = JSON.parse((await w.cli(['drives', '--json'])).stdout) as { drives: { record: { snapshotCount: number } }[] };
+    expect(drives.drives[0]?.record.snapshotCount).toBe(2);
     expect(await w.completeSnapshots()).toEqual([first, newest]);
     expect((await fs.readdir(w.snapshots)).filter((n) => n.includes('.'))).toEqual([]);
     // The next backup still links against the newest: a file that did not change is not copied again.
@@ -144,7 +147,7 @@ describe('plugback forget', () => {
     const json = await w.cli(['forget', 'd1', first, '--json']);
     expect(json.code, shown(json)).toBe(0);
     const doc = expectDocument('forget', json.stdout);
-    expect(doc).toEqual({ format: 1, drive: 'd1', host: 'h1', snapshot: first, left: [newest, made], newest: made });
+    expect(doc).toEqual({ format: 1, drive: 'd1', host: 'h1', snapshot: first, left: [newest, made], newest: made, freeBytes: expect.any(Number) });
     expect(await w.completeSnapshots()).toEqual([newest, made]);
   });
 
@@ -184,7 +187,7 @@ describe('plugback forget', () => {
     const r = await w.cli(['forget', 'd1', names[0] as string, '--json']);
     expect(r.code, shown(r)).toBe(75);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`drive "d1" is busy: the lock ${lockFile} is held by PID ${holder.pid}`);
+    expect(r.stderr).toContain(`not now: the repository lock ${lockFile} is held by PID ${holder.pid}`);
     expect(r.stderr).toContain('nothing was deleted');
     expect(await w.completeSnapshots()).toEqual(names);
 

@@ -151,6 +151,7 @@ export const forgetDoc = z
     snapshot: snapshot.meta({ description: 'The snapshot deleted.' }),
     left: z.array(snapshot).meta({ description: 'The complete snapshots left, oldest first.' }),
     newest: snapshot.nullable().meta({ description: 'The newest complete snapshot, which forget never deletes.' }),
+    freeBytes: bytes.nullable().meta({ description: 'Free space on the drive afterwards (also recorded for plugback drives); null when it cannot be read.' }),
   })
   .meta({ title: 'plugback forget --json' });
 
