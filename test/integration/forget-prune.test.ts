@@ -209,3 +209,19 @@ describe('plugback forget', () => {
     expect(await w.completeSnapshots()).toEqual(names);
   });
 });
+
+describe('a full drive', () => {
+  it('fails the backup with advice that names prune --dry-run and forget for that drive', async () => {
+    const w = await Workspace.create('tmpfs');
+    workspaces.push(w);
+    // 24 MiB of incompressible data onto a 16 MiB drive.
+    await fs.writeFile(path.join(w.src, 'big.bin'), Buffer.alloc(24 * 1024 * 1024, 7).map((_, i) => (i * 2654435761) >>> 24));
+    const r = await w.cli(['run', 'd1', '--json']);
+    expect(r.code, shown(r)).toBe(1);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { result: { failedStep: string; ending: { advice: string } } };
+    expect(result.result.failedStep).toBe('sync');
+    expect(r.stdout).toMatch(/No space left on device/);
+    expect(result.result.ending.advice).toContain('plugback prune d1 --dry-run shows which snapshots retention removes at the next backup');
+    expect(result.result.ending.advice).toContain('plugback forget d1 SNAPSHOT deletes one now (never the newest)');
+  });
+});
