@@ -7,7 +7,8 @@ import type { DaemonControl, JobStatus } from './daemon-port.js';
 import type { JobResult } from '../job/events.js';
 import { readLedger } from '../notify/ledger.js';
 import { recallSnapshot } from '../repo/host-memory.js';
-import { newestSnapshot, withRepository } from '../repo/repository.js';
+import { ForgetRefused, forgetSnapshot } from '../repo/forget.js';
+import { withRepository } from '../repo/repository.js';
 import { acquireLock, LockFileError } from '../system/flock.js';
 import { publicReason } from '../system/program-output.js';
 import { mountAt } from '../system/mounts.js';
@@ -111,17 +112,9 @@ export async function deleteSnapshotAsRequested(daemon: DaemonControl, name: str
     throw new RequestError(`the repository lock ${config.backup.lockFile} is held by another plugback job; try again later`);
   });
   try {
-    await withRepository(root, config.host, async (repo) => {
-      const listing = await repo.list();
-      const complete = listing.complete;
-      if (!complete.some((s) => s.name === id)) {
-        throw new RequestError(`drive "${name}" has no snapshot ${id} (snapshots: ${complete.map((s) => s.name).join(', ') || 'none'})`);
-      }
-      // The newest is the one this machine made last (a snapshot dated in the future may go).
-      if (newestSnapshot(listing, memory?.snapshot)?.name === id) {
-        throw new RequestError(`${id} is the newest snapshot of drive "${name}"; plugback never deletes the newest`);
-      }
-      await repo.deleteSnapshot(id);
+    await withRepository(root, config.host, (repo) => forgetSnapshot(repo, id, memory?.snapshot)).catch((error: unknown) => {
+      if (error instanceof ForgetRefused) throw new RequestError(`drive "${name}": ${error.message}`);
+      throw error;
     });
   } finally {
     await lock.release();

@@ -18,7 +18,7 @@ export const EXIT_STATUS: Record<string, Codes> = {
     [EXIT.failed, 'failed (and any unexpected error)'],
     [EXIT.usage, 'usage or config error'],
     [EXIT.warnings, 'done, with warnings (run, restore, status --follow)'],
-    [EXIT.busy, 'this drive is being backed up already: nothing was done (run)'],
+    [EXIT.busy, 'this drive is being backed up already (run), or the lock is held (forget): nothing was done'],
     [130, 'a second Ctrl-C during run: stopped without the clean-up'],
   ],
   run: [
@@ -33,6 +33,17 @@ export const EXIT_STATUS: Record<string, Codes> = {
     [EXIT.ok, 'listed (also when there are none yet)'],
     [EXIT.failed, 'the drive is not there, is another drive, or cannot be read'],
     USAGE,
+  ],
+  forget: [
+    [EXIT.ok, 'the snapshot is deleted'],
+    [EXIT.failed, 'no such complete snapshot, it is the newest, the drive is not there or is another drive, or the delete failed'],
+    USAGE,
+    [EXIT.busy, 'the lock is held (a backup, restore or archive runs): nothing was deleted'],
+  ],
+  prune: [
+    [EXIT.ok, 'the plan is shown'],
+    [EXIT.failed, 'the drive is not there, is another drive, or cannot be read'],
+    [EXIT.usage, 'usage or config error, or no --dry-run'],
   ],
   versions: [
     [EXIT.ok, 'at least one snapshot holds PATH'],

@@ -21,6 +21,8 @@ import { registerNotifyFailure } from './notify-failure-cmd.js';
 import { registerMail } from './mail-cmd.js';
 import { registerRestore } from './restore-cmd.js';
 import { registerRun } from './run.js';
+import { registerForget } from './forget-cmd.js';
+import { registerPrune } from './prune-cmd.js';
 import { registerSnapshots } from './snapshots-cmd.js';
 import { registerStatus } from './status-cmd.js';
 import { registerVersions } from './versions-cmd.js';
@@ -41,12 +43,13 @@ Check config: plugback config check /etc/plugback/config.yaml
 Back up now:  plugback run offsite-a
 The daemon:   plugback status --follow   (plugback start DRIVE, plugback cancel)
 See history:  plugback snapshots offsite-a
+Free room:    plugback prune offsite-a --dry-run, then plugback forget offsite-a SNAPSHOT
 All drives:   plugback drives
 Get it back:  plugback restore offsite-a --dry-run
 An archive:   plugback archive offsite-a --to /srv/archives
 Docs: man plugback (or plugback man | man -l -), and the guides in ${DOCS_DIR}/ (README.md first).`,
     );
-  for (const register of [registerRun, registerSnapshots, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerSetAside, registerGenerate, registerInstall, registerDemo, registerDocs]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerForget, registerPrune, registerVersions, registerRestore, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerSetAside, registerGenerate, registerInstall, registerDemo, registerDocs]) register(program);
   addExitStatus(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -13,7 +13,7 @@ const FAILED: Partial<Record<StepName, string>> = {
     'A source folder is missing, unreadable or looks unmounted. Mount it (or fix the config), then plug the drive in again. Nothing was copied, so no snapshot is affected.',
   'pre-backup-hooks': 'A preBackup hook failed: its output is in the log below. Fix the hook or the service it stops; its postBackup has run.',
   lock: 'Another program held the lock for longer than backup.lockWait: the log names its PID. Wait for it, or raise lockWait.',
-  sync: 'rsync could not copy: the log below has its error. The copy so far is kept on the drive and the next run continues it. A full drive needs older snapshots removed or a bigger drive.',
+  sync: 'rsync could not copy: the log below has its error. The copy so far is kept on the drive and the next run continues it.',
   'check-shrink':
     'A source lost more files or bytes than backup.maxShrinkPercent allows, so the snapshot was not completed and nothing was pruned. If the shrink is intended, run `plugback run DRIVE --allow-shrink` once.',
   complete: 'The snapshot could not be finished on the drive: check that the drive has space and no I/O errors (dmesg).',
@@ -38,7 +38,7 @@ export function adviceFor(e: JobEnding, facts: { drive: string; putAway: PutAway
     case 'crashed':
       return `plugback stopped unexpectedly during ${e.step ?? 'the backup'}: its journal says why (journalctl -u plugback). ${kept(e) || 'Nothing of this run was completed.'}`;
     case 'failed':
-      return failedAdvice(e, facts.putAway);
+      return failedAdvice(e, facts.putAway, facts.drive);
   }
 }
 
@@ -68,7 +68,7 @@ function cancelledAdvice(e: JobEnding): string {
   return `Nothing is wrong with the drive. ${kept(e) || untouched(e)}`;
 }
 
-function failedAdvice(e: JobEnding, putAway: PutAwayState): string {
+function failedAdvice(e: JobEnding, putAway: PutAwayState, drive: string): string {
   const step = e.step;
   if (step === 'unmount' || step === 'close-luks') {
     const what = step === 'unmount' ? 'The drive could not be unmounted: something still used it (the log names it; lsof +f -- MOUNTPOINT).' : 'The LUKS mapping could not be closed: the drive may still be in use.';
@@ -77,8 +77,17 @@ function failedAdvice(e: JobEnding, putAway: PutAwayState): string {
       : `${what} Do not unplug it yet: see the clean-up errors below.`;
   }
   const specific = step ? FAILED[step] : undefined;
-  const text = specific ?? 'Read the log below for the reason; docs/troubleshooting.md explains each message.';
+  const room = step === 'sync' || step === 'complete' ? ` ${roomAdvice(drive)}` : '';
+  const text = `${specific ?? 'Read the log below for the reason; docs/troubleshooting.md explains each message.'}${room}`;
   return e.snapshot && step === 'post-backup-hooks' ? `Snapshot ${e.snapshot} is complete. ${text}` : text;
+}
+
+/** A full drive is the usual reason a copy or its completion fails (ENOSPC, rsync exit 11): how to make room. */
+function roomAdvice(drive: string): string {
+  return (
+    `A full drive needs room: plugback prune ${drive} --dry-run shows which snapshots retention removes at the next backup, ` +
+    `and plugback forget ${drive} SNAPSHOT deletes one now (never the newest); or use a bigger drive.`
+  );
 }
 
 function kept(e: JobEnding): string {

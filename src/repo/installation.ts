@@ -36,31 +36,36 @@ export async function installationId(stateDir: string): Promise<string> {
   return id;
 }
 
+type OwnerIds = { installation: string; host: string; drive: string; configFile: string };
+
 /** Checks that `hostDir` is this installation's, claiming it when nobody has. `claim` takes it over (after a reinstall). */
-export async function checkOwner(
-  hostDir: DriveDir,
-  ids: { installation: string; host: string; drive: string; configFile: string },
-  claim = false,
-): Promise<'claimed' | 'ours'> {
-  const text = await hostDir.readFile(OWNER_FILE, 64 * 1024);
-  if (text !== undefined && !claim) {
-    const owner = parseOwner(text);
-    if (!owner) {
-      throw new Error(
-        `${hostDir.show(OWNER_FILE)} is damaged, so it is not known which machine's snapshots these are; nothing was written. ` +
-          `If this machine made them, run: ${commandHint(ids.configFile, `drive claim ${ids.drive}`)}`,
-      );
-    }
-    if (owner.installation === ids.installation) return 'ours';
-    throw new Error(
-      `${hostDir.path} on drive "${ids.drive}" belongs to another plugback installation (id ${owner.installation}, since ${owner.claimedAt}): ` +
-        `two machines called "${ids.host}" share this drive, and each would prune the other's snapshots. Give this machine its own ` +
-        `\`host:\` in ${ids.configFile}; or, if this machine was reinstalled and made these snapshots, run: ${commandHint(ids.configFile, `drive claim ${ids.drive}`)}`,
-    );
-  }
+export async function checkOwner(hostDir: DriveDir, ids: OwnerIds, claim = false): Promise<'claimed' | 'ours'> {
+  if (!claim && (await refuseForeign(hostDir, ids)) === 'ours') return 'ours';
   const owner: Owner = { format: 1, installation: ids.installation, host: ids.host, claimedAt: new Date().toISOString() };
   await hostDir.writeAtomic(OWNER_FILE, `${JSON.stringify(owner, null, 2)}\n`);
   return 'claimed';
+}
+
+/**
+ * Throws when `hostDir` belongs to another installation (or its owner file is damaged); 'unclaimed' when nobody
+ * has claimed it yet. Writes nothing: for commands that only read, or delete what a person chose.
+ */
+export async function refuseForeign(hostDir: DriveDir, ids: OwnerIds): Promise<'ours' | 'unclaimed'> {
+  const text = await hostDir.readFile(OWNER_FILE, 64 * 1024);
+  if (text === undefined) return 'unclaimed';
+  const owner = parseOwner(text);
+  if (!owner) {
+    throw new Error(
+      `${hostDir.show(OWNER_FILE)} is damaged, so it is not known which machine's snapshots these are; nothing was written. ` +
+        `If this machine made them, run: ${commandHint(ids.configFile, `drive claim ${ids.drive}`)}`,
+    );
+  }
+  if (owner.installation === ids.installation) return 'ours';
+  throw new Error(
+    `${hostDir.path} on drive "${ids.drive}" belongs to another plugback installation (id ${owner.installation}, since ${owner.claimedAt}): ` +
+      `two machines called "${ids.host}" share this drive, and each would prune the other's snapshots. Give this machine its own ` +
+      `\`host:\` in ${ids.configFile}; or, if this machine was reinstalled and made these snapshots, run: ${commandHint(ids.configFile, `drive claim ${ids.drive}`)}`,
+  );
 }
 
 function parseOwner(text: string): Owner | undefined {

@@ -103,6 +103,13 @@ describe('the ending of a backup, for every step x cause', () => {
     expect(e.advice).toMatch(advice);
   });
 
+  it.each(['sync', 'complete'] as const)('a failure of %s (a full drive, most often) points at prune --dry-run and forget for that drive, in the mail too', async (step) => {
+    const { e, mail } = await ended(step, 'failed');
+    expect(e.advice).toContain('plugback prune offsite-a --dry-run shows which snapshots retention removes at the next backup');
+    expect(e.advice).toContain('plugback forget offsite-a SNAPSHOT deletes one now (never the newest)');
+    expect(mail.text).toContain('plugback forget offsite-a SNAPSHOT');
+  });
+
   it('says what is safe: the newest complete snapshot when this run did not complete one', async () => {
     const { mail } = await ended('sync', 'removed');
     expect(mail.text).toContain(`Safe:         this run's snapshot was not completed; the newest complete one is ${PREVIOUS}`);

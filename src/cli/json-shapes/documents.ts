@@ -1,4 +1,5 @@
-// The JSON documents of `status`, `snapshots`, `versions`, `drives` and `config check` with --json (docs/json.md).
+// The JSON documents of `status`, `snapshots`, `versions`, `forget`, `prune --dry-run`, `drives` and `config check`
+// with --json (docs/json.md).
 import { z } from 'zod';
 import { bytes, count, format, outcome, snapshot, step, time } from './common.js';
 
@@ -141,3 +142,36 @@ export const configCheckDoc = z
     }),
   ])
   .meta({ title: 'plugback config check --json' });
+
+export const forgetDoc = z
+  .strictObject({
+    format,
+    drive: z.string(),
+    host: z.string(),
+    snapshot: snapshot.meta({ description: 'The snapshot deleted.' }),
+    left: z.array(snapshot).meta({ description: 'The complete snapshots left, oldest first.' }),
+    newest: snapshot.nullable().meta({ description: 'The newest complete snapshot, which forget never deletes.' }),
+    freeBytes: bytes.nullable().meta({ description: 'Free space on the drive afterwards (also recorded for plugback drives); null when it cannot be read.' }),
+  })
+  .meta({ title: 'plugback forget --json' });
+
+const rules = z.array(z.string()).meta({ description: 'The retention rules that keep it: "last N", "daily DAY", "weekly WEEK", "monthly MONTH", "yearly YEAR".' });
+
+export const pruneDoc = z
+  .strictObject({
+    format,
+    drive: z.string(),
+    host: z.string(),
+    retention: z.strictObject({ keepLast: count, keepDaily: count, keepWeekly: count, keepMonthly: count, keepYearly: count }),
+    remove: z.array(z.strictObject({ snapshot, time })).meta({ description: 'What the next backup removes once its snapshot is complete, oldest first.' }),
+    keep: z.array(z.strictObject({ snapshot, time, rules })).meta({ description: 'The snapshots kept, oldest first, with the rules that keep each.' }),
+    nextBackup: z.strictObject({ rules }).meta({ description: 'The rules that keep the next backup\'s own snapshot.' }),
+    neverRemoved: z
+      .array(z.strictObject({ snapshot, time, reason: z.string() }))
+      .meta({ description: 'Another installation\'s snapshots, ones with an unusable snapshot.json, and ones dated in the future.' }),
+    continued: z.string().nullable().meta({ description: 'The interrupted copy (NAME.incomplete) the next backup resumes.' }),
+    leftovers: z.array(z.string()).meta({ description: 'Other interrupted copies and unfinished deletes (NAME.deleting), removed by the next backup.' }),
+    prunes: z.boolean().meta({ description: 'false when the next backup would prune nothing as things are (noPruneReason says why).' }),
+    noPruneReason: opt(z.string()),
+  })
+  .meta({ title: 'plugback prune --dry-run --json' });

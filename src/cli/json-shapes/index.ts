@@ -1,6 +1,6 @@
 // Every JSON shape plugback prints, by the name of its file under docs/json/ (NAME.schema.json).
 import { z } from 'zod';
-import { configCheckDoc, drivesDoc, snapshotsDoc, statusDoc, versionsDoc } from './documents.js';
+import { configCheckDoc, drivesDoc, forgetDoc, pruneDoc, snapshotsDoc, statusDoc, versionsDoc } from './documents.js';
 import { followLine, restoreLine, runLine } from './lines.js';
 
 export const JSON_SHAPES = {
@@ -10,6 +10,8 @@ export const JSON_SHAPES = {
   status: statusDoc,
   snapshots: snapshotsDoc,
   versions: versionsDoc,
+  forget: forgetDoc,
+  prune: pruneDoc,
   drives: drivesDoc,
   'config-check': configCheckDoc,
 } as const;

@@ -1,8 +1,8 @@
 // prune: applies the retention policy, only now that a new snapshot is complete. It deletes only snapshots this
 // installation made (by their record), never one dated in the future, never the newest or the one just made,
 // and not at all when this run's checks had no baseline they could trust or the copy had errors.
-import { planRetention } from '../../repo/retention.js';
-import { withRepository, type Repository, type SnapshotEntry } from '../../repo/repository.js';
+import { planPrune } from '../../repo/prune-plan.js';
+import { withRepository, type Repository } from '../../repo/repository.js';
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
 
@@ -26,25 +26,14 @@ export const prune: Step<BackupContext> = {
   },
 };
 
-/** Made by this installation, by a record that can be read: the only snapshots prune may delete. */
-function isOurs(ctx: BackupContext, s: SnapshotEntry): boolean {
-  const r = s.record;
-  if (!r || s.future) return false;
-  // Snapshots from before installations had ids belong to whoever owns the host folder, which check-target made sure is us.
-  return r.installation === undefined ? r.host === ctx.config.host : r.installation === ctx.installation;
-}
-
 async function pruneSnapshots(ctx: BackupContext, repo: Repository): Promise<void> {
   const listing = await repo.list(true);
-  const ours = listing.complete.filter((s) => isOurs(ctx, s));
-  const others = listing.complete.filter((s) => !isOurs(ctx, s) && !s.future);
+  const plan = planPrune(listing.complete, { host: ctx.config.host, installation: ctx.installation as string }, ctx.config.backup.retention);
+  // Future-dated ones are reported by check-target already.
+  const others = plan.untouchable.filter((s) => s.why !== 'dated in the future');
   if (others.length > 0) {
-    ctx.log.info(
-      { snapshots: others.map((s) => s.name) },
-      `never pruned: ${others.map((s) => `${s.name} (${s.recordProblem ?? 'made by another installation'})`).join('; ')}`,
-    );
+    ctx.log.info({ snapshots: others.map((s) => s.name) }, `never pruned: ${others.map((s) => `${s.name} (${s.why})`).join('; ')}`);
   }
-  const plan = planRetention(ours, ctx.config.backup.retention);
   for (const name of plan.prune) {
     if (name === ctx.snapshot) continue; // belt and braces: planRetention keeps the newest (this one) already
     ctx.log.info({ snapshot: name }, `pruning snapshot ${name} (not kept by the retention policy)`);
