@@ -1,7 +1,7 @@
 // Which metadata the target file system can hold, so rsync is asked only for what it can keep.
-import { execa } from 'execa';
 import type { DriveDir } from '../repo/drive-dir.js';
 import { temporaryName } from '../repo/drive-dir.js';
+import { runProgram } from './spawn-program.js';
 
 export interface FsFeatures {
   xattrs: boolean;
@@ -35,9 +35,9 @@ export async function probeFsFeatures(dir: DriveDir): Promise<FsFeatures> {
 }
 
 async function tryTool(tool: string, args: string[], what: string, notes: string[]): Promise<boolean> {
-  const result = await execa(tool, args, { reject: false });
+  const result = await runProgram(tool, args);
   if (result.exitCode === 0) return true;
-  if ((result as { code?: string }).code === 'ENOENT') {
+  if (result.code === 'ENOENT') {
     notes.push(`cannot check whether the target keeps ${what}: ${tool} is not installed; copying them anyway`);
     return true;
   }
