@@ -22,9 +22,12 @@ import { BenchError, prepareWorkDir, removeTree } from './lib/work-dir.mjs';
 const TARGET_START_S = 0.15;
 
 const USAGE = `usage: node bench/startup.mjs [options]
-  --rounds N     timed rounds (default 20; keep it even, so each side runs first equally often)
+  --rounds N     timed rounds (default 24; the sides take turns going first, so keep it a multiple of 2, or
+                 of 3 with --compare)
   --dir DIR      work directory (default ${join(tmpdir(), 'plugback-bench-startup')})
   --keep         keep the work directory afterwards
+  --compare MAIN also time another build's main.js (e.g. a checkout of the previous commit, built) in each
+                 round, side by side with this one, so a change is judged on the same machine load
   --help`;
 
 function parseOptions(argv) {
@@ -34,9 +37,10 @@ function parseOptions(argv) {
       args: argv,
       strict: true,
       options: {
-        rounds: { type: 'string', default: '20' },
+        rounds: { type: 'string', default: '24' },
         dir: { type: 'string', default: join(tmpdir(), 'plugback-bench-startup') },
         keep: { type: 'boolean', default: false },
+        compare: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -49,7 +53,9 @@ function parseOptions(argv) {
   }
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) usageError(`--rounds wants a positive integer, got ${values.rounds}`);
-  return { rounds, dir: resolve(values.dir), keep: values.keep };
+  const compare = values.compare === undefined ? undefined : resolve(values.compare);
+  if (compare !== undefined && !existsSync(compare)) usageError(`--compare: no ${compare}`);
+  return { rounds, dir: resolve(values.dir), keep: values.keep, compare };
 }
 
 function usageError(message) {
@@ -104,12 +110,12 @@ const wallNow = () => performance.timeOrigin + performance.now();
 
 // --------------------------------------------------------------- the sides
 
-/** One `plugback run`: its total seconds from spawn, and when (after spawn) rsync started and ended. */
-function plugbackSide(pb, stamps, label) {
+/** One `plugback run` of `main`: its total seconds from spawn, and when (after spawn) rsync started and ended. */
+function plugbackSide(pb, stamps, label, main = PLUGBACK_MAIN) {
   waitForFreshSecond(pb);
   spawnSync('sync');
   const t0 = wallNow();
-  const r = run(label, process.execPath, [PLUGBACK_MAIN, 'run', DRIVE, '--config', pb.config]);
+  const r = run(label, process.execPath, [main, 'run', DRIVE, '--config', pb.config]);
   pb.lastEnd = Date.now();
   expectStatus(r, [0, 3], `plugback run (${label})`);
   return { total: r.seconds, ...readStamps(stamps, t0) };
@@ -133,40 +139,47 @@ function standInAlone(ctx, label) {
   return readStamps(ctx.stamps, t0).start;
 }
 
+// The sides take turns going first (a rotation over the rounds), so none always gets the warmer caches.
 function round(ctx, i) {
-  const plugbackFirst = i % 2 === 0;
   const label = (side) => `r${i + 1}-${side}`;
-  let pb;
-  let rsync;
-  if (plugbackFirst) {
-    pb = plugbackSide(ctx.pb, ctx.stamps, label('plugback'));
-    rsync = rsyncSide(ctx, label('rsync'));
-  } else {
-    rsync = rsyncSide(ctx, label('rsync'));
-    pb = plugbackSide(ctx.pb, ctx.stamps, label('plugback'));
-  }
-  return { plugbackFirst, pb, rsync, standIn: standInAlone(ctx, label('stand-in')) };
+  const sides = [
+    ['plugback', () => plugbackSide(ctx.pb, ctx.stamps, label('plugback'))],
+    ['rsync', () => rsyncSide(ctx, label('rsync'))],
+    // Another build, on the same target: its runs find as many snapshots there as this build's.
+    ...(ctx.compare ? [['compared', () => plugbackSide(ctx.pb, ctx.stamps, label('compared'), ctx.compare)]] : []),
+  ];
+  const turn = i % sides.length;
+  const r = { first: sides[turn][0] };
+  for (const [name, side] of [...sides.slice(turn), ...sides.slice(0, turn)]) r[name] = side();
+  return { ...r, standIn: standInAlone(ctx, label('stand-in')) };
 }
 
 const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
 
 function printRound(i, rounds, r) {
-  console.log(`round ${String(i + 1).padStart(2)}/${rounds} (${r.plugbackFirst ? 'plugback first' : 'rsync first   '})  ` +
-    `plugback ${ms(r.pb.total)} (rsync from ${ms(r.pb.start)} to ${ms(r.pb.end)})  rsync ${ms(r.rsync)}  ` +
-    `ratio ${(r.pb.total / r.rsync).toFixed(1)}`);
+  console.log(`round ${String(i + 1).padStart(2)}/${rounds} (${`${r.first} first`.padEnd(14)})  ` +
+    `plugback ${ms(r.plugback.total)} (rsync from ${ms(r.plugback.start)} to ${ms(r.plugback.end)})  rsync ${ms(r.rsync)}  ` +
+    `ratio ${(r.plugback.total / r.rsync).toFixed(1)}` +
+    (r.compared ? `  | compared ${ms(r.compared.total)} (rsync from ${ms(r.compared.start)})` : ''));
 }
 
-function printSummary(results, rsyncVersion) {
+function printSummary(results, rsyncVersion, compare) {
   const m = (f) => median(results.map(f));
   console.log('');
   console.log(`startup: one-file source, ${results.length} rounds, rsync ${rsyncVersion} (medians)`);
-  console.log(`  plugback run, spawn to exit     ${ms(m((r) => r.pb.total))}`);
-  console.log(`    spawn to rsync start          ${ms(m((r) => r.pb.start))}   (target <= ${ms(TARGET_START_S)})`);
-  console.log(`    rsync, start to end           ${ms(m((r) => r.pb.end - r.pb.start))}`);
-  console.log(`    rsync end to exit             ${ms(m((r) => r.pb.total - r.pb.end))}`);
+  console.log(`  plugback run, spawn to exit     ${ms(m((r) => r.plugback.total))}`);
+  console.log(`    spawn to rsync start          ${ms(m((r) => r.plugback.start))}   (target <= ${ms(TARGET_START_S)})`);
+  console.log(`    rsync, start to end           ${ms(m((r) => r.plugback.end - r.plugback.start))}`);
+  console.log(`    rsync end to exit             ${ms(m((r) => r.plugback.total - r.plugback.end))}`);
   console.log(`  bare rsync, spawn to exit       ${ms(m((r) => r.rsync))}`);
   console.log(`  the stand-in alone, to its note ${ms(m((r) => r.standIn))}   (included in "spawn to rsync start")`);
-  console.log(`  ratio plugback/rsync            ${ratio(m((r) => r.pb.total / r.rsync))}   (median of the per-round ratios)`);
+  console.log(`  ratio plugback/rsync            ${ratio(m((r) => r.plugback.total / r.rsync))}   (median of the per-round ratios)`);
+  if (!compare) return;
+  console.log(`  compared: ${compare}`);
+  console.log(`    spawn to exit                 ${ms(m((r) => r.compared.total))}`);
+  console.log(`    spawn to rsync start          ${ms(m((r) => r.compared.start))}`);
+  console.log(`    ratio compared/rsync          ${ratio(m((r) => r.compared.total / r.rsync))}`);
+  console.log(`    this build/compared, to rsync ${ratio(m((r) => r.plugback.start / r.compared.start))}   (median of the per-round ratios)`);
 }
 
 function rsyncVersionOf(rsync) {
@@ -196,18 +209,19 @@ function main() {
     // ionice; the baseline runs the real rsync by its absolute path.
     process.env.PATH = `${bin}${delimiter}${process.env.PATH ?? ''}`;
     const pb = newPlugbackTarget({ work: opts.dir, source, name: 'startup' });
-    const ctx = { work: opts.dir, source, rsync, bin, stamps, pb };
+    const ctx = { work: opts.dir, source, rsync, bin, stamps, pb, compare: opts.compare };
 
     console.log('warm-up (untimed)');
     plugbackSide(pb, stamps, 'warmup-plugback');
     rsyncSide(ctx, 'warmup-rsync');
+    if (opts.compare) plugbackSide(pb, stamps, 'warmup-compared', opts.compare);
     const results = [];
     for (let i = 0; i < opts.rounds; i++) {
       const r = round(ctx, i);
       printRound(i, opts.rounds, r);
       results.push(r);
     }
-    printSummary(results, rsyncVersionOf(rsync));
+    printSummary(results, rsyncVersionOf(rsync), opts.compare);
   } catch (err) {
     if (!(err instanceof BenchError)) throw err;
     console.error(`startup: ${err.message}`);

@@ -1,7 +1,7 @@
 // The one schema of plugback's config: the TypeScript types, config/plugback.schema.json and the
 // validation messages all come from here. Descriptions double as the reference in docs/configuration.md.
 import { validateDetailed } from 'node-cron';
-import { z } from 'zod';
+import { z } from './zod.js';
 import { parseColour } from '../led/colour.js';
 import { DEFAULT_STATE_DIR } from './defaults.js';
 import { archiveSchema } from './schema-archive.js';

@@ -1,5 +1,5 @@
 // The JSON documents of `status`, `snapshots`, `versions`, `drives` and `config check` with --json (docs/json.md).
-import { z } from 'zod';
+import { z } from '../../config/zod.js';
 import { bytes, count, format, outcome, snapshot, step, time } from './common.js';
 
 const opt = <T extends z.ZodType>(t: T) => t.optional();
