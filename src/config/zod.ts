@@ -2,8 +2,8 @@
 import { z } from 'zod';
 
 // Without the JIT, zod does not compile a parser on an object schema's first parse. A plugback process parses
-// its config once and a record at a time, so the compiling never paid off: it cost `plugback run` about 17 ms
-// of start-up (bench/startup.mjs), while 5000 snapshot records parse as fast either way.
+// its config once and a record at a time, so the compiling never paid off: loading a config took 5-9 ms
+// longer with it (bench/README.md), while 5000 snapshot records parse as fast either way.
 z.config({ jitless: true });
 
 export { z };
