@@ -1,7 +1,7 @@
 // How long `plugback daemon` takes from its start to READY=1, on the private bus of the daemon tests: the part
 // of a restart after a crash that plugback itself spends (systemd adds RestartSec= before it). Prints the
 // median of several runs and where the time went (the daemon logs its start-up phases on its ready line).
-// A measurement, not a test: it asserts nothing. `npm run bench:startup`; RUNS=N for more runs.
+// A measurement, not a test: it asserts nothing. `npm run bench:daemon-startup`; RUNS=N for more runs.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';

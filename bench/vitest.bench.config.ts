@@ -1,5 +1,5 @@
 // The benchmarks that need the test harness (a private D-Bus, the udisks2/systemd1 peer): run with
-// `npm run bench:startup`. Not part of `npm test`: they print figures and assert nothing.
+// `npm run bench:daemon-startup`. Not part of `npm test`: they print figures and assert nothing.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

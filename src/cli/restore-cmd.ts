@@ -3,7 +3,6 @@ import { Option, type Command } from 'commander';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Config, Drive } from '../config/model.js';
-import { backedUpPathProblem } from '../restore/source.js';
 import type { RestorePlan } from '../restore/plan.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -74,6 +73,7 @@ async function restore(command: Command, driveName: string, flags: RestoreFlags)
   const drive = findDrive(config, driveName);
   // A trailing / is harmless; "..", "." or "//" could climb out of the snapshot, so they are refused.
   const target = flags.path && flags.path.length > 1 ? flags.path.replace(/\/+$/, '') : flags.path;
+  const { backedUpPathProblem } = await import('../restore/source.js');
   const problem = target === undefined ? undefined : backedUpPathProblem(target, '--path');
   if (problem) throw new UserError(problem, EXIT.usage);
   const { openVerifiedRepository } = await import('../repo/verify-drive.js');

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { driveRoot } from '../config/model.js';
 import { formatBytes } from '../config/units.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
-import { backedUpPathProblem } from '../restore/source.js';
 import { EXIT } from './exit-codes.js';
 import { JSON_FORMAT } from './job-output.js';
 
@@ -18,6 +17,7 @@ export function registerVersions(program: Command): void {
     .action(async (driveName: string, target: string, flags: { json?: boolean }, command: Command) => {
       // A trailing / is harmless; "..", "." or "//" could climb out of the snapshot, so they are refused.
       const trimmed = target.length > 1 ? target.replace(/\/+$/, '') : target;
+      const { backedUpPathProblem } = await import('../restore/source.js');
       const problem = backedUpPathProblem(trimmed, 'PATH');
       if (problem) throw new UserError(problem, EXIT.usage);
       const config = await loadConfigOrExit(configFileOf(command));

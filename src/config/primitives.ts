@@ -1,6 +1,6 @@
 // The building blocks the schema's fields share: absolute paths, durations (and timer durations) and sizes.
 import path from 'node:path';
-import { z } from 'zod';
+import { z } from './zod.js';
 import { DURATION_PATTERN, parseDuration, parseSize, SIZE_PATTERN } from './units.js';
 
 /** C0 controls and DEL: a path holding one could break a unit file, crypttab or PLUGBACK_FOLDERS line. */

@@ -1,6 +1,6 @@
 // drives.<name>.archive: an archive of each new snapshot, made by the backup job after prune (docs/archives.md).
 // The same choices as `plugback archive`, so what the command line refuses the config refuses too.
-import { z } from 'zod';
+import { z } from './zod.js';
 import { normalizeFingerprint } from '../archive/encryption.js';
 import { absolutePath } from './primitives.js';
 

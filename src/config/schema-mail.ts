@@ -1,5 +1,5 @@
 // The mail: section of the config: who gets mail, and how it is sent (SMTP or the local sendmail).
-import { z } from 'zod';
+import { z } from './zod.js';
 import { absolutePath, timerDuration } from './primitives.js';
 
 const emailAddress = z

@@ -1,7 +1,7 @@
 // The one schema of plugback's config: the TypeScript types, config/plugback.schema.json and the
 // validation messages all come from here. Descriptions double as the reference in docs/configuration.md.
-import { validateDetailed } from 'node-cron';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import { z } from './zod.js';
 import { parseColour } from '../led/colour.js';
 import { DEFAULT_STATE_DIR } from './defaults.js';
 import { archiveSchema } from './schema-archive.js';
@@ -57,10 +57,14 @@ export const ledSchema = z
   })
   .meta({ description: 'The status LED: a BlinkStick on USB.' });
 
+// node-cron is required only when a config names a schedule (the default needs no check): importing it cost
+// every command about 16 ms of start-up (bench/startup.mjs). require, because a zod refinement is synchronous.
+const requireCron = () => createRequire(import.meta.url)('node-cron') as typeof import('node-cron');
+
 const cronExpression = z
   .string()
   .superRefine((text, ctx) => {
-    const result = validateDetailed(text);
+    const result = requireCron().validateDetailed(text);
     if (result.valid) return;
     const why = result.errors.map((e) => e.message).join('; ');
     ctx.addIssue({

@@ -13,7 +13,7 @@ import { jobMail, reminderMail, type JobLogText, type MailMessage } from './mail
 import { renderMetrics, writeMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import { checkOverdue, type OverdueCheck } from './overdue.js';
-import { ReminderSchedule } from './reminder-schedule.js';
+import type { ReminderSchedule } from './reminder-schedule.js';
 
 export { readLedger, type DriveRecord, type Ledger } from './ledger.js';
 
@@ -110,9 +110,14 @@ export class Notifier {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // node-cron is loaded here, by the daemon: `plugback run` has a notifier too, and importing node-cron cost its
+    // start-up about 16 ms. A stop() before it is loaded leaves nothing running; a quick restart makes one schedule.
     if (this.config.reminders.enabled) {
-      this.schedule = new ReminderSchedule(this.config.reminders.schedule, async () => void (await this.checkReminders()));
-      this.schedule.start();
+      void import('./reminder-schedule.js').then(({ ReminderSchedule }) => {
+        if (!this.running || this.schedule) return;
+        this.schedule = new ReminderSchedule(this.config.reminders.schedule, async () => void (await this.checkReminders()));
+        this.schedule.start();
+      });
     }
     // The LED should show an overdue drive from the start, not only after the first scheduled check.
     void this.safely('read the ledger', async () => this.refreshOverdue(await readLedger(this.config.stateDir)));

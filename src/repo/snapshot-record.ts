@@ -2,7 +2,7 @@
 // parsed against a strict shape, and a record that does not fit is "no record" (which only makes plugback more
 // careful: no shrink baseline, no pruning on its word, no folders to restore to).
 import path from 'node:path';
-import { z } from 'zod';
+import { z } from '../config/zod.js';
 
 export interface SourceMount {
   mountPoint: string;

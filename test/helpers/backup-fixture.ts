@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { adoptDrive } from '../../src/cli/drive-cmd.js';
+import { adoptDrive } from '../../src/cli/drive-adopt.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config, Drive } from '../../src/config/model.js';
 import type { ConfigInput } from '../../src/config/schema.js';

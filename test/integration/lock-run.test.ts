@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { adoptDrive } from '../../src/cli/drive-cmd.js';
+import { adoptDrive } from '../../src/cli/drive-adopt.js';
 import { loadConfig } from '../../src/config/load.js';
 import { BackupFixture, DRIVE } from '../helpers/backup-fixture.js';
 import { sq } from '../helpers/processes.js';

@@ -1,7 +1,7 @@
 // Pieces every JSON shape shares (docs/json.md): the format number, times in ISO 8601 UTC with Z, snapshot names.
 // These schemas are not used at run time: they are the description docs/json/*.schema.json is made from, that the
 // tests check real output and the examples in docs/json.md against.
-import { z } from 'zod';
+import { z } from '../../config/zod.js';
 
 export const format = z.literal(1).meta({ description: 'The shape version: 1. It goes up only when a field is removed, renamed or changes meaning.' });
 export const time = z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/).meta({ description: 'ISO 8601 time in UTC, ending in Z.' });

@@ -1,6 +1,6 @@
 // The JSON documents of `status`, `snapshots`, `versions`, `forget`, `prune --dry-run`, `drives` and `config check`
 // with --json (docs/json.md).
-import { z } from 'zod';
+import { z } from '../../config/zod.js';
 import { bytes, count, format, outcome, snapshot, step, time } from './common.js';
 
 const opt = <T extends z.ZodType>(t: T) => t.optional();

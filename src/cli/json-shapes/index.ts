@@ -1,5 +1,5 @@
 // Every JSON shape plugback prints, by the name of its file under docs/json/ (NAME.schema.json).
-import { z } from 'zod';
+import { z } from '../../config/zod.js';
 import { configCheckDoc, drivesDoc, forgetDoc, pruneDoc, snapshotsDoc, statusDoc, versionsDoc } from './documents.js';
 import { followLine, restoreLine, runLine } from './lines.js';
 

@@ -1,5 +1,5 @@
 // The JSON lines of `run --json`, `restore --json` and `status --follow --json` (docs/json.md).
-import { z } from 'zod';
+import { z } from '../../config/zod.js';
 import { bytes, count, line, logLine, outcome, snapshot, step, stepLines, time } from './common.js';
 
 const progress = line(

@@ -1,6 +1,5 @@
 // sync: one rsync per state into <snapshots>/<name>.incomplete/<state>/, hard-linking unchanged files to the
 // previous snapshot. An interrupted run's .incomplete is reused, so a resumed run copies only what is missing.
-import { execa } from 'execa';
 import { formatBytes } from '../../config/units.js';
 import { opendir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -19,6 +18,7 @@ import {
   type RsyncProgress,
 } from '../../system/rsync.js';
 import { childEnvironment } from '../../system/child-env.js';
+import { startProgram } from '../../system/spawn-program.js';
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
 import { sourceMount } from './check-source.js';
@@ -106,18 +106,11 @@ async function copyState(ctx: BackupContext, state: State, index: number, weight
   // Only the last lines matter (the statistics come at the end); keep a bounded tail.
   const splitter = new RsyncOutputSplitter(report, (line) => lines.push(line) > 100 && lines.shift());
 
-  const child = execa(command, argv, {
-    cancelSignal: ctx.signal,
-    reject: false,
-    buffer: false,
-    stdin: 'ignore',
-    // Without plugback's secrets (the SMTP password variable, CREDENTIALS_DIRECTORY).
-    env: childEnvironment(ctx.config),
-    extendEnv: false,
-  });
+  // Without plugback's secrets (the SMTP password variable, CREDENTIALS_DIRECTORY).
+  const { child, exit } = startProgram(command, argv, { signal: ctx.signal, env: childEnvironment(ctx.config) });
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => splitter.push(chunk));
   const stderr = collectStderr(child.stderr, ctx, log, readable);
-  const result = await child;
+  const result = await exit;
   splitter.end();
   await stderr;
 
@@ -125,7 +118,7 @@ async function copyState(ctx: BackupContext, state: State, index: number, weight
   // must not be told as "rsync failed", with a full drive's advice.
   if (signalled(result)) await cancelSettles(ctx.signal);
   if (ctx.signal.aborted) throw new Error(`cancelled while copying state "${state.name}"`);
-  if ((result as { code?: string }).code === 'ENOENT') {
+  if (result.code === 'ENOENT') {
     throw new Error(`${command} is not installed (apt-get install rsync util-linux)`);
   }
   if (result.exitCode === undefined) {
