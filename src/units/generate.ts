@@ -146,6 +146,7 @@ function cleanUpUnits(render: Render): GeneratedFile[] {
 
 /** The drive's file system at its mount point, mounted by systemd once the cryptsetup unit has unlocked it. */
 function mountUnitFile(drive: LuksDrive, cryptUnit: string, render: Render): GeneratedFile {
+  refuseControls(drive.mountPoint, `drives.${drive.name}.mountPoint`);
   return {
     path: `${UNIT_DIR}/${mountUnit(drive.mountPoint)}`,
     purpose: `drive ${drive.name}: mounts it at ${drive.mountPoint} once unlocked (started by plugback, never at boot)`,

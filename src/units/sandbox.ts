@@ -18,7 +18,12 @@ export function capabilities(config: Config): string[] {
   return caps;
 }
 
-/** Every folder a backup writes: state, log and lock folders, drives, the metrics file's and archives' folders. */
+/**
+ * Every folder a backup writes: state, log and lock folders, directory targets, the metrics file's and archives'
+ * folders. Not the LUKS drives' mount points: systemd mounts the drive on the host and the mount propagates into
+ * the sandbox writable, while listing the folder would bind it onto itself, a mount of the wrong file system
+ * exactly where the drive belongs. Unmounted, the empty folder stays read-only: nothing lands beside the drive.
+ */
 export function writablePaths(config: Config): string[] {
   // Each with the setting it comes from, for the message when it holds what no unit file can.
   const named: [string, string][] = [
@@ -27,8 +32,7 @@ export function writablePaths(config: Config): string[] {
     [path.dirname(config.backup.lockFile), 'backup.lockFile'],
   ];
   for (const drive of config.drives) {
-    if (drive.kind === 'luks') named.push([drive.mountPoint, `drives.${drive.name}.mountPoint`]);
-    else named.push([drive.path, `drives.${drive.name}.path`]);
+    if (drive.kind === 'directory') named.push([drive.path, `drives.${drive.name}.path`]);
     if (drive.archive) named.push([drive.archive.to, `drives.${drive.name}.archive.to`]);
   }
   if (config.metrics.textfile) named.push([path.dirname(config.metrics.textfile), 'metrics.textfile']);
