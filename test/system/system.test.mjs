@@ -133,6 +133,10 @@ afterAll(async () => {
   }
   const s1 = results?.scenarios?.['s1-backup']?.timing;
   if (s1) lines.push(`s1 guest clock: plug -> rsync start ${sec(s1.plugToRsyncStart)}, rsync end -> "safe to remove" ${sec(s1.rsyncEndToSafe)}, plug -> safe ${sec(s1.plugToSafe)}`);
+  if (s1?.plugToFloor !== undefined) {
+    lines.push(`s1 next to systemd's floor (a trivial unit the drive's device wants): plug -> floor unit ${sec(s1.plugToFloor)}, floor unit -> rsync start ${sec(s1.floorToRsyncStart)}; the daemon's lines until rsync, from the floor:`);
+    lines.push(...(s1.beforeCopy ?? []).map((l) => `  ${l}`));
+  }
   const mem = results?.daemonMemory;
   if (mem) lines.push(`daemon memory (${mem.when}, PID ${mem.pid}): VmRSS ${mem.vmRss}, peak VmHWM ${mem.vmHwm}`);
   log(`system test timings:\n  ${lines.join('\n  ')}`);

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { colourQuiet, colours, journalCursor, journalSince, mails, marker, params, sh, sleep, waitFor, waitJournal, waitMail } from './lib.mjs';
+import { FLOOR_LOG } from './setup.mjs';
 import { byUuid, followJob, jobEnd, plugTracked, reconfigure, scenario, state, unplugTracked, verifyDrive } from './drives.mjs';
 
 export async function plugScenarios() {
@@ -12,6 +13,12 @@ export async function plugScenarios() {
     r.plugAt = await plugTracked('a', params.imageA, params.uuidA);
     const t = await followJob(cursor, jobEnd('offsite-a'), 600_000);
     r.timing = { plugToRsyncStart: t.rsyncStart && t.rsyncStart - r.plugAt, rsyncEndToSafe: t.rsyncEnd && t.done.t - t.rsyncEnd, plugToSafe: t.done.t - r.plugAt };
+    // systemd's floor: when it started the trivial unit drive A's device wants; and the daemon's lines until rsync.
+    const floorAt = Number(sh(`tail -n 1 ${FLOOR_LOG}`, { allowFail: true }).out) || undefined;
+    if (floorAt) {
+      Object.assign(r.timing, { plugToFloor: floorAt - r.plugAt, floorToRsyncStart: t.rsyncStart && t.rsyncStart - floorAt });
+      r.timing.beforeCopy = journalSince(cursor).filter((e) => !t.rsyncStart || e.t <= t.rsyncStart).map((e) => `+${((e.t - floorAt) / 1000).toFixed(2)} s ${e.msg}`);
+    }
     r.doneMsg = t.done.msg;
     await sleep(2000);
     r.after = state('offsite-a');

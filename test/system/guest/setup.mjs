@@ -59,6 +59,7 @@ export async function setUp() {
 
   // The real generators: units, crypttab lines, udev rules, policies; then the daemon as plugback.service.
   results.setup.install = sh('plugback install --write-crypttab', { allowFail: true });
+  addFloorUnit();
   results.setup.crypttab = readFileSync('/etc/crypttab', 'utf8');
   results.setup.start = sh('systemctl start plugback.service', { allowFail: true });
   results.setup.daemon = state('offsite-a');
@@ -67,4 +68,17 @@ export async function setUp() {
   if (results.setup.daemon.daemon !== 'active') throw new Error(`plugback.service is ${results.setup.daemon.daemon}: ${sh('journalctl -u plugback.service --no-pager -n 50', { allowFail: true }).out}`);
   await waitJournal('', /watching|ready|waiting for drives|started/i, 60_000, 'the daemon to be ready').catch(() => undefined);
   marker('ready');
+}
+
+/** Where the floor unit notes when systemd started it (ms since the epoch, guest clock), a line per start. */
+export const FLOOR_LOG = '/run/plugback-floor.log';
+
+/**
+ * systemd's own floor for "plug to work": a trivial unit that drive A's device unit wants, as plugback's units
+ * trigger does. Scenario 1 prints the time from its start to rsync's next to the time from the plug to it.
+ */
+function addFloorUnit() {
+  const device = sh(`systemd-escape --path --suffix=device /dev/disk/by-uuid/${params.uuidA}`);
+  writeFileSync('/etc/systemd/system/plugback-floor.service', `[Unit]\nDescription=started when drive A is plugged in (the suite's floor)\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'date +%%s%%3N >> ${FLOOR_LOG}'\n`);
+  sh(`mkdir -p '/etc/systemd/system/${device}.wants' && ln -sf ../plugback-floor.service '/etc/systemd/system/${device}.wants/plugback-floor.service' && systemctl daemon-reload`);
 }
