@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchOptions } from './lib/options.mjs';
 import { baselineSnapshot, newBaselineArea } from './lib/baseline.mjs';
 import { expectStatus, run, settle, setLogDir } from './lib/child-runs.mjs';
 import { human, median, ratio } from './lib/figures.mjs';
@@ -30,32 +30,14 @@ const USAGE = `usage: node bench/scale.mjs [options]      (as root; npm run buil
 example: node bench/scale.mjs --files 20000 --size-mb 200 --rounds 2     (a quick try, about a minute)`;
 
 function options() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      strict: true,
-      options: {
-        files: { type: 'string', default: '300000' },
-        'size-mb': { type: 'string', default: '2700' },
-        rounds: { type: 'string', default: '2' },
-        seed: { type: 'string', default: '1' },
-        dir: { type: 'string', default: join(tmpdir(), 'plugback-bench-scale') },
-        keep: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    usage(err.message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (name) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < 1) usage(`--${name} wants a positive integer, got ${values[name]}`);
-    return n;
-  };
+  const { values, int } = benchOptions('scale', USAGE, {
+    files: { type: 'string', default: '300000' },
+    'size-mb': { type: 'string', default: '2700' },
+    rounds: { type: 'string', default: '2' },
+    seed: { type: 'string', default: '1' },
+    dir: { type: 'string', default: join(tmpdir(), 'plugback-bench-scale') },
+    keep: { type: 'boolean', default: false },
+  });
   return { files: int('files'), sizeMb: int('size-mb'), rounds: int('rounds'), seed: int('seed'), dir: resolve(values.dir), keep: values.keep };
 }
 

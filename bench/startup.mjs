@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { benchOptions } from './lib/options.mjs';
 import { expectStatus, run, setLogDir, waitForFreshSecond } from './lib/child-runs.mjs';
 import { median, ratio } from './lib/figures.mjs';
 import { DRIVE, newPlugbackTarget, PLUGBACK_MAIN } from './lib/plugback-side.mjs';
@@ -31,36 +31,15 @@ const USAGE = `usage: node bench/startup.mjs [options]
   --help`;
 
 function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        rounds: { type: 'string', default: '24' },
-        dir: { type: 'string', default: join(tmpdir(), 'plugback-bench-startup') },
-        keep: { type: 'boolean', default: false },
-        compare: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    usageError(err.message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) usageError(`--rounds wants a positive integer, got ${values.rounds}`);
+  const { values, int, fail } = benchOptions('startup', USAGE, {
+    rounds: { type: 'string', default: '24' },
+    dir: { type: 'string', default: join(tmpdir(), 'plugback-bench-startup') },
+    keep: { type: 'boolean', default: false },
+    compare: { type: 'string' },
+  }, argv);
   const compare = values.compare === undefined ? undefined : resolve(values.compare);
-  if (compare !== undefined && !existsSync(compare)) usageError(`--compare: no ${compare}`);
-  return { rounds, dir: resolve(values.dir), keep: values.keep, compare };
-}
-
-function usageError(message) {
-  console.error(`startup: ${message}\n${USAGE}`);
-  process.exit(2);
+  if (compare !== undefined && !existsSync(compare)) fail(`--compare: no ${compare}`);
+  return { rounds: int('rounds'), dir: resolve(values.dir), keep: values.keep, compare };
 }
 
 // ------------------------------------------------------------ the stand-in

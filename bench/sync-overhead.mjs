@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchOptions } from './lib/options.mjs';
 import { baselineSnapshot, newBaselineArea } from './lib/baseline.mjs';
 import { setLogDir } from './lib/child-runs.mjs';
 import { human, printRound, summaryLine } from './lib/figures.mjs';
@@ -36,49 +36,16 @@ const USAGE = `usage: node bench/sync-overhead.mjs [options]
 // ---------------------------------------------------------------- options
 
 function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        rounds: { type: 'string', default: '4' },
-        files: { type: 'string', default: '50000' },
-        'size-mb': { type: 'string', default: '1024' },
-        seed: { type: 'string', default: '1' },
-        dir: { type: 'string', default: join(tmpdir(), 'plugback-bench') },
-        keep: { type: 'boolean', default: false },
-        'same-priority': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    usageError(err.message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  return {
-    rounds: positiveInt(values.rounds, '--rounds'),
-    files: positiveInt(values.files, '--files'),
-    sizeMb: positiveInt(values['size-mb'], '--size-mb'),
-    seed: positiveInt(values.seed, '--seed'),
-    dir: resolve(values.dir),
-    keep: values.keep,
-    samePriority: values['same-priority'],
-  };
-}
-
-function positiveInt(text, name) {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) usageError(`${name} wants a positive integer, got ${text}`);
-  return n;
-}
-
-function usageError(message) {
-  console.error(`sync-overhead: ${message}\n${USAGE}`);
-  process.exit(2);
+  const { values, int } = benchOptions('sync-overhead', USAGE, {
+    rounds: { type: 'string', default: '4' },
+    files: { type: 'string', default: '50000' },
+    'size-mb': { type: 'string', default: '1024' },
+    seed: { type: 'string', default: '1' },
+    dir: { type: 'string', default: join(tmpdir(), 'plugback-bench') },
+    keep: { type: 'boolean', default: false },
+    'same-priority': { type: 'boolean', default: false },
+  }, argv);
+  return { rounds: int('rounds'), files: int('files'), sizeMb: int('size-mb'), seed: int('seed'), dir: resolve(values.dir), keep: values.keep, samePriority: values['same-priority'] };
 }
 
 let samePriority = false;
