@@ -15,7 +15,7 @@ import { baselineSnapshot, newBaselineArea } from './lib/baseline.mjs';
 import { expectStatus, run, settle, setLogDir } from './lib/child-runs.mjs';
 import { human, median, ratio } from './lib/figures.mjs';
 import { canMake, mountedImage, unmountImages } from './lib/images.mjs';
-import { DRIVE, HOST, newPlugbackTarget, PLUGBACK_MAIN, plugbackSnapshotWithRss, STATE, warningRuns } from './lib/plugback-side.mjs';
+import { DRIVE, HOST, newPlugbackTarget, PLUGBACK_MAIN, plugbackSnapshotWithRss, requireBuilt, STATE, warningRuns } from './lib/plugback-side.mjs';
 import { changeFiles, GiB, MiB, planTree } from './lib/tree-data.mjs';
 import { BenchError, ensureTree, prepareWorkDir, removeTree } from './lib/work-dir.mjs';
 
@@ -74,7 +74,7 @@ function plugbackSide(fs, mnt, work) {
     },
     remove: (t, snapshot, runLabel) => {
       settle();
-      const r = run(runLabel, process.execPath, [PLUGBACK_MAIN, 'forget', DRIVE, basename(snapshot), '--yes', '--config', t.pb.config]);
+      const r = run(runLabel, process.execPath, [PLUGBACK_MAIN, 'forget', DRIVE, basename(snapshot), '--config', t.pb.config]);
       expectStatus(r, [0], `plugback forget (${runLabel})`);
       return r.seconds;
     },
@@ -92,7 +92,7 @@ let peakRss = 0;
 async function main() {
   const opts = options();
   if (process.getuid?.() !== 0) usage('it mounts image files: run it as root');
-  if (!existsSync(PLUGBACK_MAIN)) usage(`${PLUGBACK_MAIN} is missing: run \`npm run build\` first`);
+  requireBuilt('scale');
   const forget = /plugback forget/.test(spawnSync(process.execPath, [PLUGBACK_MAIN, 'forget', '--help'], { encoding: 'utf8' }).stdout ?? '');
   let code = 0;
   let ours = false;

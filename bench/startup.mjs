@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { benchOptions } from './lib/options.mjs';
 import { expectStatus, run, setLogDir, waitForFreshSecond } from './lib/child-runs.mjs';
 import { median, ratio } from './lib/figures.mjs';
-import { DRIVE, newPlugbackTarget, PLUGBACK_MAIN } from './lib/plugback-side.mjs';
+import { DRIVE, newPlugbackTarget, PLUGBACK_MAIN, requireBuilt } from './lib/plugback-side.mjs';
 import { BenchError, prepareWorkDir, removeTree } from './lib/work-dir.mjs';
 
 const TARGET_START_S = 0.15;
@@ -168,10 +168,7 @@ function rsyncVersionOf(rsync) {
 
 function main() {
   const opts = parseOptions(process.argv.slice(2));
-  if (!existsSync(PLUGBACK_MAIN)) {
-    console.error(`startup: ${PLUGBACK_MAIN} is missing: run \`npm run build\` first`);
-    process.exit(2);
-  }
+  requireBuilt('startup');
   let exitCode = 0;
   let workDirOurs = false;
   try {

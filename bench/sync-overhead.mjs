@@ -18,7 +18,7 @@ import { benchOptions } from './lib/options.mjs';
 import { baselineSnapshot, newBaselineArea } from './lib/baseline.mjs';
 import { setLogDir } from './lib/child-runs.mjs';
 import { human, printRound, summaryLine } from './lib/figures.mjs';
-import { HOST, newPlugbackTarget, PLUGBACK_MAIN, plugbackSnapshot, STATE, warningRuns } from './lib/plugback-side.mjs';
+import { HOST, newPlugbackTarget, plugbackSnapshot, requireBuilt, STATE, warningRuns } from './lib/plugback-side.mjs';
 import { changeFiles, planTree, TARGET_RATIO } from './lib/tree-data.mjs';
 import { BenchError, ensureTree, prepareWorkDir, removeTree } from './lib/work-dir.mjs';
 
@@ -158,10 +158,7 @@ function rsyncVersion() {
 function main() {
   const opts = parseOptions(process.argv.slice(2));
   samePriority = opts.samePriority;
-  if (!existsSync(PLUGBACK_MAIN)) {
-    console.error(`sync-overhead: ${PLUGBACK_MAIN} is missing: run \`npm run build\` first`);
-    process.exit(2);
-  }
+  requireBuilt('sync-overhead');
   let exitCode = 0;
   let workDirOurs = false;
   try {

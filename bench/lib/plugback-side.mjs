@@ -1,13 +1,19 @@
 // The plugback side of the benchmarks: an adopted directory target with its own config and state, and one timed
 // `plugback run` onto it (optionally with its peak RSS, read from /proc while it runs).
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expectStatus, logFile, run, settle, waitForFreshSecond } from './child-runs.mjs';
 import { elapsed } from './figures.mjs';
 
 export const PLUGBACK_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+/** Ends bench `name` with exit 2 when plugback is not built: every side runs dist/main.js. */
+export function requireBuilt(name) {
+  if (existsSync(PLUGBACK_MAIN)) return;
+  console.error(`${name}: ${PLUGBACK_MAIN} is missing: run \`npm run build\` first`);
+  process.exit(2);
+}
 export const HOST = 'bench';
 export const DRIVE = 'bench';
 export const STATE = 'data';
