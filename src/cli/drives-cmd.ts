@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/model.js';
 import { formatBytes, formatDuration } from '../config/units.js';
 import type { DriveRecord, Ledger } from '../notify/ledger.js';
+import type { SnapshotKind } from '../repo/subvolumes.js';
 import { configFileOf, loadConfigOrExit } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { JSON_FORMAT } from './job-output.js';
@@ -25,7 +26,7 @@ export interface DriveRow {
 export function registerDrives(program: Command): void {
   program
     .command('drives')
-    .description("every drive's history on this machine: last good backup and its age, last run, last failure, snapshots, free space")
+    .description("every drive's history on this machine: last good backup and its age, last run, last failure, snapshots, free space, kind")
     .option('--json', 'print JSON instead of a table (docs/json.md)')
     .option('--check', 'a monitoring check: one line per problem (overdue, last run failed), exit 1 if there is any')
     .addHelpText(
@@ -105,14 +106,18 @@ export function renderDrives(rows: DriveRow[], now: Date): string {
       rec?.lastRun ? `${rec.lastRun.outcome}, ${formatDuration(rec.lastRun.durationMs)}, ${formatBytes(rec.lastRun.transferredBytes)}` : '-',
       rec?.snapshotCount === undefined ? '-' : String(rec.snapshotCount),
       rec?.freeBytes === undefined ? '-' : formatBytes(rec.freeBytes),
+      rec?.snapshotKind === undefined ? '-' : KIND_WORDS[rec.snapshotKind],
       ago(rec?.lastSeen),
       [r.overdue ? 'OVERDUE' : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '', earlyEnd(rec), scheduleNote(r)]
         .filter(Boolean)
         .join('; '),
     ];
   });
-  return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'LAST SEEN', 'NOTE'], body);
+  return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'KIND', 'LAST SEEN', 'NOTE'], body);
 }
+
+/** The KIND column: how the drive keeps snapshots, as seen at its last run. */
+const KIND_WORDS: Record<SnapshotKind, string> = { 'btrfs-subvolumes': 'btrfs', 'hard-links': 'hard links' };
 
 /** The last failure, unless a later good backup made it history ("failed just now" after a success was not news). */
 function currentFailure(rec: DriveRecord | null): DriveRecord['lastFailure'] {

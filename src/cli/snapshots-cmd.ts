@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Config, Drive } from '../config/model.js';
 import { formatBytes, formatLocalTime } from '../config/units.js';
 import type { SnapshotEntry } from '../repo/repository.js';
+import { KIND_DESCRIPTIONS, type SnapshotKind } from '../repo/subvolumes.js';
 import { configFileOf, findDrive, loadConfigOrExit, UserError } from './common.js';
 import { JSON_FORMAT } from './job-output.js';
 import { renderColumns } from './table.js';
@@ -10,7 +11,7 @@ import { renderColumns } from './table.js';
 export interface SnapshotSummary {
   name: string;
   time: string;
-  /** Total size of the backed-up files (most of it shared with other snapshots through hard links). */
+  /** Total size of the backed-up files (most of it shared with other snapshots: hard links, or btrfs extents). */
   bytes: number | null;
   files: number | null;
   /** Bytes that were new in this snapshot. */
@@ -32,14 +33,15 @@ export function registerSnapshots(program: Command): void {
     .option('--json', 'print JSON instead of a table (docs/json.md)')
     .action(async (name: string, flags: { json?: boolean }, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));
-      const { summaries, incomplete } = await snapshotSummaries(config, findDrive(config, name));
+      const { summaries, incomplete, kind } = await snapshotSummaries(config, findDrive(config, name));
       if (flags.json) {
         // `snapshot` names a snapshot in every JSON plugback prints (docs/json.md).
         const snapshots = summaries.map(({ name: snapshot, ...rest }) => ({ snapshot, ...rest }));
-        process.stdout.write(`${JSON.stringify({ format: JSON_FORMAT, drive: name, host: config.host, snapshots, incomplete }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ format: JSON_FORMAT, drive: name, host: config.host, kind, snapshots, incomplete }, null, 2)}\n`);
         return;
       }
       process.stdout.write(renderTable(summaries, incomplete));
+      if (summaries.length + incomplete.length > 0) process.stdout.write(`\nsnapshots kept as ${KIND_DESCRIPTIONS[kind]}\n`);
     });
 }
 
@@ -47,13 +49,13 @@ export function registerSnapshots(program: Command): void {
  * The snapshots of this host on a drive that is in place and is the drive the config means: a folder that is
  * missing, or carries no identity or another drive's, is an error (exit 1), never "no snapshots yet".
  */
-export async function snapshotSummaries(config: Config, drive: Drive): Promise<{ summaries: SnapshotSummary[]; incomplete: string[] }> {
+export async function snapshotSummaries(config: Config, drive: Drive): Promise<{ summaries: SnapshotSummary[]; incomplete: string[]; kind: SnapshotKind }> {
   const { openVerifiedRepository } = await import('../repo/verify-drive.js');
   const fail = (error: Error) => Promise.reject(new UserError(error.message, 1));
   const { repo } = await openVerifiedRepository(config, drive).catch(fail);
   try {
     const listing = await repo.list(true).catch(fail);
-    return { summaries: listing.complete.map(summarize), incomplete: listing.incomplete };
+    return { summaries: listing.complete.map(summarize), incomplete: listing.incomplete, kind: await repo.kind() };
   } finally {
     await repo.close();
   }

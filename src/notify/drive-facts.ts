@@ -1,11 +1,13 @@
-// What the ledger keeps about a drive that is in place: its snapshot count and free space.
+// What the ledger keeps about a drive that is in place: its snapshot count, free space and kind of snapshots.
 import { statfs } from 'node:fs/promises';
 import { driveRoot, type Config, type Drive } from '../config/model.js';
 import { withRepository } from '../repo/repository.js';
+import type { SnapshotKind } from '../repo/subvolumes.js';
 
 export interface DriveFacts {
   snapshotCount?: number | undefined;
   freeBytes?: number | undefined;
+  snapshotKind?: SnapshotKind | undefined;
 }
 
 /**
@@ -15,15 +17,12 @@ export interface DriveFacts {
 export async function driveFacts(config: Config, drive: Drive, verified: boolean): Promise<DriveFacts> {
   if (!verified) return {};
   const root = driveRoot(drive);
-  const [count, space] = await Promise.all([
-    withRepository(root, config.host, (repo) => repo.list()).then(
-      (l) => l.complete.length,
-      () => undefined,
-    ),
+  const [listed, space] = await Promise.all([
+    withRepository(root, config.host, async (repo) => ({ count: (await repo.list()).complete.length, kind: await repo.kind() })).catch(() => undefined),
     statfs(root).then(
       (s) => s.bavail * s.bsize,
       () => undefined,
     ),
   ]);
-  return { snapshotCount: count, freeBytes: space };
+  return { snapshotCount: listed?.count, freeBytes: space, snapshotKind: listed?.kind };
 }

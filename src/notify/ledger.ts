@@ -7,6 +7,7 @@ import type { JobOutcome, StepName } from '../job/events.js';
 import { ensureDirDurable, writeFileAtomic } from '../system/atomic-file.js';
 import { acquireLock } from '../system/flock.js';
 import type { SnapshotMemory } from '../repo/snapshot-memory.js';
+import type { SnapshotKind } from '../repo/subvolumes.js';
 
 export interface LastRun {
   outcome: JobOutcome;
@@ -33,6 +34,8 @@ export interface DriveRecord {
   lastRun?: LastRun | undefined;
   snapshotCount?: number | undefined;
   freeBytes?: number | undefined;
+  /** How the drive keeps snapshots, seen at its last run (repo/subvolumes.ts). */
+  snapshotKind?: SnapshotKind | undefined;
   /** When the last overdue reminder was sent. */
   lastReminder?: string | undefined;
   /** The last snapshot this machine completed on the drive: the interlocks' baseline (repo/host-memory.ts). */

@@ -12,6 +12,7 @@ import { readLedger, recordOf, updateLedger, type Ledger } from './ledger.js';
 import { jobMail, reminderMail, type JobLogText, type MailMessage } from './mail-message.js';
 import { renderMetrics, writeMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
+import type { SnapshotKind } from '../repo/subvolumes.js';
 import { checkOverdue, type OverdueCheck } from './overdue.js';
 import type { ReminderSchedule } from './reminder-schedule.js';
 
@@ -25,6 +26,7 @@ export interface JobDetails {
   logFile?: string | undefined;
   freeBytes?: number | undefined;
   snapshotCount?: number | undefined;
+  snapshotKind?: SnapshotKind | undefined;
   /** The mail to send instead of the usual job mail (a job the last daemon did not finish: src/daemon/crash-report.ts). */
   mail?: MailMessage | undefined;
 }
@@ -270,6 +272,7 @@ function recordJob(ledger: Ledger, drive: string, r: JobResult, details: JobDeta
   else record.lastFailure = { at: r.finishedAt, step: r.failedStep, reason: r.error ?? r.outcome };
   if (details.snapshotCount !== undefined) record.snapshotCount = details.snapshotCount;
   if (details.freeBytes !== undefined) record.freeBytes = details.freeBytes;
+  if (details.snapshotKind !== undefined) record.snapshotKind = details.snapshotKind;
 }
 
 /** The job's log: the captured text, else the file on the drive while it is there, else none. */

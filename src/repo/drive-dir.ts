@@ -10,8 +10,12 @@ import { constants, openSync } from 'node:fs';
 import { lstat, open, opendir, readlink, rename, rmdir, symlink, unlink, mkdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Stats } from 'node:fs';
+import { mountIdOf } from '../system/mount-id.js';
 
 const { O_RDONLY, O_WRONLY, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_CREAT, O_EXCL, O_NONBLOCK } = constants;
+
+/** The inode number of every btrfs subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
+export const SUBVOLUME_ROOT_INODE = 256;
 
 /** The phrase every refusal carries, so people (and tests, and the mail) recognise it. */
 export const NEVER_FOLLOWS = 'plugback never follows links on a drive';
@@ -53,15 +57,17 @@ export class DriveDir {
     /** The path people read in messages (never used to reach the directory). */
     readonly path: string,
     private readonly handle: FileHandle,
-    /** The device of the drive's file system: nothing below may be on another. */
+    /** The device of this directory's file system (on btrfs: of its subvolume). */
     readonly dev: number,
+    /** The mount the drive was opened through: nothing below may be reached through another. */
+    private readonly mount: number,
   ) {}
 
   /** Opens the drive's root: the configured path (root's config, so links in it are followed), as a directory. */
   static async openRoot(root: string): Promise<DriveDir> {
     const handle = await open(root, O_RDONLY | O_DIRECTORY);
     try {
-      return new DriveDir(root, handle, (await handle.stat()).dev);
+      return new DriveDir(root, handle, (await handle.stat()).dev, await mountIdOf(handle.fd));
     } catch (error) {
       await handle.close();
       throw error;
@@ -96,13 +102,13 @@ export class DriveDir {
     }
     try {
       const st = await handle.stat();
-      if (st.dev !== this.dev) {
+      if (st.dev !== this.dev && !(await this.isSubvolumeHere(handle, st))) {
         throw new UnsafeDriveEntry(
           this.show(name),
           `${this.show(name)} is on another file system than the drive (something is mounted there); ${NEVER_FOLLOWS} or leaves its file system: unmount it first`,
         );
       }
-      return new DriveDir(this.show(name), handle, this.dev);
+      return new DriveDir(this.show(name), handle, st.dev, this.mount);
     } catch (error) {
       await handle.close();
       throw error;
@@ -257,6 +263,11 @@ export class DriveDir {
     if (this.closed) return;
     this.closed = true;
     await this.handle.close();
+  }
+
+  /** A btrfs subvolume of the drive's own file system: its own device number, but the same mount (no mount on top). */
+  private async isSubvolumeHere(handle: FileHandle, st: Stats): Promise<boolean> {
+    return st.ino === SUBVOLUME_ROOT_INODE && (await mountIdOf(handle.fd)) === this.mount;
   }
 
   /** The refusal for an entry that could not be opened as `expected`, saying what is there instead. */

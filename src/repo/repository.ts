@@ -9,6 +9,7 @@ import { syncFileSystem } from '../system/sync-fs.js';
 import { DriveDir, temporaryName } from './drive-dir.js';
 import { DELETING_SUFFIX, INCOMPLETE_SUFFIX, parseSnapshotName, repoPaths, SNAPSHOT_RECORD, type RepoPaths } from './layout.js';
 import { MAX_RECORD_BYTES, parseSnapshotRecord, type SnapshotRecord } from './snapshot-record.js';
+import { deleteSubvolume, isSubvolume, setReadOnly, snapshotKindOf, startSubvolume, type SnapshotKind, type SubvolumeDeletion } from './subvolumes.js';
 
 /** A snapshot dated further ahead than this is "in the future": a clock that was ahead when it was made. */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -43,6 +44,8 @@ export function newestSnapshot(listing: SnapshotListing, madeLast?: string): Sna
 }
 
 export class Repository {
+  private detectedKind: SnapshotKind | undefined;
+
   private constructor(
     readonly paths: RepoPaths,
     readonly root: DriveDir,
@@ -87,6 +90,17 @@ export class Repository {
     this.baseDir ??= await this.root.ensureDir('plugback');
     this.hostDir ??= await this.baseDir.ensureDir(path.basename(this.paths.host));
     this.snapshotsDir ??= await this.hostDir.ensureDir('snapshots');
+  }
+
+  /** How this drive keeps snapshots (btrfs subvolumes, or hard-linked folders), from its file system. */
+  async kind(): Promise<SnapshotKind> {
+    this.detectedKind ??= await snapshotKindOf(this.root);
+    return this.detectedKind;
+  }
+
+  /** Whether snapshot (or .incomplete, .deleting) `name` is a btrfs subvolume. */
+  async isSubvolume(name: string): Promise<boolean> {
+    return (await this.kind()) === 'btrfs-subvolumes' && isSubvolume(this.requireSnapshots(), name);
   }
 
   /** Everything in the snapshot folder; records read (and validated) when asked. */
@@ -163,10 +177,23 @@ export class Repository {
     }
   }
 
-  /** A new, empty .incomplete folder for a run. */
-  async createIncomplete(name: string): Promise<DriveDir> {
+  /**
+   * A new .incomplete folder for a run: empty on a hard-link drive; on btrfs a subvolume that starts as a copy of
+   * `previous` (the newest complete snapshot), so that rsync only changes what changed. The caller removes what
+   * must not carry over from it (its record, states no longer configured).
+   */
+  async createIncomplete(name: string, previous?: string): Promise<DriveDir> {
     const snapshots = this.requireSnapshots();
-    return snapshots.ensureDir(`${name}${INCOMPLETE_SUFFIX}`);
+    const incomplete = `${name}${INCOMPLETE_SUFFIX}`;
+    if ((await this.kind()) === 'hard-links') return snapshots.ensureDir(incomplete);
+    await startSubvolume(snapshots, incomplete, previous);
+    await snapshots.sync();
+    return snapshots.requireDir(incomplete);
+  }
+
+  /** An .incomplete subvolume left read-only (a crash between completing and renaming it) is made writable again. */
+  async reopenIncomplete(dir: DriveDir, name: string): Promise<void> {
+    if (await this.isSubvolume(name)) await setReadOnly(dir, false);
   }
 
   /**
@@ -179,6 +206,8 @@ export class Repository {
     try {
       await dir.writeAtomic(SNAPSHOT_RECORD, `${JSON.stringify(record, null, 2)}\n`);
       await syncFileSystem(dir.pinned);
+      // From here on, nobody (not plugback, not a hook, not a user with write access) can change it.
+      if (await this.isSubvolume(incomplete)) await setReadOnly(dir, true);
     } finally {
       await dir.close();
     }
@@ -192,8 +221,11 @@ export class Repository {
     await this.requireHost().replaceSymlink('latest', `snapshots/${name}`);
   }
 
-  /** Deletes a snapshot folder: renamed to .deleting first, so an interrupted delete never leaves a damaged snapshot. */
-  async deleteSnapshot(name: string): Promise<void> {
+  /**
+   * Deletes a snapshot folder: renamed to .deleting first, so an interrupted delete never leaves a damaged snapshot.
+   * Says how: a btrfs subvolume goes at once where plugback may delete subvolumes (see subvolumes.ts).
+   */
+  async deleteSnapshot(name: string): Promise<SubvolumeDeletion | 'folder'> {
     const snapshots = this.requireSnapshots();
     let doomed = name;
     if (!name.endsWith(DELETING_SUFFIX)) {
@@ -203,7 +235,9 @@ export class Repository {
       await snapshots.rename(name, doomed);
       await snapshots.sync();
     }
+    if (await this.isSubvolume(doomed)) return deleteSubvolume(snapshots, doomed);
     await snapshots.removeTree(doomed);
+    return 'folder';
   }
 
   /** The logs folder (made when missing); the caller closes it. */

@@ -1,5 +1,5 @@
 // A workspace like the drive-safety audit's `mkws`: a 21-file source, an adopted directory drive d1 (optionally
-// a tmpfs or a loop-mounted ext4 image), host h1, a victim folder outside the drive, and the real CLI run as root.
+// a tmpfs or a loop-mounted ext4 or btrfs image), host h1, a victim folder outside the drive, and the real CLI run as root.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 const execFileP = promisify(execFile);
 export const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
-export type DriveKind = 'directory' | 'tmpfs' | 'ext4';
+export type DriveKind = 'directory' | 'tmpfs' | 'ext4' | 'btrfs';
 
 export interface CliRun {
   code: number | null;
@@ -44,10 +44,11 @@ export class Workspace {
     await fs.writeFile(path.join(w.src, 'sub', 'deep.txt'), 'deep\n');
     await fs.mkdir(w.drive);
     if (kind === 'tmpfs') await w.mount(['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', w.drive]);
-    if (kind === 'ext4') {
+    if (kind === 'ext4' || kind === 'btrfs') {
       const image = path.join(w.dir, 'drive.img');
-      await execFileP('truncate', ['-s', '32M', image]);
-      await execFileP('mkfs.ext4', ['-q', '-F', image]);
+      // 128 MiB: the smallest btrfs that mkfs.btrfs makes without complaint is about 110 MiB.
+      await execFileP('truncate', ['-s', kind === 'btrfs' ? '128M' : '32M', image]);
+      await execFileP(`mkfs.${kind}`, ['-q', kind === 'btrfs' ? '-f' : '-F', image]);
       await w.mount(['-o', 'loop', image, w.drive]);
     }
     await fs.mkdir(w.victim);

@@ -5,6 +5,10 @@ import { bytes, count, format, outcome, snapshot, step, time } from './common.js
 
 const opt = <T extends z.ZodType>(t: T) => t.optional();
 
+const snapshotKind = z
+  .enum(['btrfs-subvolumes', 'hard-links'])
+  .meta({ description: "How the drive keeps snapshots, from its file system: btrfs read-only subvolumes, or folders sharing unchanged files by hard links." });
+
 /** The ledger's record of a drive (stateDir/ledger.json), as `drives` and `status` without a daemon show it. */
 const record = z.strictObject({
   trackedSince: time,
@@ -26,6 +30,7 @@ const record = z.strictObject({
   ),
   snapshotCount: opt(count),
   freeBytes: opt(bytes),
+  snapshotKind: opt(snapshotKind),
   lastReminder: opt(time),
 });
 
@@ -85,11 +90,12 @@ export const snapshotsDoc = z
     format,
     drive: z.string(),
     host: z.string(),
+    kind: snapshotKind,
     snapshots: z.array(
       z.strictObject({
         snapshot,
         time,
-        bytes: bytes.nullable().meta({ description: 'Total size of its files (mostly shared with others by hard links); null without a usable record.' }),
+        bytes: bytes.nullable().meta({ description: 'Total size of its files (mostly shared with others, by hard links or btrfs extents); null without a usable record.' }),
         files: count.nullable(),
         transferredBytes: bytes.nullable().meta({ description: 'Bytes new in this snapshot.' }),
         states: z.array(z.string()),

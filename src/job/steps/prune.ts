@@ -37,7 +37,10 @@ async function pruneSnapshots(ctx: BackupContext, repo: Repository): Promise<voi
   for (const name of plan.prune) {
     if (name === ctx.snapshot) continue; // belt and braces: planRetention keeps the newest (this one) already
     ctx.log.info({ snapshot: name }, `pruning snapshot ${name} (not kept by the retention policy)`);
-    await repo.deleteSnapshot(name);
+    const how = await repo.deleteSnapshot(name);
+    if (how === 'file by file, not permitted at once') {
+      ctx.log.info({ snapshot: name }, `snapshot ${name} was deleted file by file: deleting a btrfs subvolume at once needs CAP_SYS_ADMIN, which this sandboxed service does not have (docs/drives.md, "btrfs drives")`);
+    }
   }
   // Leftovers of runs superseded by the snapshot just made, and deletions a crash or a pull interrupted.
   for (const name of listing.incomplete) {

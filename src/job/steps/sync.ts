@@ -1,5 +1,6 @@
 // sync: one rsync per state into <snapshots>/<name>.incomplete/<state>/, hard-linking unchanged files to the
-// previous snapshot. An interrupted run's .incomplete is reused, so a resumed run copies only what is missing.
+// previous snapshot (on a btrfs drive the .incomplete already is a copy-on-write snapshot of it: rsync only
+// changes what changed). An interrupted run's .incomplete is reused, so a resumed run copies only what is missing.
 import { formatBytes } from '../../config/units.js';
 import { opendir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -67,7 +68,8 @@ async function syncState(ctx: BackupContext, repo: Repository, work: DriveDir, s
 
 /** The same state's folder in the previous snapshot, to hard-link unchanged files to; none when it is not usable. */
 async function previousStateDir(ctx: BackupContext, repo: Repository, state: State): Promise<DriveDir | undefined> {
-  if (!ctx.previous) return undefined;
+  // Hard links cannot cross btrfs subvolumes, and are not needed there.
+  if (!ctx.previous || (await repo.kind()) === 'btrfs-subvolumes') return undefined;
   try {
     const snapshot = await repo.openSnapshot(ctx.previous.name);
     try {

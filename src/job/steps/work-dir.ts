@@ -1,5 +1,5 @@
 // Where a run copies to: the newest interrupted run's .incomplete folder (so a resumed run copies only what is
-// missing), or a new one. A resumed folder is drive input like any other: its state folders must be real
+// missing), or a new one (on a btrfs drive, a writable snapshot of the previous one). A resumed folder is drive input like any other: its state folders must be real
 // directories on the drive; one that is not (a planted link) is not resumed, and a fresh folder is started.
 import type { DriveDir } from '../../repo/drive-dir.js';
 import { INCOMPLETE_SUFFIX } from '../../repo/layout.js';
@@ -14,10 +14,20 @@ export async function openWorkDir(ctx: BackupContext, repo: Repository): Promise
     if (resumed) return resumed;
   }
   const name = `${ctx.snapshotName as string}${INCOMPLETE_SUFFIX}`;
-  const dir = await repo.createIncomplete(ctx.snapshotName as string);
+  const dir = await repo.createIncomplete(ctx.snapshotName as string, ctx.previous?.name);
+  // A btrfs snapshot starts as the previous one: its record and any state dropped since must not carry over.
+  await removeUnwanted(ctx, dir);
   ctx.workName = name;
   ctx.workDir = dir.path;
   return dir;
+}
+
+/** Removes everything but the configured states' folders (a state dropped from the config must not reappear). */
+async function removeUnwanted(ctx: BackupContext, dir: DriveDir): Promise<void> {
+  const wanted = new Set(ctx.config.states.map((s) => s.name));
+  for (const entry of await dir.entries()) {
+    if (!wanted.has(entry.name)) await dir.removeTree(entry.name);
+  }
 }
 
 /** The interrupted run `name`, cleaned of states dropped from the config; undefined when it cannot be trusted. */
@@ -40,9 +50,12 @@ async function tryResume(ctx: BackupContext, repo: Repository, name: string): Pr
     );
     return undefined;
   }
-  // A state dropped from the config since the interruption must not reappear in the new snapshot.
-  for (const entry of entries) {
-    if (!wanted.has(entry.name)) await dir.removeTree(entry.name);
+  try {
+    await repo.reopenIncomplete(dir, name);
+    await removeUnwanted(ctx, dir);
+  } catch (error) {
+    await dir.close();
+    throw error;
   }
   ctx.resumedFrom = name.slice(0, -INCOMPLETE_SUFFIX.length);
   ctx.workName = name;
