@@ -10,6 +10,7 @@ import type { JobEvent, JobResult } from '../job/events.js';
 import type { LineSink } from '../job/job-log.js';
 import { DriveRemoved } from '../job/runner.js';
 import { deviceSteps } from '../job/steps/device.js';
+import { deleteSubvolumeThroughSystemd } from '../system/drive-mounts.js';
 import { driveFacts, type DriveFacts } from '../notify/drive-facts.js';
 import { LogCapture } from '../notify/log-capture.js';
 import type { JobDetails } from '../notify/notifier.js';
@@ -126,6 +127,8 @@ export class JobRunner {
           },
         }),
         settleFailure: () => settleFailure(job),
+        // A LUKS drive's mount point is plugback's own: a path there names what the job checked (drive-mounts.ts).
+        ...(drive.kind === 'luks' ? { subvolumeHelper: (subvolume: string) => deleteSubvolumeThroughSystemd(systemd, subvolume) } : {}),
       });
       // A pull (seen by udisks2 or by the kernel) needs no "safe to remove": the ending's warning says what happened.
       // Taken as the job ends: the removal that follows a power-off, reported while the reporters work, is no pull.

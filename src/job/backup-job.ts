@@ -17,6 +17,7 @@ import { checkTarget } from './steps/check-target.js';
 import { complete } from './steps/complete.js';
 import { postBackupHooks, preBackupHooks } from './steps/hooks.js';
 import { releaseLock, takeLock } from './steps/lock.js';
+import type { SubvolumeHelper } from '../repo/subvolumes.js';
 import { prune } from './steps/prune.js';
 import { sync } from './steps/sync.js';
 import { verify } from './steps/verify.js';
@@ -35,6 +36,8 @@ export interface BackupJobRequest {
   deviceSteps?: { before: Step<BackupContext>[]; after: Step<BackupContext>[]; presence?: DevicePresence };
   /** See RunnerHooks.settleFailure: lets the daemon turn an I/O error into "drive removed during <step>". */
   settleFailure?: () => Promise<void>;
+  /** See BackupContext.subvolumeHelper. */
+  subvolumeHelper?: SubvolumeHelper;
   /** The repository lock, when the caller asked for it already (plugback run); the lock step waits for it instead. */
   lock?: Promise<HeldLock>;
 }
@@ -92,6 +95,7 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
     files: { new: 0, changed: 0, deleted: 0 },
     hooks: { entered: [], postDone: new Set() },
     ...(req.lock ? { takenLock: req.lock } : {}),
+    ...(req.subvolumeHelper ? { subvolumeHelper: req.subvolumeHelper } : {}),
   };
 
   log.info({ steps: steps.map((s) => s.name), config: req.config.file }, `backup of drive "${req.drive.name}" started`);

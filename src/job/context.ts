@@ -6,6 +6,7 @@ import type { RepoPaths } from '../repo/layout.js';
 import type { SnapshotMemory } from '../repo/host-memory.js';
 import type { SnapshotEntry } from '../repo/repository.js';
 import type { StateRecord } from '../repo/snapshot-record.js';
+import type { SubvolumeHelper } from '../repo/subvolumes.js';
 import type { HeldLock } from '../system/flock.js';
 import type { FsFeatures } from '../system/fs-features.js';
 import type { JobEvent } from './events.js';
@@ -36,6 +37,8 @@ export interface BackupContext extends StepContext {
   readonly log: Logger;
   readonly runLog: JobLog;
   readonly startedAt: Date;
+  /** Deletes a pruned btrfs snapshot with rights this process lacks (the daemon's, for LUKS drives). */
+  readonly subvolumeHelper?: SubvolumeHelper | undefined;
   emit(event: JobEvent): void;
   /** Records a warning: logged, reported, and the job ends "completed with warnings". */
   warn(message: string): void;

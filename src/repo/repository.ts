@@ -9,7 +9,7 @@ import { syncFileSystem } from '../system/sync-fs.js';
 import { DriveDir, temporaryName } from './drive-dir.js';
 import { DELETING_SUFFIX, INCOMPLETE_SUFFIX, parseSnapshotName, repoPaths, SNAPSHOT_RECORD, type RepoPaths } from './layout.js';
 import { MAX_RECORD_BYTES, parseSnapshotRecord, type SnapshotRecord } from './snapshot-record.js';
-import { deleteSubvolume, isSubvolume, setReadOnly, snapshotKindOf, startSubvolume, type SnapshotKind, type SubvolumeDeletion } from './subvolumes.js';
+import { deleteSubvolume, isSubvolume, setReadOnly, snapshotKindOf, startSubvolume, type SnapshotKind, type SubvolumeDeletion, type SubvolumeHelper } from './subvolumes.js';
 
 /** A snapshot dated further ahead than this is "in the future": a clock that was ahead when it was made. */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -225,7 +225,7 @@ export class Repository {
    * Deletes a snapshot folder: renamed to .deleting first, so an interrupted delete never leaves a damaged snapshot.
    * Says how: a btrfs subvolume goes at once where plugback may delete subvolumes (see subvolumes.ts).
    */
-  async deleteSnapshot(name: string): Promise<SubvolumeDeletion | 'folder'> {
+  async deleteSnapshot(name: string, helper?: SubvolumeHelper): Promise<SubvolumeDeletion | 'folder'> {
     const snapshots = this.requireSnapshots();
     let doomed = name;
     if (!name.endsWith(DELETING_SUFFIX)) {
@@ -235,7 +235,7 @@ export class Repository {
       await snapshots.rename(name, doomed);
       await snapshots.sync();
     }
-    if (await this.isSubvolume(doomed)) return deleteSubvolume(snapshots, doomed);
+    if (await this.isSubvolume(doomed)) return deleteSubvolume(snapshots, doomed, helper);
     await snapshots.removeTree(doomed);
     return 'folder';
   }

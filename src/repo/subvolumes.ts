@@ -49,8 +49,11 @@ export async function startSubvolume(parent: DriveDir, name: string, previous: s
   }
 }
 
-/** How a subvolume went: one ioctl, or (without CAP_SYS_ADMIN) file by file. */
-export type SubvolumeDeletion = 'at once' | 'file by file, not permitted at once';
+/** How a subvolume went: one ioctl (here, or by a helper with the right to), or (without CAP_SYS_ADMIN) file by file. */
+export type SubvolumeDeletion = 'at once' | 'at once, by the helper' | 'file by file, not permitted at once';
+
+/** Deletes the subvolume at a path (as people read it) with rights this process lacks; the caller checks it is gone. */
+export type SubvolumeHelper = (subvolume: string) => Promise<void>;
 
 /** Makes a subvolume read-only (a completed snapshot) or writable again (one to resume, or to delete file by file). */
 export async function setReadOnly(dir: DriveDir, readOnly: boolean): Promise<void> {
@@ -59,14 +62,19 @@ export async function setReadOnly(dir: DriveDir, readOnly: boolean): Promise<voi
 
 /**
  * Deletes subvolume `name` of `parent` at once. That needs CAP_SYS_ADMIN, which plugback's sandboxed services do
- * not have: then it is made writable and removed file by file (the kernel lets an emptied subvolume go with
+ * not have: then `helper` (when given) is asked to, and when it did not, the subvolume is made writable and removed file by file (the kernel lets an emptied subvolume go with
  * rmdir), as slow as a hard-link snapshot but as safe. A subvolume holding another
  * subvolume is not deleted either way (btrfs refuses, and rm does not leave the subvolume it started in).
  */
-export async function deleteSubvolume(parent: DriveDir, name: string): Promise<SubvolumeDeletion> {
+export async function deleteSubvolume(parent: DriveDir, name: string, helper?: SubvolumeHelper): Promise<SubvolumeDeletion> {
   const result = await runBtrfs(['subvolume', 'delete', '--', parent.at(name)]);
   if (result.exitCode === 0) return 'at once';
   if (!/Operation not permitted/.test(result.stderr)) throw btrfsFailed(parent, result.stderr, result.exitCode);
+  if (helper) {
+    // A helper that could not (or would not) is no failure: the files go one by one below.
+    await helper(parent.show(name)).catch(() => undefined);
+    if (!(await parent.lstat(name))) return 'at once, by the helper';
+  }
   const dir = await parent.requireDir(name);
   try {
     await setReadOnly(dir, false);

@@ -87,3 +87,13 @@ export async function closeStaleMapping(systemd: UnitJobs, cryptName: string, op
       `close it with "cryptsetup close ${cryptName}" once nothing uses it`,
   );
 }
+
+/**
+ * Deletes the btrfs subvolume at `subvolume` (a snapshot set aside as <time>.deleting on a LUKS drive, whose
+ * mount point only root can reach) through units/plugback-delete-subvolume@.service: the sandboxed daemon lacks
+ * the CAP_SYS_ADMIN that takes. Whether it is gone is for the caller to look at.
+ */
+export async function deleteSubvolumeThroughSystemd(systemd: UnitJobs, subvolume: string): Promise<void> {
+  const unit = systemdEscape(subvolume, { path: true, template: 'plugback-delete-subvolume@.service' });
+  await systemd.startUnit(unit, CLEAN_UP_TIMEOUT_MS);
+}

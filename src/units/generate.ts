@@ -141,6 +141,7 @@ function cleanUpUnits(render: Render): GeneratedFile[] {
   return [
     { path: `${UNIT_DIR}/plugback-unmount-lazily@.service`, purpose: 'detaches a busy or orphaned drive mount, for the daemon', content: render('units/plugback-unmount-lazily@.service') },
     { path: `${UNIT_DIR}/plugback-close-mapping@.service`, purpose: 'closes a LUKS mapping that outlived its disk, for the daemon', content: render('units/plugback-close-mapping@.service') },
+    { path: `${UNIT_DIR}/plugback-delete-subvolume@.service`, purpose: 'deletes a pruned btrfs snapshot at once, for the daemon', content: render('units/plugback-delete-subvolume@.service') },
   ];
 }
 

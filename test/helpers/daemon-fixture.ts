@@ -73,10 +73,10 @@ export class DaemonFixture {
   }
 
   /**
-   * An ext4 image adopted as drive `name`, known to the peer as a LUKS disk (not plugged in yet) with a
+   * An ext4 (or btrfs) image adopted as drive `name`, known to the peer as a LUKS disk (not plugged in yet) with a
    * crypttab line unless `crypttab` is false.
    */
-  async addDrive(name: string, options: { crypttab?: boolean; canPowerOff?: boolean; sizeMiB?: number } = {}): Promise<TestDrive> {
+  async addDrive(name: string, options: { crypttab?: boolean; canPowerOff?: boolean; sizeMiB?: number; fs?: 'ext4' | 'btrfs' } = {}): Promise<TestDrive> {
     const drive: TestDrive = {
       name,
       uuid: randomUUID(),
@@ -89,8 +89,10 @@ export class DaemonFixture {
     await fs.mkdir(path.dirname(drive.keyFile), { recursive: true });
     await fs.writeFile(drive.keyFile, 'not a real key: the peer plays systemd-cryptsetup', { mode: 0o600 });
     await fs.mkdir(drive.mountPoint, { recursive: true });
-    await execFileP('truncate', ['-s', `${options.sizeMiB ?? 64}M`, drive.image]);
-    await execFileP('mkfs.ext4', ['-q', '-F', drive.image]);
+    const btrfs = options.fs === 'btrfs';
+    // mkfs.btrfs wants about 110 MiB at least.
+    await execFileP('truncate', ['-s', `${options.sizeMiB ?? (btrfs ? 128 : 64)}M`, drive.image]);
+    await execFileP(btrfs ? 'mkfs.btrfs' : 'mkfs.ext4', ['-q', btrfs ? '-f' : '-F', drive.image]);
     await this.writeConfig();
     // Adopt it the way a user would: mounted at its mount point.
     await execFileP('mount', ['-o', 'loop', drive.image, drive.mountPoint]);
@@ -158,11 +160,15 @@ export class DaemonFixture {
     await fs.writeFile(this.configFile, stringify(doc));
   }
 
-  /** Starts `plugback daemon` and waits until it says it is ready; `env` is added to its environment. */
-  async startDaemon(extraEnv: Record<string, string> = {}): Promise<DaemonProcess> {
+  /**
+   * Starts `plugback daemon` and waits until it says it is ready; `env` is added to its environment. `wrapper`
+   * prefixes the command (setpriv, to run it without a capability as its sandbox does).
+   */
+  async startDaemon(extraEnv: Record<string, string> = {}, wrapper: string[] = []): Promise<DaemonProcess> {
     // Not under systemd: no journal priority prefixes, no sd_notify (unless the test gives a NOTIFY_SOCKET).
     const { NOTIFY_SOCKET: _notify, JOURNAL_STREAM: _journal, ...env } = process.env;
-    const child = spawn(process.execPath, [MAIN, 'daemon', '--config', this.configFile, '--log-level', 'debug'], {
+    const [command, ...args] = [...wrapper, process.execPath, MAIN, 'daemon', '--config', this.configFile, '--log-level', 'debug'] as [string, ...string[]];
+    const child = spawn(command, args, {
       env: { ...env, DBUS_SYSTEM_BUS_ADDRESS: this.bus.address, ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

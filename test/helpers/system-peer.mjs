@@ -588,6 +588,8 @@ function describeUnit(name) {
   const lazily = /^plugback-unmount-lazily@(.+)\.service$/.exec(name);
   if (lazily) return { kind: 'unmount-lazily', where: unitNamePathUnescape(lazily[1]) };
   if (/^plugback-close-mapping@.+\.service$/.test(name)) return { kind: 'close-mapping' };
+  const subvolume = /^plugback-delete-subvolume@(.+)\.service$/.exec(name);
+  if (subvolume) return { kind: 'delete-subvolume', where: unitNamePathUnescape(subvolume[1]) };
   return { kind: 'not-found' };
 }
 
@@ -674,6 +676,11 @@ function queueJob(name, mode, type) {
       else runUnmount(unit, job);
     } else if (kind === 'unmount-lazily' && type === 'start') {
       runProgram(job, 'umount', ['--lazy', describeUnit(name).where]);
+    } else if (kind === 'delete-subvolume' && type === 'start') {
+      // As units/plugback-delete-subvolume@.service: its ExecCondition (the path's shape), then btrfs.
+      const { where } = describeUnit(name);
+      if (/^\/.*\/plugback\/.*\/snapshots\/.*\.deleting$/.test(where)) runProgram(job, 'btrfs', ['subvolume', 'delete', '--', where]);
+      else finishJob(job, 'done');
     } else if (kind === 'device') {
       // A start job on a device waits for it to appear; stopping a device changes nothing.
       const disk = describeUnit(name).disk;

@@ -181,14 +181,21 @@ describe('generated units', () => {
         ]),
       );
       expect(settings.some((l) => l.startsWith('[Install]'))).toBe(false);
-      const cleanUpInstances = trigger === 'daemon' ? ['plugback-unmount-lazily@run-plugback-offsite\\x2da.service', 'plugback-close-mapping@plugback\\x2doffsite\\x2da.service'] : [];
+      const cleanUpInstances =
+        trigger === 'daemon'
+          ? [
+              'plugback-unmount-lazily@run-plugback-offsite\\x2da.service',
+              'plugback-close-mapping@plugback\\x2doffsite\\x2da.service',
+              'plugback-delete-subvolume@run-plugback-offsite\\x2da-plugback-h1-snapshots-2026\\x2d12\\x2d03T090720Z.deleting.service',
+            ]
+          : [];
       const r = await verify([units, await runCryptsetupGenerator(out)], [name, 'run-plugback-offsite\\x2da.mount', ...cleanUpInstances]);
       expect(r.stderr, trigger).toBe('');
       expect(r.code, shown(r)).toBe(0);
-      const cleanUp = ['plugback-unmount-lazily@.service', 'plugback-close-mapping@.service'];
+      const cleanUp = ['plugback-unmount-lazily@.service', 'plugback-close-mapping@.service', 'plugback-delete-subvolume@.service'];
       const present = await Promise.all(cleanUp.map((u) => fs.access(path.join(units, u)).then(() => true, () => false)));
       // The daemon asks systemd for these; a units-mode install has no daemon to ask.
-      expect(present).toEqual(trigger === 'daemon' ? [true, true] : [false, false]);
+      expect(present).toEqual(cleanUp.map(() => trigger === 'daemon'));
     }
   });
 
@@ -239,6 +246,20 @@ describe('generated units', () => {
     // In an Exec line systemd unescapes: a bare \x2d would reach systemctl as "-" and name a unit that does not
     // exist, leaving the drive unlocked after the run (found by the full-OS suite, scenario 7).
     expect(dropIn).toContain('ExecStopPost=-/bin/systemctl --no-block stop "systemd-cryptsetup@backup.b\\\\x2d2.service"');
+  });
+
+  it('let plugback-delete-subvolume@ delete only a snapshot set aside as .deleting (its ExecCondition, run by the real sh)', async () => {
+    const out = await generateTree('daemon');
+    const unit = await fs.readFile(path.join(out, 'etc/systemd/system/plugback-delete-subvolume@.service'), 'utf8');
+    const condition = /^ExecCondition=\/bin\/sh -c '(.+)' plugback %f$/m.exec(unit)?.[1];
+    expect(condition).toBeDefined();
+    // systemd turns $$ into $ before it runs the line.
+    const allows = async (where: string) => (await run('/bin/sh', ['-c', (condition as string).replaceAll('$$', '$'), 'plugback', where])).code === 0;
+    expect(await allows('/run/plugback/offsite-a/plugback/h1/snapshots/2026-12-03T090720Z.deleting')).toBe(true);
+    for (const where of ['/', '/home', '/run/plugback/offsite-a/plugback/h1/snapshots/2026-12-03T090720Z', '/srv/data.deleting', '/run/plugback/offsite-a/plugback/h1/snapshots']) {
+      expect(await allows(where), where).toBe(false);
+    }
+    expect(unit).toMatch(/^ExecStart=\/bin\/btrfs subvolume delete -- %f$/m);
   });
 });
 

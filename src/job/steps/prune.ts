@@ -37,17 +37,18 @@ async function pruneSnapshots(ctx: BackupContext, repo: Repository): Promise<voi
   for (const name of plan.prune) {
     if (name === ctx.snapshot) continue; // belt and braces: planRetention keeps the newest (this one) already
     ctx.log.info({ snapshot: name }, `pruning snapshot ${name} (not kept by the retention policy)`);
-    const how = await repo.deleteSnapshot(name);
+    const how = await repo.deleteSnapshot(name, ctx.subvolumeHelper);
     if (how === 'file by file, not permitted at once') {
-      ctx.log.info({ snapshot: name }, `snapshot ${name} was deleted file by file: deleting a btrfs subvolume at once needs CAP_SYS_ADMIN, which this sandboxed service does not have (docs/drives.md, "btrfs drives")`);
+      const helper = ctx.subvolumeHelper ? ', and plugback-delete-subvolume@.service did not (plugback install writes it)' : '';
+      ctx.log.info({ snapshot: name }, `snapshot ${name} was deleted file by file: deleting a btrfs subvolume at once needs CAP_SYS_ADMIN, which this sandboxed service does not have${helper} (docs/drives.md, "Two kinds of snapshot")`);
     }
   }
   // Leftovers of runs superseded by the snapshot just made, and deletions a crash or a pull interrupted.
   for (const name of listing.incomplete) {
     ctx.log.info({ leftover: name }, `removing ${name}, left by an earlier run`);
-    await repo.deleteSnapshot(name);
+    await repo.deleteSnapshot(name, ctx.subvolumeHelper);
   }
-  for (const name of listing.deleting) await repo.deleteSnapshot(name);
+  for (const name of listing.deleting) await repo.deleteSnapshot(name, ctx.subvolumeHelper);
   if (listing.deleting.length > 0) {
     const n = listing.deleting.length;
     ctx.log.info({ leftovers: listing.deleting }, `removed ${n} half-deleted snapshot${n === 1 ? '' : 's'} left by an interrupted prune: ${listing.deleting.join(', ')}`);
