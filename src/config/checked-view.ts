@@ -9,6 +9,7 @@ export interface DriveView {
   keyFile?: string;
   cryptName?: string;
   deviceTimeout?: string;
+  btrfsCompression?: string;
   /** archive.to, when given as an absolute path. */
   archiveTo?: string;
   /** Whether archive: has a `passphrase` key (refused: see checks-archive.ts). */
@@ -49,6 +50,7 @@ export function viewForChecks(raw: unknown): CheckedView {
     if (d.keyFile !== undefined) view.keyFile = String(d.keyFile);
     if (d.cryptName !== undefined) view.cryptName = String(d.cryptName);
     if (d.deviceTimeout !== undefined) view.deviceTimeout = String(d.deviceTimeout);
+    if (d.btrfsCompression !== undefined) view.btrfsCompression = String(d.btrfsCompression);
     if (isRecord(d.archive)) {
       const to = absolute(d.archive.to);
       if (to) view.archiveTo = to;

@@ -50,7 +50,7 @@ function driveKindFindings(config: CheckedView): Finding[] {
     } else if (drive.uuid !== undefined && drive.path !== undefined) {
       findings.push({ path: ['drives', name, 'path'], atKey: true, message: `drive "${name}" has both uuid and path: keep one` });
     } else if (drive.path !== undefined) {
-      for (const key of ['keyFile', 'cryptName', 'mountPoint', 'deviceTimeout'] as const) {
+      for (const key of ['keyFile', 'cryptName', 'mountPoint', 'deviceTimeout', 'btrfsCompression'] as const) {
         if (drive[key] !== undefined) {
           findings.push({
             path: ['drives', name, key],

@@ -14,6 +14,8 @@ export interface LuksDrive {
   mountPoint: string;
   /** How long systemd waits for the drive to appear when asked to unlock it, in ms. */
   deviceTimeout: number;
+  /** drives.<name>.btrfsCompression: mount with compress=zstd (a btrfs drive only). */
+  btrfsCompression: 'off' | 'zstd';
   /** This drive's own reminders.overdueAfterDays. */
   overdueAfterDays?: number | undefined;
   schedule?: DriveSchedule | undefined;
@@ -115,6 +117,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
           cryptName: d.cryptName ?? `plugback-${name}`,
           mountPoint: d.mountPoint ?? `/run/plugback/${name}`,
           deviceTimeout: d.deviceTimeout ?? DEFAULT_DEVICE_TIMEOUT_MS,
+          btrfsCompression: d.btrfsCompression ?? 'off',
           overdueAfterDays: d.overdueAfterDays,
           schedule: scheduleOf(d),
           archive: archiveOf(d, parsed.stateDir),

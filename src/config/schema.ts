@@ -153,6 +153,10 @@ const driveSchema = z
     deviceTimeout: timerDuration(
       'How long unlocking waits for the drive to show up before it fails (x-systemd.device-timeout= in its crypttab line). Default: 30s',
     ).optional(),
+    btrfsCompression: z
+      .enum(['off', 'zstd'])
+      .meta({ description: 'For a LUKS drive formatted with btrfs: "zstd" mounts it with compress=zstd, so what is written from then on is compressed (less space and I/O, more CPU; files that do not compress are stored as they are). A drive of another file system then fails to mount. Default: off' })
+      .optional(),
     overdueAfterDays: z
       .int()
       .min(1)

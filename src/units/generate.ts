@@ -157,6 +157,7 @@ function mountUnitFile(drive: LuksDrive, cryptUnit: string, render: Render): Gen
       CRYPT_NAME: drive.cryptName,
       // Where= takes the path as it is, with specifiers: only "%" needs doubling.
       MOUNT_POINT: drive.mountPoint.replace(/%/g, '%%'),
+      EXTRA_OPTIONS: drive.btrfsCompression === 'zstd' ? ',compress=zstd' : '',
     }),
   };
 }

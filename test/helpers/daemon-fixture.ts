@@ -167,8 +167,8 @@ export class DaemonFixture {
   async startDaemon(extraEnv: Record<string, string> = {}, wrapper: string[] = []): Promise<DaemonProcess> {
     // Not under systemd: no journal priority prefixes, no sd_notify (unless the test gives a NOTIFY_SOCKET).
     const { NOTIFY_SOCKET: _notify, JOURNAL_STREAM: _journal, ...env } = process.env;
-    const [command, ...args] = [...wrapper, process.execPath, MAIN, 'daemon', '--config', this.configFile, '--log-level', 'debug'] as [string, ...string[]];
-    const child = spawn(command, args, {
+    const argv = [...wrapper, process.execPath, MAIN, 'daemon', '--config', this.configFile, '--log-level', 'debug'];
+    const child = spawn(argv[0] as string, argv.slice(1), {
       env: { ...env, DBUS_SYSTEM_BUS_ADDRESS: this.bus.address, ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -36,6 +36,7 @@ async function writeConfig(dir: string, trigger: 'daemon' | 'units', extraDrive 
       '  offsite-a:',
       `    uuid: ${UUID_A}`,
       '    deviceTimeout: 45s',
+      '    btrfsCompression: zstd',
       '  offsite-b:',
       `    uuid: ${UUID_B}`,
       '    cryptName: backup.b-2',
@@ -181,6 +182,9 @@ describe('generated units', () => {
         ]),
       );
       expect(settings.some((l) => l.startsWith('[Install]'))).toBe(false);
+      // drives.offsite-a.btrfsCompression: zstd, and only there.
+      const compressed = await fs.readFile(path.join(units, 'run-plugback-offsite\\x2da.mount'), 'utf8');
+      expect(compressed.split('\n')).toContain('Options=nodev,nosuid,noexec,noatime,compress=zstd');
       const cleanUpInstances =
         trigger === 'daemon'
           ? [

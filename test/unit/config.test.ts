@@ -29,6 +29,7 @@ describe('a valid config', () => {
         cryptName: 'plugback-offsite-a',
         mountPoint: '/run/plugback/offsite-a',
         deviceTimeout: 30_000,
+        btrfsCompression: 'off',
       },
       { kind: 'directory', name: 'nas-disk', path: '/srv/backup' },
     ]);
@@ -99,7 +100,7 @@ describe('config problems', () => {
     ]);
   });
 
-  it('refuses two drives with one cryptName (one crypttab entry cannot unlock both) and a deviceTimeout on a directory', () => {
+  it('refuses two drives with one cryptName (one crypttab entry cannot unlock both), a deviceTimeout and a btrfsCompression on a directory', () => {
     const text = [
       'drives:',
       '  a:',
@@ -110,6 +111,7 @@ describe('config problems', () => {
       '  c:',
       '    path: /backup',
       '    deviceTimeout: 1m',
+      '    btrfsCompression: zstd',
       'states:',
       '  s:',
       '    folders: [/srv]',
@@ -118,6 +120,7 @@ describe('config problems', () => {
     expect(problemsOf(text)).toEqual([
       `${FILE}:6:11: drives.b.uuid: cryptName plugback-b is already used by drive "a"`,
       `${FILE}:9:5: drives.c.deviceTimeout: deviceTimeout only applies to LUKS drives (with uuid); drive "c" is a directory target (path)`,
+      `${FILE}:10:5: drives.c.btrfsCompression: btrfsCompression only applies to LUKS drives (with uuid); drive "c" is a directory target (path)`,
     ]);
   });
 
