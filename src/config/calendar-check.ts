@@ -1,7 +1,6 @@
 // `plugback config check` asks the real `systemd-analyze calendar` about every schedule: the load-time check
 // only keeps out what could break the unit, systemd's own parser knows the grammar. Loaded only by config check,
 // so loading a config never spawns.
-import { execa } from 'execa';
 import type { Config } from './model.js';
 import type { ConfigPath } from './positions.js';
 
@@ -12,6 +11,8 @@ export interface CalendarFinding {
 
 /** What systemd-analyze says of one expression: undefined when it takes it, 'unavailable' when it is not installed. */
 export async function systemdCalendarProblem(expression: string): Promise<string | undefined | 'unavailable'> {
+  // execa loaded when needed: some hundred modules a daemon at rest would otherwise keep in memory.
+  const { execa } = await import('execa');
   const result = await execa('systemd-analyze', ['calendar', '--', expression], { reject: false, timeout: 10_000 });
   if (result.failed && (result as { code?: string }).code === 'ENOENT') return 'unavailable';
   if (result.exitCode !== 0) {

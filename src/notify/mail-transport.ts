@@ -1,7 +1,6 @@
 // Handing one message to the mail system: SMTP (nodemailer) or the local sendmail program, with a time limit,
 // and the password read from its file or environment variable at the moment of sending, never logged.
 import { open, type FileHandle } from 'node:fs/promises';
-import { execa } from 'execa';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { MailSettings } from '../config/model.js';
 import type { MailMessage } from './mail-message.js';
@@ -50,6 +49,8 @@ async function viaSendmail(program: string, mail: Mail, timeoutMs: number): Prom
   const built = await nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }).sendMail(mail);
   // The envelope holds bare addresses, also when mail.from is written as "NAS <nas@example.org>".
   const { from, to } = built.envelope as { from: string; to: string[] };
+  // execa loaded when needed: some hundred modules a daemon at rest would otherwise keep in memory.
+  const { execa } = await import('execa');
   const r = await execa(program, ['-i', '-f', from, ...to], { input: built.message as Buffer, timeout: timeoutMs, forceKillAfterDelay: 2000, reject: false });
   if (r.timedOut) throw new Error(`no answer within ${timeoutMs / 1000}s (${program} was stopped)`);
   if (r.failed) throw new Error(r.stderr.trim() || r.shortMessage);

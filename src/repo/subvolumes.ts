@@ -5,6 +5,7 @@
 //
 // Every path handed to the btrfs command is a DriveDir's pinned /proc/<pid>/fd path and a name checked by it.
 import { statfs } from 'node:fs/promises';
+import { runProgram } from '../system/spawn-program.js';
 import type { DriveDir } from './drive-dir.js';
 import { SUBVOLUME_ROOT_INODE } from './drive-dir.js';
 
@@ -86,9 +87,8 @@ export async function deleteSubvolume(parent: DriveDir, name: string, helper?: S
 }
 
 async function reflinkCopy(parent: DriveDir, source: DriveDir, dest: string): Promise<void> {
-  const { execa } = await import('execa');
   // -a copies links as links (never following them), -x stays on the drive's file system.
-  const result = await execa('cp', ['-a', '-x', '--reflink=always', '--', `${source.pinned}/.`, `${dest}/`], { reject: false, stdin: 'ignore' });
+  const result = await runProgram('cp', ['-a', '-x', '--reflink=always', '--', `${source.pinned}/.`, `${dest}/`]);
   if (result.exitCode !== 0) {
     const said = result.stderr.replaceAll(source.pinned, source.path).replaceAll(parent.pinned, parent.path).trim().split('\n').slice(-3).join(' | ');
     throw new Error(`could not carry the previous snapshot ${source.path} over into a subvolume: ${said}`);
@@ -100,10 +100,10 @@ async function btrfs(dir: DriveDir, args: string[]): Promise<void> {
   if (result.exitCode !== 0) throw btrfsFailed(dir, result.stderr, result.exitCode);
 }
 
+// node:child_process, not execa: the backup and prune path stays light (spawn-program.ts).
 async function runBtrfs(args: string[]): Promise<{ exitCode: number; stderr: string }> {
-  const { execa } = await import('execa');
-  const result = await execa('btrfs', args, { reject: false, stdin: 'ignore' });
-  if ((result as { code?: string }).code === 'ENOENT') {
+  const result = await runProgram('btrfs', args);
+  if (result.code === 'ENOENT') {
     throw new Error('the drive is btrfs, and plugback keeps its snapshots there as btrfs subvolumes with the btrfs command, which is not installed (apt-get install btrfs-progs)');
   }
   return { exitCode: result.exitCode ?? -1, stderr: result.stderr };

@@ -1,10 +1,11 @@
 // A drive's file system before systemd mounts it: its type (blkid(8)) and a preen (e2fsck(8)); and who keeps a
 // mount point busy (from /proc, so it needs no psmisc). Mounting itself is systemd's: drive-mounts.ts.
 import { readdir, readlink } from 'node:fs/promises';
-import { execa } from 'execa';
 
 /** The file system type on a device (or image file), as blkid probes it; undefined when it finds none. */
 export async function fsTypeOf(device: string): Promise<string | undefined> {
+  // execa loaded when needed: some hundred modules a daemon at rest would otherwise keep in memory.
+  const { execa } = await import('execa');
   const result = await execa('blkid', ['-p', '-o', 'value', '-s', 'TYPE', device], { reject: false, timeout: 30_000 });
   return result.exitCode === 0 && result.stdout.trim() ? result.stdout.trim() : undefined;
 }
@@ -17,6 +18,7 @@ export interface PreenResult {
 
 /** `e2fsck -p`: fixes what is safe to fix without asking; throws when the file system needs a human. */
 export async function preenExt(device: string, signal?: AbortSignal): Promise<PreenResult> {
+  const { execa } = await import('execa');
   const result = await execa('e2fsck', ['-p', device], { reject: false, all: true, timeout: 30 * 60_000, ...(signal ? { cancelSignal: signal } : {}) });
   const output = (result.all ?? '').trim();
   const code = result.exitCode ?? -1;

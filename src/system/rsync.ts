@@ -14,7 +14,11 @@ export interface RsyncOptions {
   fineTimes?: boolean;
 }
 
-/** rsync's arguments for one state. --delete only ever acts inside the new snapshot (it matters when resuming). */
+/**
+ * rsync's arguments for one state. --delete only ever acts inside the new snapshot (it matters when resuming).
+ * Never --inplace, not even into a btrfs snapshot: with -H it writes a changed file through every name of a
+ * destination file that was hard-linked, so a link the source split up gets the new content twice (rsync 3.5.0).
+ */
 export function rsyncArgs(o: RsyncOptions): string[] {
   const args = ['-aHS', '--numeric-ids', '--relative', '--delete', '--delete-excluded'];
   if (o.acls) args.push('-A');

@@ -1,5 +1,4 @@
 // When systemd will next start a timer: `systemctl show`, asked only about timers plugback installed.
-import { execa } from 'execa';
 
 /**
  * The next time `unit` elapses, or null when it cannot be known: systemctl missing or failing (no systemd
@@ -8,6 +7,8 @@ import { execa } from 'execa';
 export async function nextElapse(unit: string): Promise<Date | null> {
   const args = ['show', '--timestamp=unix', '-p', 'LoadState', '-p', 'ActiveState', '-p', 'NextElapseUSecRealtime', '--', unit];
   // TZ and LC_ALL fixed: systemd 252's show ignores --timestamp=unix and prints local text time, so make that UTC.
+  // execa loaded when needed: some hundred modules a daemon at rest would otherwise keep in memory.
+  const { execa } = await import('execa');
   const result = await execa('systemctl', args, { reject: false, timeout: 5_000, env: { TZ: 'UTC', LC_ALL: 'C' } });
   if (result.exitCode !== 0) return null;
   const properties = new Map(

@@ -1,6 +1,5 @@
 // A systemd unit's status and the end of its journal, as text for a mail. Either may be missing (no systemd
 // in a container, no permission for the journal): the mail then says why instead.
-import { execa } from 'execa';
 
 export interface UnitReport {
   status: string;
@@ -20,6 +19,8 @@ export async function unitReport(unit: string, lines: number): Promise<UnitRepor
 
 /** What a command printed; `systemctl status` exits 3 for a failed unit, which is the normal case here. */
 async function output(command: string, args: string[]): Promise<string> {
+  // execa loaded when needed: some hundred modules a daemon at rest would otherwise keep in memory.
+  const { execa } = await import('execa');
   const result = await execa(command, args, { reject: false, timeout: TIMEOUT_MS, all: true, stdin: 'ignore' });
   const text = (result.all ?? '').trim();
   if (result.failed && text === '') return `(${command} ${args.join(' ')} gave nothing: ${result.shortMessage})`;
