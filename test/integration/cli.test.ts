@@ -452,8 +452,10 @@ describe('plugback run', () => {
     expect(table.code, shown(table)).toBe(0);
     const rows = table.stdout.split('\n').filter(Boolean);
     expect(rows[0]).toMatch(/^SNAPSHOT\s+LOCAL TIME\s+SIZE\s+FILES\s+NEW\s+STATES/);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
     expect(rows[1]).toMatch(new RegExp(`^${result.snapshot}\\s.*\\s2\\s.*\\sdata$`));
+    // The kind of snapshot this drive keeps, detected from its file system.
+    expect(rows[2]).toMatch(/^snapshots kept as (hard links|btrfs)/);
   });
 
   it('prints JSON log lines on a non-TTY stdout, the last one carrying the result', async () => {
