@@ -11,6 +11,7 @@ export const BTRFS_DRIVE = 'offsite-btrfs';
 const ID = 'f';
 const KEY = `/etc/plugback/keys/${BTRFS_DRIVE}.key`;
 const MOUNT = `/run/plugback/${BTRFS_DRIVE}`;
+const MAPPING = `plugback-${BTRFS_DRIVE}`;
 const HELPER_UNITS = 'plugback-delete-subvolume@*';
 // Only the newest snapshot is kept, so the second backup prunes the first. Global, put back when the scenario ends.
 const KEEP_ONE = ['  retention:', '    keepLast: 1', '    keepDaily: 0', '    keepWeekly: 0', '    keepMonthly: 0', '    keepYearly: 0'].join('\n');
@@ -34,20 +35,23 @@ export async function btrfsDriveScenario() {
   });
 }
 
-/** mkfs.btrfs in the LUKS container made on the host, then `plugback drive adopt`, with the daemon stopped. */
+/**
+ * mkfs.btrfs in the LUKS container made on the host, then `plugback drive adopt`, with the daemon stopped. Opened
+ * under the mapping name and at the mount point plugback uses, as scenario 8 opens drive A: adopt wants it there.
+ */
 async function makeDrive(r) {
   sh('systemctl stop plugback.service');
   await plugTracked(ID, params.imageF, params.uuidF);
   try {
-    sh(`cryptsetup open --key-file ${KEY} ${byUuid(params.uuidF)} prep-${ID}`);
-    r.mkfs = sh(`mkfs.btrfs -f -L ${BTRFS_DRIVE} /dev/mapper/prep-${ID}`, { allowFail: true });
+    sh(`cryptsetup open --key-file ${KEY} ${byUuid(params.uuidF)} ${MAPPING}`);
+    r.mkfs = sh(`mkfs.btrfs -f -L ${BTRFS_DRIVE} /dev/mapper/${MAPPING}`, { allowFail: true });
     if (r.mkfs.code !== 0) throw new Error(`mkfs.btrfs failed: ${r.mkfs.err}`);
-    sh(`mkdir -p ${MOUNT} && mount /dev/mapper/prep-${ID} ${MOUNT}`);
+    sh(`mkdir -p ${MOUNT} && mount /dev/mapper/${MAPPING} ${MOUNT}`);
     r.adopt = sh(`plugback drive adopt ${BTRFS_DRIVE}`, { allowFail: true });
     if (r.adopt.code !== 0) throw new Error(`plugback drive adopt failed: ${r.adopt.err}`);
   } finally {
     sh(`umount ${MOUNT}`, { allowFail: true });
-    sh(`cryptsetup close prep-${ID}`, { allowFail: true });
+    sh(`cryptsetup close ${MAPPING}`, { allowFail: true });
     await unplugTracked(ID, params.uuidF);
   }
   startDaemon(); // it reads the config with KEEP_ONE
@@ -74,8 +78,8 @@ async function openReadOnly() {
   await plugTracked(ID, params.imageF, params.uuidF);
   const out = {};
   try {
-    sh(`cryptsetup open --readonly --key-file ${KEY} ${byUuid(params.uuidF)} plugback-${BTRFS_DRIVE}`);
-    sh(`mkdir -p ${MOUNT} && mount -o ro /dev/mapper/plugback-${BTRFS_DRIVE} ${MOUNT}`);
+    sh(`cryptsetup open --readonly --key-file ${KEY} ${byUuid(params.uuidF)} ${MAPPING}`);
+    sh(`mkdir -p ${MOUNT} && mount -o ro /dev/mapper/${MAPPING} ${MOUNT}`);
     out.fsType = sh(`findmnt -n -o FSTYPE ${MOUNT}`, { allowFail: true }).out;
     const base = `${MOUNT}/plugback/guest`;
     out.snapshots = readdirSync(`${base}/snapshots`).sort();
@@ -93,7 +97,7 @@ async function openReadOnly() {
     out.snapshotsCmd = sh(`plugback snapshots ${BTRFS_DRIVE}`, { allowFail: true });
   } finally {
     sh(`umount ${MOUNT}`, { allowFail: true });
-    sh(`cryptsetup close plugback-${BTRFS_DRIVE}`, { allowFail: true });
+    sh(`cryptsetup close ${MAPPING}`, { allowFail: true });
     await unplugTracked(ID, params.uuidF);
   }
   return out;
