@@ -20,6 +20,7 @@ import { scheduledChecks } from './checks/scheduled.mjs';
 import { hostileDriveChecks } from './checks/hostile-drive.mjs';
 import { pullCrashChecks } from './checks/pull-crash.mjs';
 import { sandboxChecks } from './checks/sandbox.mjs';
+import { btrfsDriveChecks } from './checks/btrfs-drive.mjs';
 
 const log = (...a) => console.log(...a);
 // The scenario groups this run plays (PLUGBACK_SYSTEM_ONLY, scenarios.mjs); only their tests are defined below.
@@ -79,7 +80,10 @@ beforeAll(async () => {
   // The drives, made on the host as image files. LUKS2 with a CHEAP KDF (PBKDF2, 1000 iterations) on purpose: argon2
   // under TCG would take a long time on every unlock. Drives A and B: their keys. Drive C: formatted with one key while the
   // config names another (the wrong-key scenario). Drive U: a plain ext4 disk nobody configured. Drive H: its key; the
-  // guest plants hostile links on it (scenario 9).
+  // guest plants hostile links on it (scenario 9). Drive F: its key; the guest makes btrfs on it (scenario 13), and
+  // mkfs.btrfs wants at least 114 MiB.
+  const keyF = randomBytes(64);
+  const uuidF = randomUUID();
   const keyH = randomBytes(64);
   const uuidH = randomUUID();
   const keyA = randomBytes(64);
@@ -89,7 +93,7 @@ beforeAll(async () => {
   const uuidA = randomUUID();
   const uuidB = randomUUID();
   const uuidC = randomUUID();
-  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-b.img': join(runDir, 'disk-b.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img'), 'disk-h.img': join(runDir, 'disk-h.img') };
+  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-b.img': join(runDir, 'disk-b.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img'), 'disk-h.img': join(runDir, 'disk-h.img'), 'disk-f.img': join(runDir, 'disk-f.img') };
   const luks = async (file, size, uuid, key) => {
     await run('truncate', ['-s', size, file]);
     const keyFile = join(runDir, `${uuid}.key`);
@@ -101,11 +105,12 @@ beforeAll(async () => {
   await luks(disks['disk-b.img'], '256M', uuidB, keyB);
   await luks(disks['disk-c.img'], '64M', uuidC, keyC);
   await luks(disks['disk-h.img'], '256M', uuidH, keyH);
+  await luks(disks['disk-f.img'], '256M', uuidF, keyF);
   await run('truncate', ['-s', '64M', disks['disk-u.img']]);
   await run('mkfs.ext4', ['-q', '-F', '-L', 'pbtest-unknown', disks['disk-u.img']]);
 
-  const params = { scenarios: SELECTED, uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', uuidH, imageH: 'disk-h.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
-  const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-b.key': keyB, 'offsite-c.key': keyCWrong, 'offsite-h.key': keyH } });
+  const params = { scenarios: SELECTED, uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', uuidH, imageH: 'disk-h.img', uuidF, imageF: 'disk-f.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
+  const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-b.key': keyB, 'offsite-c.key': keyCWrong, 'offsite-h.key': keyH, 'offsite-btrfs.key': keyF } });
   guest = new Guest({ image, payload, runDir, log });
   await guest.start();
   try {
@@ -152,7 +157,7 @@ function scenario(name) {
 
 /** Each group's tests, defined only when the group is played. */
 const CHECKS = { ...plugChecks(scenario), ...twoDrivesLedChecks(scenario), ...restoreUnitsChecks(scenario),
-  ...scheduledChecks(scenario, log), ...pullCrashChecks(scenario, log), ...sandboxChecks(scenario, log), ...hostileDriveChecks(scenario, log) };
+  ...scheduledChecks(scenario, log), ...pullCrashChecks(scenario, log), ...sandboxChecks(scenario, log), ...btrfsDriveChecks(scenario, log), ...hostileDriveChecks(scenario, log) };
 const unchecked = GROUPS.filter((g) => !CHECKS[g]);
 if (unchecked.length > 0) throw new Error(`scenario groups with no tests: ${unchecked.join(', ')}`);
 

@@ -50,6 +50,9 @@ drives:
   offsite-h:
     uuid: ${params.uuidH}
     keyFile: /etc/plugback/keys/offsite-h.key
+  offsite-btrfs:
+    uuid: ${params.uuidF}
+    keyFile: /etc/plugback/keys/offsite-btrfs.key
 ${extraDrives}
 states:
   photos:

@@ -14,6 +14,7 @@ import { scheduledScenario } from './scheduled-backup.mjs';
 import { hostileDriveScenarios } from './hostile-drive.mjs';
 import { pullAndCrashScenarios } from './pull-crash.mjs';
 import { sandboxScenario } from './sandbox.mjs';
+import { btrfsDriveScenario } from './btrfs-drive.mjs';
 
 async function main() {
   marker('driver started');
@@ -24,6 +25,7 @@ async function main() {
   await scheduledScenario(); // 10: its own drive and config; before 9, which plants hostile links
   await pullAndCrashScenarios(); // 11: a pull after complete, three times; the daemon killed mid-copy
   await sandboxScenario(); // 12: /home backed up, hooks with systemctl, systemd mounting, from the sandbox
+  await btrfsDriveScenario(); // 13: its own btrfs drive; snapshots as subvolumes, pruned through systemd
   // Scenario 9: last, so that a daemon that wrote through a planted link disturbs no other.
   await hostileDriveScenarios();
 }

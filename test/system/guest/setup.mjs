@@ -13,7 +13,7 @@ export async function setUp() {
   writeFileSync('/usr/local/bin/plugback', '#!/bin/sh\nexec /usr/local/bin/node /opt/plugback/dist/main.js "$@"\n');
   chmodSync('/usr/local/bin/plugback', 0o755);
   sh('mkdir -p /etc/plugback/keys && chmod 700 /etc/plugback/keys');
-  for (const k of ['offsite-a.key', 'offsite-b.key', 'offsite-c.key', 'offsite-h.key']) {
+  for (const k of ['offsite-a.key', 'offsite-b.key', 'offsite-c.key', 'offsite-h.key', 'offsite-btrfs.key']) {
     copyFileSync(`${PAYLOAD}/keys/${k}`, `/etc/plugback/keys/${k}`);
     chmodSync(`/etc/plugback/keys/${k}`, 0o600);
   }
