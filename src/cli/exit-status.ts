@@ -15,10 +15,10 @@ const GROUP = (name: string): Codes => [
 export const EXIT_STATUS: Record<string, Codes> = {
   '': [
     [EXIT.ok, 'success'],
-    [EXIT.failed, 'failed (and any unexpected error)'],
+    [EXIT.failed, 'failed (and any unexpected error); check: damage found'],
     [EXIT.usage, 'usage or config error'],
     [EXIT.warnings, 'done, with warnings (run, restore, status --follow)'],
-    [EXIT.busy, 'this drive is being backed up already (run), or the lock is held (forget): nothing was done'],
+    [EXIT.busy, 'this drive is being backed up already (run), or the lock is held (forget, check): nothing was done'],
     [130, 'a second Ctrl-C during run: stopped without the clean-up'],
   ],
   run: [
@@ -33,6 +33,12 @@ export const EXIT_STATUS: Record<string, Codes> = {
     [EXIT.ok, 'listed (also when there are none yet)'],
     [EXIT.failed, 'the drive is not there, is another drive, or cannot be read'],
     USAGE,
+  ],
+  check: [
+    [EXIT.ok, 'nothing wrong found'],
+    [EXIT.failed, 'damage found: a file missing, unreadable or different from when it was backed up, a damaged checksum list, or scrub errors (all listed)'],
+    [EXIT.usage, 'the check could not run: usage or config error, the drive is not there or is another drive'],
+    [EXIT.busy, 'the lock is held (a backup, restore or archive runs): nothing was checked'],
   ],
   forget: [
     [EXIT.ok, 'the snapshot is deleted'],

@@ -36,13 +36,8 @@ Examples:
     .action(async (driveName: string, snapshot: string, flags: { json?: boolean }, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));
       const drive = findDrive(config, driveName);
-      const { acquireLock, LockTimeoutError } = await import('../system/flock.js');
-      const { describeHolder } = await import('../system/lock-file.js');
-      const lock = await acquireLock(config.backup.lockFile, { waitMs: 0, owner: { what: 'delete-snapshot', drive: drive.name } }).catch((error: Error) => {
-        if (!(error instanceof LockTimeoutError)) throw new UserError(error.message, EXIT.failed);
-        const who = error.holders.map(describeHolder).join(', ') || 'another process';
-        throw new UserError(`not now: the repository lock ${error.file} is held by ${who}; nothing was deleted. Try again when that is done.`, EXIT.busy);
-      });
+      const { takeLockNow } = await import('./cli-lock.js');
+      const lock = await takeLockNow(config, { what: 'delete-snapshot', drive: drive.name }, 'nothing was deleted');
       try {
         const { recallSnapshot } = await import('../repo/host-memory.js');
         const { ForgetRefused, forgetSnapshot } = await import('../repo/forget.js');

@@ -14,6 +14,7 @@ import { archive } from './steps/archive.js';
 import { checkShrink } from './steps/check-shrink.js';
 import { checkSource } from './steps/check-source.js';
 import { checkTarget } from './steps/check-target.js';
+import { recordChecksums } from './steps/checksums.js';
 import { complete } from './steps/complete.js';
 import { postBackupHooks, preBackupHooks } from './steps/hooks.js';
 import { releaseLock, takeLock } from './steps/lock.js';
@@ -51,6 +52,8 @@ export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
   preBackupHooks,
   sync,
   checkShrink,
+  // Before complete: a snapshot is never complete without its checksum list (on btrfs it is read-only after).
+  recordChecksums,
   complete,
   // Before prune: a snapshot that reads back wrong must not be the reason older ones are deleted.
   verify,

@@ -12,6 +12,7 @@ export type StepName =
   | 'lock'
   | 'sync'
   | 'check-shrink'
+  | 'checksums'
   | 'complete'
   | 'prune'
   | 'verify'

@@ -16,6 +16,8 @@ const FAILED: Partial<Record<StepName, string>> = {
   sync: 'rsync could not copy: the log below has its error. The copy so far is kept on the drive and the next run continues it.',
   'check-shrink':
     'A source lost more files or bytes than backup.maxShrinkPercent allows, so the snapshot was not completed and nothing was pruned. If the shrink is intended, run `plugback run DRIVE --allow-shrink` once.',
+  checksums:
+    'Files just copied could not be read back from the drive to record their checksums: check the drive (smartctl -a, dmesg). The copy so far is kept on the drive and the next run continues it.',
   complete: 'The snapshot could not be finished on the drive: check that the drive has space and no I/O errors (dmesg).',
   verify: 'Files read back from the new snapshot differ from the source: the drive may be failing. Check it (smartctl -a, dmesg) before trusting it.',
   prune: 'Old snapshots could not be removed; the new snapshot is fine. Check the drive for errors and free space.',

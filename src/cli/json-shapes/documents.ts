@@ -1,4 +1,4 @@
-// The JSON documents of `status`, `snapshots`, `versions`, `forget`, `prune --dry-run`, `drives` and `config check`
+// The JSON documents of `status`, `snapshots`, `versions`, `forget`, `check`, `prune --dry-run`, `drives` and `config check`
 // with --json (docs/json.md).
 import { z } from '../../config/zod.js';
 import { bytes, count, format, outcome, snapshot, step, time } from './common.js';
@@ -160,6 +160,36 @@ export const forgetDoc = z
     freeBytes: bytes.nullable().meta({ description: 'Free space on the drive afterwards (also recorded for plugback drives); null when it cannot be read.' }),
   })
   .meta({ title: 'plugback forget --json' });
+
+export const checkDoc = z
+  .strictObject({
+    format,
+    drive: z.string(),
+    host: z.string(),
+    mode: z.enum(['all', 'sample']).meta({ description: 'all: every file of every snapshot; sample: files picked at random across them.' }),
+    snapshots: z.array(snapshot).meta({ description: 'The complete snapshots looked at, oldest first.' }),
+    unlisted: z.array(snapshot).meta({ description: 'Snapshots without a checksum list: read for errors only (all), or not sampled.' }),
+    files: count.meta({ description: 'Files found (all) or listed (sample).' }),
+    read: count.meta({ description: 'Files read back from the drive.' }),
+    bytesRead: bytes,
+    damage: z
+      .array(
+        z.strictObject({
+          snapshot,
+          state: z.string().meta({ description: 'The state the file belongs to; empty for the checksum list itself.' }),
+          path: z.string().meta({ description: 'The source path, as UTF-8 where its bytes are; other names byte-escaped (%XX).' }),
+          key: z.string().meta({ description: 'The file as the checksum list names it: <state>/<path>, every name byte-escaped.' }),
+          problem: z.string(),
+        }),
+      )
+      .meta({ description: 'Every file that is missing, unreadable or reads back different, and a damaged checksum list.' }),
+    scrub: z
+      .strictObject({ dataBytes: bytes, errors: count, uncorrectable: count, corrected: count })
+      .nullable()
+      .meta({ description: 'btrfs scrub of the drive, when it ran (a btrfs drive of its own, without --no-scrub).' }),
+    clean: z.boolean().meta({ description: 'Nothing wrong found: the exit status is 0 (else 1).' }),
+  })
+  .meta({ title: 'plugback check --json' });
 
 const rules = z.array(z.string()).meta({ description: 'The retention rules that keep it: "last N", "daily DAY", "weekly WEEK", "monthly MONTH", "yearly YEAR".' });
 

@@ -1,6 +1,6 @@
 // Every JSON shape plugback prints, by the name of its file under docs/json/ (NAME.schema.json).
 import { z } from '../../config/zod.js';
-import { configCheckDoc, drivesDoc, forgetDoc, pruneDoc, snapshotsDoc, statusDoc, versionsDoc } from './documents.js';
+import { checkDoc, configCheckDoc, drivesDoc, forgetDoc, pruneDoc, snapshotsDoc, statusDoc, versionsDoc } from './documents.js';
 import { followLine, restoreLine, runLine } from './lines.js';
 
 export const JSON_SHAPES = {
@@ -11,6 +11,7 @@ export const JSON_SHAPES = {
   snapshots: snapshotsDoc,
   versions: versionsDoc,
   forget: forgetDoc,
+  check: checkDoc,
   prune: pruneDoc,
   drives: drivesDoc,
   'config-check': configCheckDoc,

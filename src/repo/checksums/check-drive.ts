@@ -1,0 +1,98 @@
+// `plugback check`'s work on one opened repository: every file of every complete snapshot (`all`), or a random
+// sample of listed files across them (`sample`), read back and compared with the snapshots' checksum lists.
+import type { DriveDir } from '../drive-dir.js';
+import type { Repository } from '../repository.js';
+import { checkListedFile, checkSnapshotFully, type Damage, type SnapshotCheck } from './check.js';
+import type { ChecksumEntry } from './format.js';
+import { openChecksumList, type ChecksumCursor } from './list-io.js';
+
+export interface ContentCheck {
+  mode: 'all' | 'sample';
+  /** Complete snapshots looked at, oldest first. */
+  snapshots: string[];
+  /** Snapshots without a checksum list (made by a plugback before checksums): read for errors only, or skipped in a sample. */
+  unlisted: string[];
+  files: number;
+  read: number;
+  bytesRead: number;
+  damage: Damage[];
+  /** With `all`: each snapshot's figures. */
+  perSnapshot?: SnapshotCheck[];
+}
+
+export async function checkAllSnapshots(repo: Repository, onSnapshot?: (name: string) => void): Promise<ContentCheck> {
+  const { complete } = await repo.list();
+  const out: ContentCheck = { mode: 'all', snapshots: complete.map((s) => s.name), unlisted: [], files: 0, read: 0, bytesRead: 0, damage: [], perSnapshot: [] };
+  let older: { name: string; doubtful: Set<string> } | undefined;
+  for (const { name } of complete) {
+    onSnapshot?.(name);
+    const dir = await repo.openSnapshot(name);
+    try {
+      const expected = await openChecksumList(dir);
+      const olderList = older ? await listOf(repo, older.name) : undefined;
+      const { result, doubtful } = await checkSnapshotFully(name, dir, await stateFolders(dir), expected, olderList && older ? { list: olderList, doubtful: older.doubtful } : undefined);
+      if (!expected) out.unlisted.push(name);
+      out.perSnapshot?.push(result);
+      out.files += result.files;
+      out.read += result.read;
+      out.bytesRead += result.bytesRead;
+      out.damage.push(...result.damage);
+      older = expected ? { name, doubtful } : undefined;
+    } finally {
+      await dir.close();
+    }
+  }
+  return out;
+}
+
+export async function checkSample(repo: Repository, count: number, random: () => number = Math.random): Promise<ContentCheck> {
+  const { complete } = await repo.list();
+  const out: ContentCheck = { mode: 'sample', snapshots: complete.map((s) => s.name), unlisted: [], files: 0, read: 0, bytesRead: 0, damage: [] };
+  // Reservoir sampling: every listed file of every snapshot has the same chance, in one pass over the lists.
+  const pool: { snapshot: string; entry: ChecksumEntry }[] = [];
+  for (const { name } of complete) {
+    const list = await listOf(repo, name);
+    if (!list) {
+      out.unlisted.push(name);
+      continue;
+    }
+    await list.finish((entry) => {
+      out.files++;
+      if (pool.length < count) pool.push({ snapshot: name, entry });
+      else {
+        const at = Math.floor(random() * out.files);
+        if (at < count) pool[at] = { snapshot: name, entry };
+      }
+    });
+    if (list.damage) out.damage.push({ snapshot: name, file: '(checksum list)', problem: `is damaged: ${list.damage}` });
+  }
+  for (const name of complete.map((s) => s.name)) {
+    const picked = pool.filter((p) => p.snapshot === name);
+    if (picked.length === 0) continue;
+    const dir = await repo.openSnapshot(name);
+    try {
+      for (const { entry } of picked.sort((a, b) => (a.entry.key < b.entry.key ? -1 : 1))) {
+        out.read++;
+        out.bytesRead += Number(entry.size);
+        const damage = await checkListedFile(name, dir, entry);
+        if (damage) out.damage.push(damage);
+      }
+    } finally {
+      await dir.close();
+    }
+  }
+  return out;
+}
+
+/** A snapshot's checksum list as a cursor that also closes the snapshot folder; undefined when it has none. */
+async function listOf(repo: Repository, name: string): Promise<ChecksumCursor | undefined> {
+  const dir = await repo.openSnapshot(name);
+  const list = await openChecksumList(dir, () => dir.close());
+  if (!list) await dir.close();
+  return list;
+}
+
+/** The state folders in a snapshot folder: its directories (state names hold no dot, the record is a file). */
+async function stateFolders(dir: DriveDir): Promise<string[]> {
+  return (await dir.entries()).filter((e) => e.kind === 'dir').map((e) => e.name);
+}
