@@ -6,7 +6,9 @@ import { formatBytes } from '../config/units.js';
 import type { Damage } from '../repo/checksums/check.js';
 import type { ContentCheck } from '../repo/checksums/check-drive.js';
 import { splitKey } from '../repo/checksums/format.js';
+import type { Repository } from '../repo/repository.js';
 import type { ScrubResult } from '../system/btrfs-scrub.js';
+import type { HeldLock } from '../system/flock.js';
 import { UserError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { JSON_FORMAT } from './job-output.js';
@@ -14,6 +16,7 @@ import { JSON_FORMAT } from './job-output.js';
 export interface CheckOptions {
   all: boolean;
   sample: number;
+  drill: boolean;
   scrub: boolean;
   json: boolean;
 }
@@ -29,7 +32,11 @@ export async function runCheck(config: Config, drive: Drive, o: CheckOptions): P
     try {
       const checks = await import('../repo/checksums/check-drive.js');
       const progress = (name: string) => !o.json && process.stderr.isTTY && process.stderr.write(`checking snapshot ${name}\n`);
-      const content = o.all ? await checks.checkAllSnapshots(repo, progress) : await checks.checkSample(repo, o.sample);
+      const content = o.all
+        ? await checks.checkAllSnapshots(repo, progress)
+        : o.drill
+          ? await drill(config, drive, repo, lock, o.sample)
+          : await checks.checkSample(repo, o.sample);
       const scrub = await scrubIfBtrfs(drive, (await repo.kind()) === 'btrfs-subvolumes', o.scrub);
       const damaged = content.damage.length > 0 || (scrub.ran && (scrub.result.errors > 0 || scrub.result.uncorrectable > 0));
       process.stdout.write(o.json ? `${JSON.stringify(checkDocument(config, drive, content, scrub, damaged), null, 2)}\n` : describe(drive, content, scrub, damaged));
@@ -40,6 +47,12 @@ export async function runCheck(config: Config, drive: Drive, o: CheckOptions): P
   } finally {
     await lock.release();
   }
+}
+
+async function drill(config: Config, drive: Drive, repo: Repository, lock: HeldLock, count: number): Promise<ContentCheck> {
+  const { restoreDrill } = await import('../restore/drill.js');
+  const { pino } = await import('pino');
+  return restoreDrill(config, drive, repo, lock, count, pino({ level: 'silent' }));
 }
 
 async function scrubIfBtrfs(drive: Drive, btrfs: boolean, wanted: boolean): Promise<ScrubOutcome> {
@@ -72,7 +85,7 @@ function describe(drive: Drive, c: ContentCheck, scrub: ScrubOutcome, damaged: b
   lines.push(
     c.mode === 'all'
       ? `drive "${drive.name}": checked every file of ${c.snapshots.length} snapshots: ${c.read} files, ${read}${shared > 0 ? ` (${shared} more are the same files as in an older snapshot, read once)` : ''}`
-      : `drive "${drive.name}": checked ${c.read} files picked at random from the ${c.files} listed in ${c.snapshots.length} snapshots: ${read}`,
+      : `drive "${drive.name}": ${c.mode === 'drill' ? 'restored and checked' : 'checked'} ${c.read} files picked at random from the ${c.files} listed in ${c.snapshots.length} snapshots: ${read}`,
   );
   if (c.unlisted.length > 0) {
     lines.push(`${c.unlisted.length} snapshots have no checksum list (made before plugback recorded them): ${c.mode === 'all' ? 'their files were read for errors, not compared' : 'not sampled; --all reads them for errors'}: ${c.unlisted.join(', ')}`);

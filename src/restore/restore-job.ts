@@ -218,6 +218,8 @@ export async function runRestore(args: {
   onEvent?: JobListener;
   /** Run the postRestore hooks; default: only for a restore in place (no --to). */
   hooks?: boolean;
+  /** The repository lock, when the caller holds it already (the restore drill of `plugback check`). */
+  lock?: Promise<HeldLock>;
 }): Promise<RestoreResult> {
   const emit = (e: JobEvent) => args.onEvent?.(e);
   const ctx: RestoreContext = {
@@ -227,6 +229,7 @@ export async function runRestore(args: {
     plan: args.plan,
     log: args.log,
     lockPurpose: 'restore',
+    takenLock: args.lock,
     signal: args.signal ?? new AbortController().signal,
     emit,
     destinations: new Map(),

@@ -105,6 +105,26 @@ describe.each(['ext4', 'btrfs'] as const)('plugback check on %s', (kind) => {
   });
 });
 
+describe('plugback check --drill', () => {
+  it('restores sampled files through plugback restore into a temporary folder, compares them, and removes the folder', async () => {
+    const { w, first } = await twoSnapshots('ext4');
+    const scratch = path.join(w.dir, 'tmp');
+    await fs.mkdir(scratch, { mode: 0o700 });
+    const env = { TMPDIR: scratch };
+    const clean = await w.cli(['check', 'd1', '--drill', '--sample', '1000'], { env });
+    expect(clean.code, shown(clean)).toBe(0);
+    expect(clean.stdout).toContain('restored and checked 46 files picked at random from the 46 listed in 2 snapshots');
+    await flipByte(inSnapshot(w, first, 'old.txt'));
+    const found = await w.cli(['check', 'd1', '--drill', '--sample', '1000', '--json'], { env });
+    expect(found.code, shown(found)).toBe(1);
+    const doc = expectDocument('check', found.stdout) as { mode: string; damage: { snapshot: string; path: string; problem: string }[] };
+    expect(doc.mode).toBe('drill');
+    expect(doc.damage).toEqual([{ snapshot: first, state: 'photos', path: `${w.src}/old.txt`, key: `photos${w.src}/old.txt`, problem: 'was restored with different content than when it was backed up' }]);
+    expect(await fs.readdir(scratch)).toEqual([]);
+    expect(await fs.readFile(path.join(w.src, 'old.txt'), 'utf8')).toBe('the second version\n');
+  });
+});
+
 describe('plugback check when something is wrong', () => {
   it('backs up and checks files whose names are not text (a newline, bytes that are not UTF-8)', async () => {
     const w = await Workspace.create('ext4');

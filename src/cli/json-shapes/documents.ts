@@ -166,7 +166,7 @@ export const checkDoc = z
     format,
     drive: z.string(),
     host: z.string(),
-    mode: z.enum(['all', 'sample']).meta({ description: 'all: every file of every snapshot; sample: files picked at random across them.' }),
+    mode: z.enum(['all', 'sample', 'drill']).meta({ description: 'all: every file of every snapshot; sample: files picked at random across them; drill: such files restored through plugback restore, and the copies compared.' }),
     snapshots: z.array(snapshot).meta({ description: 'The complete snapshots looked at, oldest first.' }),
     unlisted: z.array(snapshot).meta({ description: 'Snapshots without a checksum list: read for errors only (all), or not sampled.' }),
     files: count.meta({ description: 'Files found (all) or listed (sample).' }),

@@ -3,11 +3,11 @@
 import type { DriveDir } from '../drive-dir.js';
 import type { Repository } from '../repository.js';
 import { checkListedFile, checkSnapshotFully, type Damage, type SnapshotCheck } from './check.js';
-import type { ChecksumEntry } from './format.js';
+import { compareKeys, type ChecksumEntry } from './format.js';
 import { openChecksumList, type ChecksumCursor } from './list-io.js';
 
 export interface ContentCheck {
-  mode: 'all' | 'sample';
+  mode: 'all' | 'sample' | 'drill';
   /** Complete snapshots looked at, oldest first. */
   snapshots: string[];
   /** Snapshots without a checksum list (made by a plugback before checksums): read for errors only, or skipped in a sample. */
@@ -46,10 +46,38 @@ export async function checkAllSnapshots(repo: Repository, onSnapshot?: (name: st
 }
 
 export async function checkSample(repo: Repository, count: number, random: () => number = Math.random): Promise<ContentCheck> {
+  const { out, pool } = await sampleListed(repo, count, random);
+  for (const name of out.snapshots) {
+    const picked = pool.filter((p) => p.snapshot === name);
+    if (picked.length === 0) continue;
+    const dir = await repo.openSnapshot(name);
+    try {
+      for (const { entry } of picked) {
+        out.read++;
+        out.bytesRead += Number(entry.size);
+        const damage = await checkListedFile(name, dir, entry);
+        if (damage) out.damage.push(damage);
+      }
+    } finally {
+      await dir.close();
+    }
+  }
+  return out;
+}
+
+export interface Sampled {
+  snapshot: string;
+  entry: ChecksumEntry;
+}
+
+/**
+ * `count` listed files picked at random across every complete snapshot's list (reservoir sampling: each has the
+ * same chance, in one pass over the lists), in snapshot and key order; `out` counts them and notes damaged lists.
+ */
+export async function sampleListed(repo: Repository, count: number, random: () => number = Math.random): Promise<{ out: ContentCheck; pool: Sampled[] }> {
   const { complete } = await repo.list();
   const out: ContentCheck = { mode: 'sample', snapshots: complete.map((s) => s.name), unlisted: [], files: 0, read: 0, bytesRead: 0, damage: [] };
-  // Reservoir sampling: every listed file of every snapshot has the same chance, in one pass over the lists.
-  const pool: { snapshot: string; entry: ChecksumEntry }[] = [];
+  const pool: Sampled[] = [];
   for (const { name } of complete) {
     const list = await listOf(repo, name);
     if (!list) {
@@ -66,22 +94,8 @@ export async function checkSample(repo: Repository, count: number, random: () =>
     });
     if (list.damage) out.damage.push({ snapshot: name, file: '(checksum list)', problem: `is damaged: ${list.damage}` });
   }
-  for (const name of complete.map((s) => s.name)) {
-    const picked = pool.filter((p) => p.snapshot === name);
-    if (picked.length === 0) continue;
-    const dir = await repo.openSnapshot(name);
-    try {
-      for (const { entry } of picked.sort((a, b) => (a.entry.key < b.entry.key ? -1 : 1))) {
-        out.read++;
-        out.bytesRead += Number(entry.size);
-        const damage = await checkListedFile(name, dir, entry);
-        if (damage) out.damage.push(damage);
-      }
-    } finally {
-      await dir.close();
-    }
-  }
-  return out;
+  const order = (a: Sampled, b: Sampled) => (a.snapshot === b.snapshot ? compareKeys(a.entry.key, b.entry.key) : a.snapshot < b.snapshot ? -1 : 1);
+  return { out, pool: pool.sort(order) };
 }
 
 /** A snapshot's checksum list as a cursor that also closes the snapshot folder; undefined when it has none. */
