@@ -80,7 +80,7 @@ function plugbackSide(fs, mnt, work) {
     snapshot: async (t, runLabel) => {
       const r = await plugbackSnapshotWithRss(t.pb, runLabel);
       peakRss = Math.max(peakRss, r.peakRss);
-      return { seconds: r.seconds, snapshot: join(t.pb.target, 'plugback', HOST, 'snapshots', newestSnapshot(t.pb)) };
+      return { seconds: r.seconds, checksumSeconds: r.checksumSeconds, snapshot: join(t.pb.target, 'plugback', HOST, 'snapshots', newestSnapshot(t.pb)) };
     },
     remove: (t, snapshot, runLabel) => {
       settleCold();
@@ -118,7 +118,7 @@ async function main() {
     const sides = [rsyncSide(mountedImage(opts.dir, 'rsync-ext4', 'ext4', bytes)), plugbackSide('ext4', mountedImage(opts.dir, 'plugback-ext4', 'ext4', bytes), opts.dir)];
     if (canMake('btrfs')) sides.push(plugbackSide('btrfs', mountedImage(opts.dir, 'plugback-btrfs', 'btrfs', bytes), opts.dir));
     else console.log('note: mkfs.btrfs is not installed (apt-get install btrfs-progs): no btrfs column');
-    const times = sides.map(() => ({ first: [], incremental: [], remove: [] }));
+    const times = sides.map(() => ({ first: [], incremental: [], remove: [], checksumsFirst: [], checksumsIncremental: [] }));
 
     for (let round = 0; round < opts.rounds; round++) {
       // Rotate who goes first, so no side always meets the warmest page cache.
@@ -138,6 +138,8 @@ async function main() {
         times[i].first.push(firsts[i].seconds);
         times[i].incremental.push(incs[i].seconds);
         if (removes[i] !== undefined) times[i].remove.push(removes[i]);
+        if (firsts[i].checksumSeconds !== undefined) times[i].checksumsFirst.push(firsts[i].checksumSeconds);
+        if (incs[i].checksumSeconds !== undefined) times[i].checksumsIncremental.push(incs[i].checksumSeconds);
         console.log(`round ${round + 1}/${opts.rounds} ${side.label.padEnd(24)} first ${firsts[i].seconds.toFixed(2)} s  incremental ${incs[i].seconds.toFixed(2)} s (${changed} changed)  remove one ${removes[i]?.toFixed(2) ?? '-'} s`);
       });
     }
@@ -166,6 +168,12 @@ function report(opts, plan, sides, times, forget) {
     });
     console.log(`${phase.padEnd(12)} ${cells.join('   ')}`);
   }
+  // The checksums step is inside plugback's runs above: its share says what recording them costs.
+  sides.forEach((side, i) => {
+    if (times[i].checksumsIncremental.length === 0) return;
+    const share = (step, whole) => `${median(step).toFixed(2)} s (${((median(step) / median(whole)) * 100).toFixed(0)}% of the run)`;
+    console.log(`checksums step, ${side.label}: first ${share(times[i].checksumsFirst, times[i].first)}, incremental ${share(times[i].checksumsIncremental, times[i].incremental)}`);
+  });
   if (!forget) console.log('note: this build has no `plugback forget`, so plugback\'s removal of one snapshot is not timed');
   console.log(`plugback peak RSS while syncing: ${(peakRss / MiB).toFixed(1)} MiB`);
   if (warningRuns() > 0) console.log(`note: ${warningRuns()} plugback run(s) completed with warnings (exit 3)`);

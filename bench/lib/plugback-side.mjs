@@ -81,7 +81,20 @@ export async function plugbackSnapshotWithRss(pb, label) {
   closeSync(fd);
   pb.lastEnd = Date.now();
   noteStatus({ seconds, status, log }, label);
-  return { seconds, peakRss: peak };
+  return { seconds, peakRss: peak, checksumSeconds: checksumStepSeconds(log) };
+}
+
+/**
+ * How long the run's checksums step took, from its JSON log lines: the time of "checksums of N files recorded"
+ * less that of the line before it (check-shrink logs nothing, so that is the end of the copy). Undefined for a
+ * build without the step.
+ */
+function checksumStepSeconds(log) {
+  const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{'));
+  const at = lines.findIndex((l) => l.includes('"msg":"checksums of '));
+  if (at < 1) return undefined;
+  const time = (l) => Date.parse(JSON.parse(l).time);
+  return (time(lines[at]) - time(lines[at - 1])) / 1000;
 }
 
 function noteStatus(r, label) {
