@@ -21,6 +21,8 @@ export interface ChecksumEntry {
 
 /** A name's bytes as printable ASCII without spaces or slashes: every other byte, and '%' itself, as %XX. */
 export function escapeName(name: Buffer): string {
+  const text = name.toString('latin1');
+  if (SAFE_NAME.test(text)) return text;
   let out = '';
   for (const byte of name) {
     out += byte > 0x20 && byte < 0x7f && byte !== 0x25 && byte !== 0x2f ? String.fromCharCode(byte) : `%${byte.toString(16).padStart(2, '0').toUpperCase()}`;
@@ -50,6 +52,7 @@ export function unescapeName(name: string): Buffer | undefined {
   return buffer.length === 0 || buffer.equals(DOT) || buffer.equals(DOT_DOT) || buffer.includes(0) ? undefined : buffer;
 }
 
+const SAFE_NAME = /^[\x21-\x24\x26-\x2e\x30-\x7e]+$/;
 const DOT = Buffer.from('.');
 const DOT_DOT = Buffer.from('..');
 
@@ -71,6 +74,9 @@ export function formatLine(e: ChecksumEntry): string {
   return `${e.hash} ${e.size} ${e.ino} ${e.mtimeNs} ${e.key}\n`;
 }
 
+/** At least two names of printable ASCII without '%', none empty: nothing to decode (dot names aside). */
+const PLAIN_KEY = /^[\x21-\x24\x26-\x2e\x30-\x7e]+(\/[\x21-\x24\x26-\x2e\x30-\x7e]+)+$/;
+const DOT_NAME = /(^|\/)\.\.?(\/|$)/;
 const LINE = /^([0-9a-f]{64}) (\d{1,20}) (\d{1,20}) (\d{1,20}) (\S+)$/;
 
 /** One line of a checksum list; undefined for anything else (a damaged or forged list). */
@@ -78,8 +84,11 @@ export function parseLine(line: string): ChecksumEntry | undefined {
   const m = LINE.exec(line);
   if (!m) return undefined;
   const [, hash, size, ino, mtimeNs, key] = m as unknown as [string, string, string, string, string, string];
-  const names = key.split('/');
-  if (names.length < 2 || names.some((n) => unescapeName(n) === undefined)) return undefined;
+  if (!PLAIN_KEY.test(key) || DOT_NAME.test(key)) {
+    // Only a key with escapes needs each name decoded to be sure it is one escapeName could have written.
+    const names = key.split('/');
+    if (names.length < 2 || names.some((n) => unescapeName(n) === undefined)) return undefined;
+  }
   return { key, hash, size: BigInt(size), ino: BigInt(ino), mtimeNs: BigInt(mtimeNs) };
 }
 
