@@ -40,8 +40,8 @@ last backup (passed, FAILING or "no SMART" when it could not be read) with its b
 RISING when they grew since the reading before (docs/health.md). The history is kept in stateDir/ledger.json
 and works with no drive plugged in.
 With --check, plugback drives is a monitoring check (cron, a systemd timer, Nagios-style): it prints
-one line per problem, "DRIVE: overdue: ..." or "DRIVE: last run failed ...", and nothing when all is
-well. A failure that a later good backup made history is not a problem.
+one line per problem, "DRIVE: overdue: ...", "DRIVE: last run failed ...", "DRIVE: the disk says it is
+failing ..." or "DRIVE: bad sectors rising ...", and nothing when all is well. A failure that a later good backup made history is not a problem.
 
 Examples:
   plugback drives --check || echo "a backup drive needs attention"
@@ -92,6 +92,7 @@ export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: Re
     const problems = [
       ...(overdue.has(d.name) ? [`overdue: ${since === null ? 'never backed up' : `last good backup ${formatAge(since)}`}`] : []),
       ...(failure ? [`last run failed ${formatAge(now.getTime() - Date.parse(failure.at))} at ${failure.step ?? '?'}: ${shorten(failure.reason)}`] : []),
+      ...healthProblems(record?.health, now),
     ];
     return { drive: d.name, sinceLastSuccessMs: since, overdue: overdue.has(d.name), record, schedule: d.schedule?.calendar ?? null, nextRun, problems };
   });
@@ -122,6 +123,16 @@ export function renderDrives(rows: DriveRow[], now: Date): string {
 
 /** The KIND column: how the drive keeps snapshots, as seen at its last run. */
 const KIND_WORDS: Record<SnapshotKind, string> = { 'btrfs-subvolumes': 'btrfs', 'hard-links': 'hard links' };
+
+/** What `drives --check` says of the disk's last SMART reading: failing, or bad sectors that rose. */
+function healthProblems(health: HealthRecord | undefined, now: Date): string[] {
+  if (!health) return [];
+  const when = formatAge(now.getTime() - Date.parse(health.at));
+  return [
+    ...(health.verdict === 'failed' ? [`the disk says it is failing (SMART, read ${when}): replace it`] : []),
+    ...(health.rising?.length ? [`bad sectors rising (SMART, read ${when}): ${health.rising.join(', ')}`] : []),
+  ];
+}
 
 /** The HEALTH column: the SMART verdict, with the bad-sector counts when there are any ("passed, 304 reallocated"). */
 function healthWords(health: HealthRecord | undefined): string {

@@ -39,6 +39,11 @@ const reportSchema = z.object({
   nvme_smart_health_information_log: z.object({ media_errors: z.number().optional() }).optional(),
 });
 
+// The sandbox of plugback's units (DevicePolicy=closed) makes opening the raw disk fail with EPERM; a user who
+// is not root gets EACCES.
+const NO_ACCESS = /open device: .* failed: (Operation not permitted|Permission denied)/;
+const NO_ACCESS_HINT = "reading SMART needs the raw disk: root outside the sandbox of plugback's units, e.g. sudo plugback run DRIVE (docs/health.md)";
+
 const DISK_FAILING = 1 << 3;
 const OPEN_FAILED = 1 << 1;
 const COMMAND_LINE = 1 << 0;
@@ -63,7 +68,7 @@ export function readSmartReport(json: string, exitStatus: number): SmartReading 
   if (failing) return { verdict: 'failed', ...identity, ...countersOf(parsed), ...(said ? { note: said } : {}) };
   if (parsed.smart_status?.passed === true) return { verdict: 'passed', ...identity, ...countersOf(parsed), ...(said ? { note: said } : {}) };
   const why = said || ((exitStatus & (OPEN_FAILED | COMMAND_LINE)) !== 0 ? `smartctl could not read it (exit status ${exitStatus})` : 'the disk reported no SMART status');
-  return { verdict: 'unavailable', ...identity, note: why };
+  return { verdict: 'unavailable', ...identity, note: NO_ACCESS.test(said) ? `${why} (${NO_ACCESS_HINT})` : why };
 }
 
 function countersOf(report: z.infer<typeof reportSchema>): SectorCounters {

@@ -104,6 +104,9 @@ describe('drive health (SMART) before a backup', () => {
 
     const table = await w.cli(['drives']);
     expect(table.stdout.split('\n').find((l) => l.startsWith('d1'))).toContain('FAILING, 1975 reallocated, 8 pending');
+    const check = await w.cli(['drives', '--check']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain('d1: the disk says it is failing (SMART, read just now): replace it\n');
   });
 
   it('a FAILED disk with health: warn: the backup is done, with a warning that says to replace it', async () => {
@@ -130,6 +133,7 @@ describe('drive health (SMART) before a backup', () => {
     const json = JSON.parse((await w.cli(['drives', '--json'])).stdout) as { drives: { record: { health: Record<string, unknown> } }[] };
     expect(json.drives[0]?.record.health).toMatchObject({ verdict: 'passed', reallocated: 304, rising: ['Reallocated_Sector_Ct 1 -> 304'] });
     expect((await w.cli(['drives'])).stdout).toContain('passed, 304 reallocated, RISING');
+    expect((await w.cli(['drives', '--check'])).stdout).toBe('d1: bad sectors rising (SMART, read just now): Reallocated_Sector_Ct 1 -> 304\n');
     const prom = await fs.readFile(metrics, 'utf8');
     expect(prom).toContain('plugback_drive_health{drive="d1"} 1');
     expect(prom).toContain('plugback_drive_reallocated_sectors{drive="d1"} 304');

@@ -57,6 +57,12 @@ describe('reading a smartctl report', () => {
     expect(readSmartReport(text, status)).toEqual({ verdict: 'unavailable', note: 'smartctl could not read it (exit status 2)' });
   });
 
+  it('a disk smartctl may not open says what reading SMART needs', () => {
+    expect(readSmartReport(...capture('plugback-loop-device-d-sat-as-nobody.json')).note).toBe(
+      "Smartctl open device: /dev/loop3 [SAT] failed: Permission denied (reading SMART needs the raw disk: root outside the sandbox of plugback's units, e.g. sudo plugback run DRIVE (docs/health.md))",
+    );
+  });
+
   it('a healthy disk needs no retry, and output that is not JSON has no verdict', () => {
     expect(needsDeviceType(...capture('smartctl_exporter-sat-Hitachi_HDS721010CLA332-sda.json'))).toBe(false);
     expect(readSmartReport('smartctl: command line did not parse', 1)).toEqual({ verdict: 'unavailable', note: 'smartctl printed no report plugback could read (exit status 1)' });
