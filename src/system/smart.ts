@@ -11,14 +11,14 @@ export type { SmartReading, SmartVerdict, SectorCounters } from './smart-report.
 const SMARTCTL_TIMEOUT_MS = 60_000;
 
 /** The SMART reading of `disk` (a whole disk, /dev/sdb); never throws for a disk that cannot be read. */
-export async function readSmart(disk: string, signal?: AbortSignal): Promise<SmartReading & { deviceType?: string }> {
+export async function readSmart(disk: string, signal?: AbortSignal): Promise<SmartReading> {
   const first = await smartctl(disk, [], signal);
   if ('missing' in first) return { verdict: 'unavailable', note: first.missing };
   if (!needsDeviceType(first.json, first.exitStatus)) return readSmartReport(first.json, first.exitStatus);
   const sat = await smartctl(disk, ['-d', 'sat'], signal);
   if ('missing' in sat) return { verdict: 'unavailable', note: sat.missing };
   const reading = readSmartReport(sat.json, sat.exitStatus);
-  if (reading.verdict !== 'unavailable') return { ...reading, deviceType: 'sat' };
+  if (reading.verdict !== 'unavailable') return reading;
   // The first answer says why better ("Unknown USB bridge [0x152d:0x0578]") than -d sat's bare exit status.
   const why = readSmartReport(first.json, first.exitStatus).note;
   return { ...reading, note: `${why}; with -d sat: ${reading.note ?? 'no SMART either'}` };

@@ -3,8 +3,8 @@
 // that rose since the last reading are a warning; a disk whose SMART cannot be read (a USB bridge that passes none
 // through, a loop device, a sandbox without raw disk access) is a plain note. The reading is kept in the ledger at
 // once, also when the backup is refused, so `plugback drives` and the metrics show why.
-import { compareReading } from '../../drives/health-change.js';
-import { recordOf, updateLedger, type HealthRecord } from '../../notify/ledger.js';
+import { compareReading, type HealthChange } from '../../drives/health-change.js';
+import { recordOf, updateLedger } from '../../notify/ledger.js';
 import { backingDiskOf } from '../../system/backing-disk.js';
 import { readSmart, type SmartReading } from '../../system/smart.js';
 import type { BackupContext } from '../context.js';
@@ -25,31 +25,28 @@ export const health: Step<BackupContext> = {
     }
     const reading = await readSmart(where.disk, ctx.signal);
     if (ctx.signal.aborted) throw new Error('cancelled while reading SMART');
-    const record = await remember(ctx, reading, where.disk);
-    report(ctx, reading, record, where.disk);
+    report(ctx, reading, await remember(ctx, reading, where.disk), where.disk);
   },
 };
 
-/** Keeps the reading in the ledger and returns it as kept; a ledger that cannot be written is logged, not fatal. */
-async function remember(ctx: BackupContext, reading: SmartReading, disk: string): Promise<HealthRecord & { otherDisk?: string }> {
+/** Keeps the reading in the ledger, compared with the one before; a ledger that cannot be written is logged, not fatal. */
+async function remember(ctx: BackupContext, reading: SmartReading, disk: string): Promise<HealthChange> {
   const now = new Date();
+  let change: HealthChange | undefined;
   try {
-    let kept: (HealthRecord & { otherDisk?: string }) | undefined;
     await updateLedger(ctx.config.stateDir, (ledger) => {
       const record = recordOf(ledger, ctx.drive.name, now);
-      const change = compareReading(record.health, reading, disk, now);
+      change = compareReading(record.health, reading, disk, now);
       record.health = change.record;
-      kept = { ...change.record, ...(change.otherDisk ? { otherDisk: change.otherDisk } : {}) };
     });
-    if (kept) return kept;
   } catch (error) {
     ctx.log.warn(`could not keep the SMART reading of drive "${ctx.drive.name}" in the ledger: ${(error as Error).message}`);
   }
   // Without the last reading there is nothing to compare with; the verdict still counts.
-  return compareReading(undefined, reading, disk, now).record;
+  return change ?? compareReading(undefined, reading, disk, now);
 }
 
-function report(ctx: BackupContext, reading: SmartReading, record: HealthRecord & { otherDisk?: string }, disk: string): void {
+function report(ctx: BackupContext, reading: SmartReading, change: HealthChange, disk: string): void {
   const drive = ctx.drive;
   const which = `drive "${drive.name}" (${[disk, reading.model, reading.serial && `serial ${reading.serial}`].filter(Boolean).join(', ')})`;
   const fields = { health: reading.verdict, disk, reallocated: reading.reallocated, pending: reading.pending, offlineUncorrectable: reading.offlineUncorrectable, mediaErrors: reading.mediaErrors };
@@ -57,10 +54,10 @@ function report(ctx: BackupContext, reading: SmartReading, record: HealthRecord 
     ctx.log.info(fields, `no SMART reading for ${which}: ${reading.note ?? 'smartctl gave none'}`);
     return;
   }
-  if (record.otherDisk) ctx.log.info(`drive "${drive.name}": ${record.otherDisk}`);
-  if (record.rising && record.rising.length > 0) {
+  if (change.otherDisk) ctx.log.info(`drive "${drive.name}": ${change.otherDisk}`);
+  if (change.rising.length > 0) {
     ctx.warn(
-      `the disk of ${which} has more bad sectors than at its last reading: ${record.rising.join(', ')}. ` +
+      `the disk of ${which} has more bad sectors than at its last reading: ${change.rising.join(', ')}. ` +
         `A disk whose bad sectors keep growing is wearing out: check it with "smartctl -a ${disk}" and plan to replace it`,
     );
   }
