@@ -4,6 +4,7 @@
 import { access, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Drive } from '../config/model.js';
+import { major, minor } from '../drives/device-presence.js';
 import { mountOf } from './mounts.js';
 
 export type BackingDisk = { disk: string } | { skip: string };
@@ -29,7 +30,7 @@ export async function backingDiskOf(drive: Drive): Promise<BackingDisk> {
 export async function diskOfDevice(device: string): Promise<BackingDisk> {
   const st = await stat(device).catch(() => undefined);
   if (!st?.isBlockDevice()) return { skip: `${device} is not a block device` };
-  return diskOfSysfs(`/sys/dev/block/${Math.floor(st.rdev / 256) & 0xfff}:${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`, device);
+  return diskOfSysfs(`/sys/dev/block/${major(st.rdev)}:${minor(st.rdev)}`, device);
 }
 
 async function diskOfSysfs(link: string, what: string): Promise<BackingDisk> {
