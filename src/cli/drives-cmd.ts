@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/model.js';
 import { formatBytes, formatDuration } from '../config/units.js';
-import type { DriveRecord, Ledger } from '../notify/ledger.js';
+import type { DriveRecord, HealthRecord, Ledger } from '../notify/ledger.js';
 import type { SnapshotKind } from '../repo/subvolumes.js';
 import { configFileOf, loadConfigOrExit } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -26,7 +26,7 @@ export interface DriveRow {
 export function registerDrives(program: Command): void {
   program
     .command('drives')
-    .description("every drive's history on this machine: last good backup and its age, last run, last failure, snapshots, free space, kind")
+    .description("every drive's history on this machine: last good backup and its age, last run, last failure, snapshots, free space, kind, disk health")
     .option('--json', 'print JSON instead of a table (docs/json.md)')
     .option('--check', 'a monitoring check: one line per problem (overdue, last run failed), exit 1 if there is any')
     .addHelpText(
@@ -35,17 +35,20 @@ export function registerDrives(program: Command): void {
 The drive that has gone longest without a good backup comes first; "overdue" marks drives older than
 their overdueAfterDays (reminders.overdueAfterDays unless the drive sets its own; 2 for a drive whose
 schedule runs at least daily). A scheduled drive's note shows its schedule and, when its timer is
-installed and running, the next run systemd has planned. The history is kept in stateDir/ledger.json
+installed and running, the next run systemd has planned. HEALTH is the disk's SMART verdict at its
+last backup (passed, FAILING or "no SMART" when it could not be read) with its bad-sector counts, and
+RISING when they grew since the reading before (docs/health.md). The history is kept in stateDir/ledger.json
 and works with no drive plugged in.
 With --check, plugback drives is a monitoring check (cron, a systemd timer, Nagios-style): it prints
-one line per problem, "DRIVE: overdue: ..." or "DRIVE: last run failed ...", and nothing when all is
-well. A failure that a later good backup made history is not a problem.
+one line per problem, "DRIVE: overdue: ...", "DRIVE: last run failed ...", "DRIVE: the disk says it is
+failing ..." or "DRIVE: bad sectors rising ...", and nothing when all is well. A failure that a later good backup made history is not a problem.
 
 Examples:
   plugback drives --check || echo "a backup drive needs attention"
   plugback drives
   plugback drives --json | jq '.drives[] | select(.overdue) | .drive'
-  plugback drives --json | jq '.drives[] | select(.schedule) | {drive, schedule, nextRun}'`,
+  plugback drives --json | jq '.drives[] | select(.schedule) | {drive, schedule, nextRun}'
+  plugback drives --json | jq '.drives[] | {drive, health: .record.health.verdict}'`,
     )
     .action(async (flags: { json?: boolean; check?: boolean }, command: Command) => {
       const config = await loadConfigOrExit(configFileOf(command));
@@ -89,6 +92,7 @@ export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: Re
     const problems = [
       ...(overdue.has(d.name) ? [`overdue: ${since === null ? 'never backed up' : `last good backup ${formatAge(since)}`}`] : []),
       ...(failure ? [`last run failed ${formatAge(now.getTime() - Date.parse(failure.at))} at ${failure.step ?? '?'}: ${shorten(failure.reason)}`] : []),
+      ...healthProblems(record?.health, now),
     ];
     return { drive: d.name, sinceLastSuccessMs: since, overdue: overdue.has(d.name), record, schedule: d.schedule?.calendar ?? null, nextRun, problems };
   });
@@ -107,17 +111,41 @@ export function renderDrives(rows: DriveRow[], now: Date): string {
       rec?.snapshotCount === undefined ? '-' : String(rec.snapshotCount),
       rec?.freeBytes === undefined ? '-' : formatBytes(rec.freeBytes),
       rec?.snapshotKind === undefined ? '-' : KIND_WORDS[rec.snapshotKind],
+      healthWords(rec?.health),
       ago(rec?.lastSeen),
       [r.overdue ? 'OVERDUE' : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '', earlyEnd(rec), scheduleNote(r)]
         .filter(Boolean)
         .join('; '),
     ];
   });
-  return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'KIND', 'LAST SEEN', 'NOTE'], body);
+  return renderColumns(['DRIVE', 'LAST GOOD BACKUP', 'LAST RUN', 'SNAPSHOTS', 'FREE', 'KIND', 'HEALTH', 'LAST SEEN', 'NOTE'], body);
 }
 
 /** The KIND column: how the drive keeps snapshots, as seen at its last run. */
 const KIND_WORDS: Record<SnapshotKind, string> = { 'btrfs-subvolumes': 'btrfs', 'hard-links': 'hard links' };
+
+/** What `drives --check` says of the disk's last SMART reading: failing, or bad sectors that rose. */
+function healthProblems(health: HealthRecord | undefined, now: Date): string[] {
+  if (!health) return [];
+  const when = formatAge(now.getTime() - Date.parse(health.at));
+  return [
+    ...(health.verdict === 'failed' ? [`the disk says it is failing (SMART, read ${when}): replace it`] : []),
+    ...(health.rising?.length ? [`bad sectors rising (SMART, read ${when}): ${health.rising.join(', ')}`] : []),
+  ];
+}
+
+/** The HEALTH column: the SMART verdict, with the bad-sector counts when there are any ("passed, 304 reallocated"). */
+function healthWords(health: HealthRecord | undefined): string {
+  if (!health) return '-';
+  const verdict = health.verdict === 'unavailable' ? 'no SMART' : health.verdict === 'failed' ? 'FAILING' : 'passed';
+  const counts = [
+    health.reallocated ? `${health.reallocated} reallocated` : '',
+    health.pending ? `${health.pending} pending` : '',
+    health.offlineUncorrectable ? `${health.offlineUncorrectable} uncorrectable` : '',
+    health.mediaErrors ? `${health.mediaErrors} media errors` : '',
+  ].filter(Boolean);
+  return [verdict, ...counts, health.rising?.length ? 'RISING' : ''].filter(Boolean).join(', ');
+}
 
 /** The last failure, unless a later good backup made it history ("failed just now" after a success was not news). */
 function currentFailure(rec: DriveRecord | null): DriveRecord['lastFailure'] {

@@ -16,6 +16,7 @@ export interface LuksDrive {
   deviceTimeout: number;
   /** drives.<name>.btrfsCompression: mount with compress=zstd (a btrfs drive only). */
   btrfsCompression: 'off' | 'zstd';
+  health: HealthPolicy;
   /** This drive's own reminders.overdueAfterDays. */
   overdueAfterDays?: number | undefined;
   schedule?: DriveSchedule | undefined;
@@ -46,12 +47,16 @@ export interface DirectoryDrive {
   kind: 'directory';
   name: string;
   path: string;
+  health: HealthPolicy;
   overdueAfterDays?: number | undefined;
   schedule?: DriveSchedule | undefined;
   archive?: DriveArchive | undefined;
 }
 
 export type Drive = LuksDrive | DirectoryDrive;
+
+/** drives.<name>.health: what a disk whose SMART says "failing" does to a backup onto it (docs/health.md). */
+export type HealthPolicy = 'refuse' | 'warn' | 'off';
 
 export interface HookSet {
   preBackup?: string | undefined;
@@ -118,11 +123,12 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
           mountPoint: d.mountPoint ?? `/run/plugback/${name}`,
           deviceTimeout: d.deviceTimeout ?? DEFAULT_DEVICE_TIMEOUT_MS,
           btrfsCompression: d.btrfsCompression ?? 'off',
+          health: d.health ?? 'refuse',
           overdueAfterDays: d.overdueAfterDays,
           schedule: scheduleOf(d),
           archive: archiveOf(d, parsed.stateDir),
         }
-      : { kind: 'directory', name, path: d.path as string, overdueAfterDays: d.overdueAfterDays, schedule: scheduleOf(d), archive: archiveOf(d, parsed.stateDir) },
+      : { kind: 'directory', name, path: d.path as string, health: d.health ?? 'refuse', overdueAfterDays: d.overdueAfterDays, schedule: scheduleOf(d), archive: archiveOf(d, parsed.stateDir) },
   );
   const states: State[] = Object.entries(parsed.states).map(([name, s]) => ({ name, ...s }));
   return {

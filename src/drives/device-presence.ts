@@ -57,11 +57,11 @@ export function devicePresence(sighting: DeviceSighting, systemd: Pick<Systemd1,
 }
 
 // Linux's dev_t encoding (glibc's gnu_dev_major/minor): 12 bits of major, 20 of minor, split across the word.
-function major(dev: number): number {
+export function major(dev: number): number {
   return Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
 }
 
-function minor(dev: number): number {
+export function minor(dev: number): number {
   return Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
 }
 

@@ -16,6 +16,7 @@ import { checkSource } from './steps/check-source.js';
 import { checkTarget } from './steps/check-target.js';
 import { recordChecksums } from './steps/checksums.js';
 import { complete } from './steps/complete.js';
+import { health } from './steps/health.js';
 import { postBackupHooks, preBackupHooks } from './steps/hooks.js';
 import { releaseLock, takeLock } from './steps/lock.js';
 import type { SubvolumeHelper } from '../repo/subvolumes.js';
@@ -47,6 +48,7 @@ export interface BackupJobRequest {
 export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
   // First: no hook runs while another job holds the lock, and check-target picks the snapshot name under it.
   takeLock,
+  health,
   checkTarget,
   checkSource,
   preBackupHooks,

@@ -2,10 +2,11 @@
 import type { LockHolder } from '../system/flock.js';
 import type { JobEnding } from './ending.js';
 
-/** Every step a job can have. Backups: unlock/mount (daemon), check-target ... prune, archive, release-lock, post-backup-hooks, unmount/close-luks/power-off (daemon). Restores: lock, keep-aside, restore-copy, release-lock, post-restore-hooks. */
+/** Every step a job can have. Backups: unlock/mount (daemon), lock, health, check-target ... prune, archive, release-lock, post-backup-hooks, unmount/close-luks/power-off (daemon). Restores: lock, keep-aside, restore-copy, release-lock, post-restore-hooks. */
 export type StepName =
   | 'unlock'
   | 'mount'
+  | 'health'
   | 'check-target'
   | 'check-source'
   | 'pre-backup-hooks'

@@ -8,6 +8,7 @@ import { ensureDirDurable, writeFileAtomic } from '../system/atomic-file.js';
 import { acquireLock } from '../system/flock.js';
 import type { SnapshotMemory } from '../repo/snapshot-memory.js';
 import type { SnapshotKind } from '../repo/subvolumes.js';
+import type { SectorCounters, SmartVerdict } from '../system/smart-report.js';
 
 export interface LastRun {
   outcome: JobOutcome;
@@ -40,6 +41,25 @@ export interface DriveRecord {
   lastReminder?: string | undefined;
   /** The last snapshot this machine completed on the drive: the interlocks' baseline (repo/host-memory.ts). */
   lastSnapshot?: SnapshotMemory | undefined;
+  /** The disk's latest SMART reading, taken before each backup (job/steps/health.ts). */
+  health?: HealthRecord | undefined;
+}
+
+/** A SMART reading as the ledger keeps it: the verdict now, and the last counters the disk gave. */
+export interface HealthRecord extends SectorCounters {
+  /** When it was read. */
+  at: string;
+  verdict: SmartVerdict;
+  /** The whole disk that was read (/dev/sdb). */
+  disk?: string | undefined;
+  model?: string | undefined;
+  serial?: string | undefined;
+  /** Why there is no verdict, or what smartctl added. */
+  note?: string | undefined;
+  /** When the counters were read: earlier than `at` when this reading had none (the disk could not be read). */
+  countersAt?: string | undefined;
+  /** The counters that rose since the reading before, in words ("Current_Pending_Sector 0 -> 8"). */
+  rising?: string[] | undefined;
 }
 
 export type Ledger = Record<string, DriveRecord>;

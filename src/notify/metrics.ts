@@ -2,10 +2,11 @@
 import type { EndingCause } from '../job/ending.js';
 import type { JobOutcome } from '../job/events.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
-import type { Ledger } from './ledger.js';
+import type { HealthRecord, Ledger } from './ledger.js';
 
 const OUTCOMES: readonly JobOutcome[] = ['success', 'warning', 'failed', 'cancelled'];
 const CAUSES: readonly EndingCause[] = ['none', 'failed', 'cancelled', 'removed', 'crashed'];
+const HEALTH_VALUES: Record<HealthRecord['verdict'], number> = { passed: 1, failed: 0, unavailable: -1 };
 
 interface Family {
   name: string;
@@ -24,6 +25,13 @@ export function renderMetrics(ledger: Ledger, drives: readonly string[], overdue
   const cause = family('plugback_last_run_cause', 'Why the last backup stopped before its last step (none: it did not): 1 for its cause, 0 for the others.');
   const snapshots = family('plugback_snapshots', 'Complete snapshots of this host on the drive, when it was last seen.');
   const free = family('plugback_drive_free_bytes', 'Free space on the drive, when it was last seen.');
+  const health = family('plugback_drive_health', "The disk's SMART verdict at its last reading: 1 passed, 0 failing, -1 could not be read.");
+  const sectors = [
+    ['reallocated', family('plugback_drive_reallocated_sectors', 'Reallocated sectors (SMART attribute 5) at the last reading that had them.')],
+    ['pending', family('plugback_drive_pending_sectors', 'Sectors waiting to be reallocated (SMART attribute 197) at the last reading that had them.')],
+    ['offlineUncorrectable', family('plugback_drive_offline_uncorrectable_sectors', 'Sectors found unreadable by the offline scan (SMART attribute 198) at the last reading that had them.')],
+    ['mediaErrors', family('plugback_drive_media_errors', 'NVMe media and data integrity errors at the last reading that had them.')],
+  ] as const;
   const overdueFamily = family('plugback_drive_overdue', '1 when the drive has not been backed up for longer than its overdueAfterDays (or reminders.overdueAfterDays).');
 
   for (const drive of drives) {
@@ -44,8 +52,15 @@ export function renderMetrics(ledger: Ledger, drives: readonly string[], overdue
     }
     if (record.snapshotCount !== undefined) snapshots.samples.push({ labels, value: record.snapshotCount });
     if (record.freeBytes !== undefined) free.samples.push({ labels, value: record.freeBytes });
+    if (record.health) {
+      health.samples.push({ labels, value: HEALTH_VALUES[record.health.verdict] });
+      for (const [key, f] of sectors) {
+        const value = (record.health as HealthRecord)[key];
+        if (value !== undefined) f.samples.push({ labels, value });
+      }
+    }
   }
-  return [lastSuccess, lastRun, duration, bytes, result, cause, snapshots, free, overdueFamily].map(renderFamily).join('');
+  return [lastSuccess, lastRun, duration, bytes, result, cause, snapshots, free, health, ...sectors.map(([, f]) => f), overdueFamily].map(renderFamily).join('');
 }
 
 /** Writes the textfile so node_exporter never reads half of it. */

@@ -7,6 +7,7 @@ import type { JobEnding, PutAwayState } from '../job/ending.js';
 const FAILED: Partial<Record<StepName, string>> = {
   unlock: 'Check that the key file unlocks the drive (cryptsetup open --test-passphrase --key-file KEY DEVICE) and that the drive is the one in the config.',
   mount: 'Check the file system on the drive (fsck) and that nothing else holds the mount point.',
+  health: 'Nothing was written to the drive. Back up onto another drive, and replace this one: docs/health.md says how to read its SMART yourself.',
   'check-target':
     'Check that the right drive is plugged in and mounted. A new drive needs `plugback drive adopt DRIVE`; a drive that says it is another one is probably not the drive you think.',
   'check-source':
@@ -26,7 +27,7 @@ const FAILED: Partial<Record<StepName, string>> = {
 };
 
 /** The steps before anything is written into a snapshot folder. */
-const BEFORE_COPY: readonly StepName[] = ['unlock', 'mount', 'lock', 'check-target', 'check-source', 'pre-backup-hooks'];
+const BEFORE_COPY: readonly StepName[] = ['unlock', 'mount', 'lock', 'health', 'check-target', 'check-source', 'pre-backup-hooks'];
 
 /** The advice for an ending; empty when there is nothing to do. */
 export function adviceFor(e: JobEnding, facts: { drive: string; putAway: PutAwayState }): string {

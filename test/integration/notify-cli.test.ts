@@ -137,11 +137,11 @@ describe('plugback drives', () => {
     const result = await cli(['drives', '--config', sb.config]);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^DRIVE +LAST GOOD BACKUP +LAST RUN +SNAPSHOTS +FREE +KIND +LAST SEEN +NOTE$/);
+    expect(lines[0]).toMatch(/^DRIVE +LAST GOOD BACKUP +LAST RUN +SNAPSHOTS +FREE +KIND +HEALTH +LAST SEEN +NOTE$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['offsite-b', 'target', 'away', 'stale', 'fresh']);
     expect(lines.find((l) => l.startsWith('away'))).not.toContain('OVERDUE');
     expect(lines.find((l) => l.startsWith('stale'))).toMatch(/^stale +47 days ago .*OVERDUE; failed 40 days ago at sync: rsync exited with 23$/);
-    expect(lines.find((l) => l.startsWith('fresh'))).toMatch(/^fresh +2 days ago .* 12 +3\.00 GiB +- +2 days ago$/);
+    expect(lines.find((l) => l.startsWith('fresh'))).toMatch(/^fresh +2 days ago .* 12 +3\.00 GiB +- +- +2 days ago$/);
     expect(lines.find((l) => l.startsWith('target'))).toMatch(/^target +never/);
   });
 

@@ -30,8 +30,9 @@ describe('a valid config', () => {
         mountPoint: '/run/plugback/offsite-a',
         deviceTimeout: 30_000,
         btrfsCompression: 'off',
+        health: 'refuse',
       },
-      { kind: 'directory', name: 'nas-disk', path: '/srv/backup' },
+      { kind: 'directory', name: 'nas-disk', path: '/srv/backup', health: 'refuse' },
     ]);
     expect(config.backup.lockWait).toBe(600_000);
     expect(config.backup.hookTimeout).toBe(900_000);
@@ -49,6 +50,12 @@ describe('a valid config', () => {
 });
 
 describe('config problems', () => {
+  it('takes refuse, warn or off as a drive\'s health, and nothing else', () => {
+    expect(parseConfig(VALID.replace('path: /srv/backup', 'path: /srv/backup\n    health: warn'), FILE).drives[1]).toMatchObject({ health: 'warn' });
+    const [problem] = problemsOf(VALID.replace('path: /srv/backup', 'path: /srv/backup\n    health: ignore'));
+    expect(problem).toBe('plugback.yaml:7:13: drives.nas-disk.health: expected one of "refuse", "warn", "off"');
+  });
+
   it('points at an unknown key and suggests the one that was meant', () => {
     const text = `${VALID}backup:\n  lockWiat: 5m\n`;
     expect(problemsOf(text)).toEqual([`${FILE}:11:3: backup.lockWiat: unknown key "lockWiat"; did you mean "lockWait"?`]);

@@ -12,6 +12,7 @@ const drive: LuksDrive = {
   mountPoint: '/run/plugback/offsite-a',
   deviceTimeout: 30_000,
   btrfsCompression: 'off',
+  health: 'refuse',
 };
 const LINE = 'plugback-offsite-a UUID=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 /etc/plugback/keys/offsite-a.key luks,noauto,nofail,headless=true,x-systemd.device-timeout=30s';
 const USER = '# my disks\nhome UUID=11111111-2222-3333-4444-555555555555 none luks\n\n';

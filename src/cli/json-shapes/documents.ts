@@ -9,6 +9,23 @@ const snapshotKind = z
   .enum(['btrfs-subvolumes', 'hard-links'])
   .meta({ description: "How the drive keeps snapshots, from its file system: btrfs read-only subvolumes, or folders sharing unchanged files by hard links." });
 
+const health = z
+  .strictObject({
+    at: time,
+    verdict: z.enum(['passed', 'failed', 'unavailable']).meta({ description: "The disk's SMART overall-health verdict; unavailable when SMART could not be read (see note)." }),
+    disk: opt(z.string().meta({ description: 'The whole disk that was read, e.g. /dev/sdb.' })),
+    model: opt(z.string()),
+    serial: opt(z.string()),
+    note: opt(z.string().meta({ description: 'Why there is no verdict, or what smartctl added.' })),
+    reallocated: opt(count.meta({ description: 'Reallocated sectors (SMART attribute 5).' })),
+    pending: opt(count.meta({ description: 'Sectors waiting to be reallocated (SMART attribute 197).' })),
+    offlineUncorrectable: opt(count.meta({ description: 'Sectors the offline scan could not read (SMART attribute 198).' })),
+    mediaErrors: opt(count.meta({ description: 'NVMe media and data integrity errors.' })),
+    countersAt: opt(time.meta({ description: 'When the counters were read: earlier than at when this reading had none.' })),
+    rising: opt(z.array(z.string()).meta({ description: 'The counters that rose since the reading before, e.g. "Current_Pending_Sector 0 -> 8".' })),
+  })
+  .meta({ description: "The disk's latest SMART reading, taken before each backup (docs/health.md)." });
+
 /** The ledger's record of a drive (stateDir/ledger.json), as `drives` and `status` without a daemon show it. */
 const record = z.strictObject({
   trackedSince: time,
@@ -32,6 +49,7 @@ const record = z.strictObject({
   freeBytes: opt(bytes),
   snapshotKind: opt(snapshotKind),
   lastReminder: opt(time),
+  health: opt(health),
 });
 
 const driveRow = z.strictObject({
