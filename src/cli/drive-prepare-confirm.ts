@@ -35,5 +35,5 @@ export async function confirmWipe(disk: BlockNode, name: string, yes: string | u
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await rl.question(`Everything on ${disk.path} will be erased. Type the drive's name (${name}) to go on: `);
   rl.close();
-  if (answer.trim() !== name) throw new UserError(`drive prepare: "${answer.trim()}" is not "${name}"; nothing was changed`, EXIT.failed);
+  if (answer.trim() !== name) throw new UserError(`drive prepare: "${answer.trim()}" is not "${name}"; nothing was changed`, EXIT.usage);
 }

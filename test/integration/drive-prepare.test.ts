@@ -121,7 +121,7 @@ describe('plugback drive prepare refuses a disk in use, and changes nothing', ()
     const actions = [{ wait: 'Type the drive.s name \\(offsite-a\\) to go on: ' }, { send: 'offsite-b\r' }];
     const r = await run('python3', [PTY, out, JSON.stringify(actions), '--', ...argv]);
     const screen = await fs.readFile(out, 'utf8');
-    expect(r.stdout.trim(), screen).toBe('1');
+    expect(r.stdout.trim(), screen).toBe('2');
     expect(screen).toContain(`Everything on ${disk} will be erased.`);
     expect(screen).toContain('"offsite-b" is not "offsite-a"; nothing was changed');
     expect(await signatures(disk)).toBe('ext4');
