@@ -35,7 +35,8 @@ export async function addToConfig(file: string, drive: PreparedDrive): Promise<v
   const document = await readDocument(file);
   if (document.hasIn(['drives', drive.name])) throw new UserError(`drive prepare: ${file} has a drive "${drive.name}" already; it was left as it is`, EXIT.failed);
   document.setIn(['drives', drive.name], document.createNode({ uuid: drive.uuid, keyFile: drive.keyFile }));
-  const text = document.toString();
+  // No padding inside [ ] and { }: flow collections stay as people usually write them.
+  const text = document.toString({ flowCollectionPadding: false });
   try {
     parseConfig(text, file);
   } catch (error) {

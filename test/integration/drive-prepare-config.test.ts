@@ -33,6 +33,7 @@ describe('the config of a prepared drive', () => {
     const text = await fs.readFile(file, 'utf8');
     expect(text).toContain('# my backup config');
     expect(text).toContain('path: /srv/backup-disk # the always-attached disk');
+    expect(text).toContain('folders: [/srv/photos]');
     expect(text).toContain(`  offsite-a:\n    uuid: ${DRIVE.uuid}\n    keyFile: ${DRIVE.keyFile}\n`);
     expect(parseConfig(text, file).drives.map((d) => d.name)).toEqual(['d1', 'offsite-a']);
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
