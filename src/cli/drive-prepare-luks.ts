@@ -79,7 +79,10 @@ async function addPassphrase(partition: BlockNode, settings: LuksSettings): Prom
   process.stderr.write('Now a passphrase for the drive, to open it on another machine (cryptsetup asks twice):\n');
   const { execa } = await import('execa');
   const result = await execa('cryptsetup', args, { stdio: 'inherit', reject: false });
-  if (result.exitCode !== 0) throw new Error(`cryptsetup luksAddKey ${partition.path} failed (exit ${result.exitCode}); the passphrase was not added`);
+  if (result.exitCode !== 0) {
+    const how = result.signal ? `stopped by ${result.signal}` : `exit ${result.exitCode}`;
+    throw new Error(`cryptsetup luksAddKey ${partition.path} did not add the passphrase (${how})`);
+  }
 }
 
 /** The opened container, mounted in a private temporary folder; `close` undoes whatever of it was done. */

@@ -50,11 +50,14 @@ export async function prepareDrive(configFile: string, name: string, device: str
   else if (signatures.length > 0) await confirmWipe(disk, name, flags.yes);
 
   const done: Done = [];
-  const prepared = await writeDrive(disk, name, flags, { keyFile, headerFile, stateDir }, done).catch(async (error: Error) => {
-    await rm(keyFile, { force: true });
-    await rm(headerFile, { force: true });
-    throw new UserError(failureMessage(disk, error, done), EXIT.failed);
-  });
+  const signals = new SignalWatch();
+  const prepared = await writeDrive(disk, name, flags, { keyFile, headerFile, stateDir }, done, signals)
+    .catch(async (error: Error) => {
+      await rm(keyFile, { force: true });
+      await rm(headerFile, { force: true });
+      throw new UserError(failureMessage(disk, error, done), EXIT.failed);
+    })
+    .finally(() => signals.stop());
   report(prepared, headerFile);
   if (flags.writeConfig) {
     await addToConfig(configFile, prepared);
@@ -72,15 +75,50 @@ interface Places {
   stateDir: string;
 }
 
-async function writeDrive(disk: BlockNode, name: string, flags: PrepareFlags, places: Places, done: Done): Promise<PreparedDrive & { id: string; partition: string }> {
+/**
+ * Ctrl-C or SIGTERM while prepare writes does not kill plugback half way: the program it runs gets Ctrl-C too and
+ * fails, and between steps a signal stops the work, so the clean-up and the message of a failure still happen.
+ */
+class SignalWatch {
+  private caught: string | undefined;
+  private readonly onSignal = (signal: string) => (this.caught = signal);
+
+  constructor() {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  /** Throws when a signal came since the last step. */
+  check(): void {
+    if (this.caught) throw new Error(`stopped by ${this.caught}`);
+  }
+
+  stop(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+  }
+}
+
+async function writeDrive(
+  disk: BlockNode,
+  name: string,
+  flags: PrepareFlags,
+  places: Places,
+  done: Done,
+  signals: SignalWatch,
+): Promise<PreparedDrive & { id: string; partition: string }> {
   if (flags.wipe) await wipeDisk(disk, done);
+  signals.check();
   const partition = await partitionDisk(disk, done);
   await writeKeyFile(places.keyFile);
   const settings = { keyFile: places.keyFile, headerFile: places.headerFile, passphraseFile: flags.passphraseFile, kdfMemoryMiB: flags.kdfMemory, kdfTimeMs: flags.kdfTime };
+  signals.check();
   const uuid = await formatLuks(partition, settings, done);
+  signals.check();
   const container = new OpenedContainer(partition, places.keyFile);
   try {
     const root = await container.openWithFileSystem(flags.fs, name, done);
+    signals.check();
     // adopt's own checks and writes, on a drive entry that points at the private mount.
     const drive: LuksDrive = { kind: 'luks', name, uuid, keyFile: places.keyFile, cryptName: container.mapping, mountPoint: root, deviceTimeout: 0, btrfsCompression: 'off' };
     const identity = await adoptDrive({ stateDir: places.stateDir }, drive, false);

@@ -169,6 +169,22 @@ describe('plugback drive prepare refuses a disk in use, and changes nothing', ()
 });
 
 describe('plugback drive prepare stopped half way', () => {
+  it('asks for the passphrase on a terminal, and Ctrl-C there stops it cleanly with what was written', async () => {
+    const s = await setup();
+    const disk = await disks.make();
+    const out = path.join(s.dir, 'terminal.out');
+    const argv = [process.execPath, CLI, 'drive', 'prepare', 'offsite-a', disk, '--config', s.config, '--key-dir', s.keys, '--kdf-memory', '16', '--kdf-time', '200'];
+    const actions = [{ wait: 'Enter new passphrase for key slot: ' }, { send: '\u0003' }];
+    const r = await run('python3', [PTY, out, JSON.stringify(actions), '--', ...argv]);
+    const screen = await fs.readFile(out, 'utf8');
+    expect(r.stdout.trim(), screen).toBe('1');
+    expect(screen).toContain('Now a passphrase for the drive, to open it on another machine (cryptsetup asks twice):');
+    expect(screen).toContain(`did not add the passphrase`);
+    expect(screen).toContain(`Done on ${disk} so far: a GPT partition table with one partition was written to ${disk}; a LUKS2 container was made on ${disk}p1.`);
+    expect(screen).toContain('To start over, run the same command again with --wipe.');
+    expect(await fs.readdir(s.keys)).toEqual([]);
+  });
+
   it('says what it wrote, removes the key file and header backup, and starts over with --wipe', async () => {
     const s = await setup();
     const disk = await disks.make();
