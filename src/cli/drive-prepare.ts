@@ -59,14 +59,28 @@ export async function prepareDrive(configFile: string, name: string, device: str
     })
     .finally(() => signals.stop());
   report(prepared, headerFile);
-  if (flags.writeConfig) {
-    await addToConfig(configFile, prepared);
-    process.stderr.write(`added drive "${name}" to ${configFile}\n`);
-  } else {
-    process.stderr.write(`Add these lines to ${configFile} (or run again with --write-config next time):\n`);
-    process.stdout.write(configLines(prepared));
-  }
+  await tellConfig(configFile, prepared, flags.writeConfig ?? false);
   process.stderr.write(`Next: ${commandHint(configFile, 'install --write-crypttab')} (the drive's crypttab line and mount unit); then plug it in, or back up by hand (docs/drives.md)\n`);
+}
+
+/** Adds the drive to the config, or prints its lines (also when adding fails: the drive is prepared either way). */
+async function tellConfig(configFile: string, drive: PreparedDrive, write: boolean): Promise<void> {
+  if (write) {
+    try {
+      await addToConfig(configFile, drive);
+      process.stderr.write(`added drive "${drive.name}" to ${configFile}\n`);
+      return;
+    } catch (error) {
+      process.stdout.write(configLines(drive));
+      throw new UserError(`${(error as Error).message}\nThe drive is prepared: add the lines above to the config by hand.`, EXIT.failed);
+    }
+  }
+  if (await stat(configFile).catch(() => undefined)) {
+    process.stderr.write(`Add these lines to ${configFile} (or give --write-config next time):\n`);
+  } else {
+    process.stderr.write(`There is no config at ${configFile} yet: start one with plugback config init --uuid ${drive.name}=${drive.uuid} --folder DIR --out ${configFile}, or use these lines:\n`);
+  }
+  process.stdout.write(configLines(drive));
 }
 
 interface Places {
