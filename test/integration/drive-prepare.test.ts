@@ -159,6 +159,23 @@ describe('plugback drive prepare refuses a disk in use, and changes nothing', ()
     expect(await signatures(disk)).toBe('');
   });
 
+  it('refuses a bad name, an unknown --fs, a --kdf-memory too small and a device that is not a disk, as usage errors', async () => {
+    const s = await setup();
+    const disk = await disks.make();
+    const cases: [string[], string][] = [
+      [['off site', disk], '"off site" cannot be a drive name: use letters, digits, "-" and "_"'],
+      [['offsite-a', disk, '--fs', 'xfs'], "option '--fs <kind>' argument 'xfs' is invalid. Allowed choices are ext4, btrfs."],
+      [['offsite-a', disk, '--kdf-memory', '4'], '--kdf-memory takes a whole number, at least 8 (not "4")'],
+      [['offsite-a', path.join(s.dir, 'disk0.img')], 'is not a block device lsblk knows'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await prepare(s, args);
+      expect(r.code, shown(r)).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    expect(await signatures(disk)).toBe('');
+  });
+
   it('refuses to go on without a passphrase when there is no terminal to ask on', async () => {
     const s = await setup();
     const disk = await disks.make();
