@@ -68,7 +68,8 @@ async function tellConfig(configFile: string, drive: PreparedDrive, write: boole
   if (write) {
     try {
       await addToConfig(configFile, drive);
-      process.stderr.write(`added drive "${drive.name}" to ${configFile}\n`);
+      // A running daemon reloads the config at once and takes up a configured drive that is plugged in.
+      process.stderr.write(`added drive "${drive.name}" to ${configFile}; a running plugback daemon sees it at once, and cannot open it before the install below: unplug it until then\n`);
       return;
     } catch (error) {
       process.stdout.write(configLines(drive));
