@@ -47,7 +47,8 @@ export async function prepareDrive(configFile: string, name: string, device: str
   await refuseDeviceInUse(disk);
   const signatures = await signaturesFound(disk);
   if (!flags.wipe) refuseSignatures(disk, signatures);
-  else if (signatures.length > 0) await confirmWipe(disk, name, flags.yes);
+  // A --yes for another disk is refused even where nothing needs wiping: it names the disk the script meant.
+  if ((flags.wipe && signatures.length > 0) || flags.yes !== undefined) await confirmWipe(disk, name, flags.yes);
 
   const done: Done = [];
   const signals = new SignalWatch();

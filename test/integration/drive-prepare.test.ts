@@ -110,6 +110,12 @@ describe('plugback drive prepare refuses a disk in use, and changes nothing', ()
     expect(r.stderr).toContain(`${disk}: (no model), serial none (give --yes ${disk}), 128.0 MiB`);
     expect(r.stderr).toContain(`--yes WD-WX12A3456789 does not match ${disk}, which has no serial, so --yes takes its path; nothing was changed`);
     expect(await signatures(`${disk}p1`)).toBe('btrfs');
+    // On a blank disk too: the serial names the disk the script meant.
+    const blank = await disks.make();
+    const other = await prepare(s, ['offsite-a', blank, '--yes', disk]);
+    expect(other.code, shown(other)).toBe(2);
+    expect(other.stderr).toContain(`--yes ${disk} does not match ${blank}`);
+    expect(await signatures(blank)).toBe('');
   });
 
   it("refuses --wipe on a terminal when another name than the drive's is typed back", async () => {
