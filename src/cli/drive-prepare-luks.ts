@@ -2,7 +2,7 @@
 // key file and a passphrase slot, the header backup, then the file system and the identity inside the opened
 // container. Each step says what it did into `done`, so a failure half way can tell what the device holds now.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rmdir } from 'node:fs/promises';
+import { mkdtemp, open, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { programOutput, waitForPartition, partitionsOf, type BlockNode } from '../system/block-device.js';
@@ -13,8 +13,8 @@ export type FileSystemKind = 'ext4' | 'btrfs';
 export interface LuksSettings {
   keyFile: string;
   headerFile: string;
-  /** Read by plugback, one trailing newline dropped; unset: cryptsetup asks on the terminal. */
-  passphraseFile?: string | undefined;
+  /** The second key slot's passphrase, asked or read before anything was written. */
+  passphrase: string;
   /** argon2id memory per key slot, MiB; unset: cryptsetup's default (up to 1 GiB, less on a small machine). */
   kdfMemoryMiB?: number | undefined;
   /** How long unlocking one key slot takes on this machine, ms (cryptsetup --iter-time); unset: its 2000. */
@@ -69,20 +69,8 @@ export async function formatLuks(partition: BlockNode, settings: LuksSettings, d
 }
 
 async function addPassphrase(partition: BlockNode, settings: LuksSettings): Promise<void> {
-  const args = ['luksAddKey', ...kdfArgs(settings), '--key-file', settings.keyFile, partition.path];
-  if (settings.passphraseFile !== undefined) {
-    const passphrase = (await readFile(settings.passphraseFile, 'utf8')).replace(/\r?\n$/, '');
-    // The new passphrase on stdin as a key file ("-"): exactly these bytes, as typed at a prompt later.
-    await programOutput('cryptsetup', [...args, '-'], passphrase);
-    return;
-  }
-  process.stderr.write('Now a passphrase for the drive, to open it on another machine (cryptsetup asks twice):\n');
-  const { execa } = await import('execa');
-  const result = await execa('cryptsetup', args, { stdio: 'inherit', reject: false });
-  if (result.exitCode !== 0) {
-    const how = result.signal ? `stopped by ${result.signal}` : `exit ${result.exitCode}`;
-    throw new Error(`cryptsetup luksAddKey ${partition.path} did not add the passphrase (${how})`);
-  }
+  // The new passphrase on stdin as a key file ("-"): exactly these bytes, as they are typed at a prompt later.
+  await programOutput('cryptsetup', ['luksAddKey', ...kdfArgs(settings), '--key-file', settings.keyFile, partition.path, '-'], settings.passphrase);
 }
 
 /** The opened container, mounted in a private temporary folder; `close` undoes whatever of it was done. */

@@ -49,10 +49,14 @@ export async function prepareDrive(configFile: string, name: string, device: str
   if (!flags.wipe) refuseSignatures(disk, signatures);
   // A --yes for another disk is refused even where nothing needs wiping: it names the disk the script meant.
   if ((flags.wipe && signatures.length > 0) || flags.yes !== undefined) await confirmWipe(disk, name, flags.yes);
+  // Asked before the first write, so a mistyped passphrase or a Ctrl-C here leaves the disk as it was.
+  const passphrase = await passphraseFor(name, flags.passphraseFile).catch((error: Error) => {
+    throw usage(`${error.message}; nothing was changed`);
+  });
 
   const done: Done = [];
   const signals = new SignalWatch();
-  const prepared = await writeDrive(disk, name, flags, { keyFile, headerFile, stateDir }, done, signals)
+  const prepared = await writeDrive(disk, name, flags, { keyFile, headerFile, stateDir, passphrase }, done, signals)
     .catch(async (error: Error) => {
       await rm(keyFile, { force: true });
       await rm(headerFile, { force: true });
@@ -89,6 +93,15 @@ interface Places {
   keyFile: string;
   headerFile: string;
   stateDir: string;
+  passphrase: string;
+}
+
+/** The second key slot's passphrase: from --passphrase-file, or typed twice on the terminal. */
+async function passphraseFor(name: string, file: string | undefined): Promise<string> {
+  const { askNewPassphrase, passphraseFromFile } = await import('./hidden-prompt.js');
+  if (file !== undefined) return passphraseFromFile(file);
+  process.stderr.write('The drive also gets a passphrase, to open it on another machine (keep it off this one).\n');
+  return askNewPassphrase(`drive "${name}"`);
 }
 
 /**
@@ -127,7 +140,7 @@ async function writeDrive(
   signals.check();
   const partition = await partitionDisk(disk, done);
   await writeKeyFile(places.keyFile);
-  const settings = { keyFile: places.keyFile, headerFile: places.headerFile, passphraseFile: flags.passphraseFile, kdfMemoryMiB: flags.kdfMemory, kdfTimeMs: flags.kdfTime };
+  const settings = { keyFile: places.keyFile, headerFile: places.headerFile, passphrase: places.passphrase, kdfMemoryMiB: flags.kdfMemory, kdfTimeMs: flags.kdfTime };
   signals.check();
   const uuid = await formatLuks(partition, settings, done);
   signals.check();

@@ -191,23 +191,49 @@ describe('plugback drive prepare refuses a disk in use, and changes nothing', ()
   });
 });
 
-describe('plugback drive prepare stopped half way', () => {
-  it('asks for the passphrase on a terminal, and Ctrl-C there stops it cleanly with what was written', async () => {
+/** `plugback drive prepare offsite-a DISK` on a terminal (no --passphrase-file), typing as `actions` say. */
+async function onTerminal(s: Setup, disk: string, actions: object[], env: NodeJS.ProcessEnv = {}): Promise<{ code: string; screen: string }> {
+  const out = path.join(s.dir, 'terminal.out');
+  const argv = [process.execPath, CLI, 'drive', 'prepare', 'offsite-a', disk, '--config', s.config, '--key-dir', s.keys, '--kdf-memory', '16', '--kdf-time', '200'];
+  const r = await run('python3', [PTY, out, JSON.stringify(actions), '--', ...argv], env);
+  return { code: r.stdout.trim(), screen: await fs.readFile(out, 'utf8') };
+}
+
+const FIRST = { wait: 'New passphrase for drive "offsite-a": ' };
+const AGAIN = { wait: 'The same passphrase again: ' };
+
+describe('plugback drive prepare asks for the passphrase on a terminal, before it writes anything', () => {
+  it('takes the passphrase typed twice, unseen, for the second key slot', async () => {
     const s = await setup();
     const disk = await disks.make();
-    const out = path.join(s.dir, 'terminal.out');
-    const argv = [process.execPath, CLI, 'drive', 'prepare', 'offsite-a', disk, '--config', s.config, '--key-dir', s.keys, '--kdf-memory', '16', '--kdf-time', '200'];
-    const actions = [{ wait: 'Enter new passphrase for key slot: ' }, { send: '\u0003' }];
-    const r = await run('python3', [PTY, out, JSON.stringify(actions), '--', ...argv]);
-    const screen = await fs.readFile(out, 'utf8');
-    expect(r.stdout.trim(), screen).toBe('1');
-    expect(screen).toContain('Now a passphrase for the drive, to open it on another machine (cryptsetup asks twice):');
-    expect(screen).toContain(`did not add the passphrase`);
-    expect(screen).toContain(`Done on ${disk} so far: a GPT partition table with one partition was written to ${disk}; a LUKS2 container was made on ${disk}p1.`);
-    expect(screen).toContain('To start over, run the same command again with --wipe.');
-    expect(await fs.readdir(s.keys)).toEqual([]);
+    const t = await onTerminal(s, disk, [FIRST, { send: 'typed secret\r' }, AGAIN, { send: 'typed secret\r' }], { PATH: `${STAND_INS}:${process.env.PATH}` });
+    expect(t.code, t.screen).toBe('1'); // the stand-in's open fails after the LUKS header is written
+    expect(t.screen).toContain('The drive also gets a passphrase, to open it on another machine (keep it off this one).');
+    expect(t.screen).not.toContain('typed secret');
+    const typed = await run('sh', ['-c', `echo 'typed secret' | cryptsetup open --test-passphrase ${disk}p1`]);
+    expect(typed.code, shown(typed)).toBe(0);
   });
 
+  it('refuses two passphrases that differ, and changes nothing', async () => {
+    const s = await setup();
+    const disk = await disks.make();
+    const t = await onTerminal(s, disk, [FIRST, { send: 'one secret\r' }, AGAIN, { send: 'another\r' }]);
+    expect(t.code, t.screen).toBe('2');
+    expect(t.screen).toContain('the two passphrases differ; nothing was changed');
+    expect(await signatures(disk)).toBe('');
+  });
+
+  it('stops at Ctrl-C, and changes nothing', async () => {
+    const s = await setup();
+    const disk = await disks.make();
+    const t = await onTerminal(s, disk, [FIRST, { send: '\u0003' }]);
+    expect(t.code, t.screen).toBe('2');
+    expect(t.screen).toContain('stopped (Ctrl-C) at the passphrase; nothing was changed');
+    expect(await signatures(disk)).toBe('');
+  });
+});
+
+describe('plugback drive prepare stopped half way', () => {
   it('says what it wrote, removes the key file and header backup, and starts over with --wipe', async () => {
     const s = await setup();
     const disk = await disks.make();
