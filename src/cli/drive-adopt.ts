@@ -7,8 +7,8 @@ import { DriveDir } from '../repo/drive-dir.js';
 import { mountAt } from '../system/mounts.js';
 import { UserError } from './common.js';
 
-/** Adopts the drive's target; returns the identity now on it. */
-export async function adoptDrive(config: Config, drive: Drive, force: boolean): Promise<DriveIdentity> {
+/** Adopts the drive's target; returns the identity now on it. Only the config's stateDir is used (prepare has no entry yet). */
+export async function adoptDrive(config: Pick<Config, 'stateDir'>, drive: Drive, force: boolean): Promise<DriveIdentity> {
   const root = driveRoot(drive);
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) {
@@ -35,7 +35,7 @@ export async function adoptDrive(config: Config, drive: Drive, force: boolean): 
   }
 }
 
-async function adoptInto(config: Config, drive: Drive, base: DriveDir, force: boolean): Promise<DriveIdentity> {
+async function adoptInto(config: Pick<Config, 'stateDir'>, drive: Drive, base: DriveDir, force: boolean): Promise<DriveIdentity> {
   const root = driveRoot(drive);
   const existing = await readIdentity(base).catch((error: Error) => {
     if (force) return undefined; // a damaged identity is what --force is for

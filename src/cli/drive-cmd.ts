@@ -1,11 +1,12 @@
-// `plugback drive adopt NAME` and `plugback drive claim NAME`: their options and help; the work is done by
+// `plugback drive prepare|adopt|claim`: their options and help; the work is done by drive-prepare.ts,
 // drive-adopt.ts and drive-claim.ts, loaded when the command runs.
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { driveRoot } from '../config/model.js';
 import { configFileOf, findDrive, loadConfigOrExit } from './common.js';
 
 export function registerDrive(program: Command): void {
   const drive = program.command('drive').description('prepare backup drives');
+  registerPrepare(drive);
   drive
     .command('adopt')
     .description('write plugback/drive.json onto the target of drive NAME (empty, or holding data already)')
@@ -44,5 +45,46 @@ Example:
       const config = await loadConfigOrExit(configFileOf(command));
       const { claimHostFolder } = await import('./drive-claim.js');
       process.stdout.write(`${await claimHostFolder(config, findDrive(config, name))}\n`);
+    });
+}
+
+/** A whole number of at least `min`, for an option's value. */
+const wholeNumber = (option: string, min: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${option} takes a whole number, at least ${min} (not "${value}")`);
+  return n;
+};
+
+function registerPrepare(drive: Command): void {
+  drive
+    .command('prepare')
+    .description('turn a blank disk into LUKS drive NAME: GPT, LUKS2 with a new key file and a passphrase, a file system, the identity')
+    .argument('<name>', 'the new drive\'s name (not in the config yet)')
+    .argument('<device>', 'the whole disk, e.g. /dev/sdb (check with lsblk: everything on it is erased)')
+    .addOption(new Option('--fs <kind>', 'the file system inside (docs/drives.md: Two kinds of snapshot)').choices(['ext4', 'btrfs']).default('ext4'))
+    .option('--wipe', 'erase a disk that carries a partition table or file system (it shows the disk and asks first)')
+    .option('--yes <serial>', "confirm --wipe without asking: the disk's serial (its path if it has none), as the question shows it")
+    .option('--key-dir <dir>', 'where the key file NAME.key and the header backup NAME.luks-header go (0400)', '/etc/plugback/keys')
+    .option('--passphrase-file <file>', 'the passphrase for the second key slot from FILE (one trailing newline dropped), instead of asking')
+    .option('--kdf-memory <MiB>', "argon2id memory per key slot (default cryptsetup's: up to 1 GiB); less opens on small machines, but is cheaper to guess", wholeNumber('--kdf-memory', 8))
+    .option('--kdf-time <ms>', 'how long opening takes with one key slot on this machine (default 2000); less is quicker, but cheaper to guess', wholeNumber('--kdf-time', 100))
+    .option('--write-config', 'add the drive to the config file (keeping its comments) instead of printing its lines')
+    .addHelpText(
+      'after',
+      `
+Refused, with nothing changed: a partition or a disk that is mounted, is the system's disk, is named in
+/etc/fstab or /etc/crypttab, or is held by a mapping; one that carries a partition table or file system
+unless --wipe is given. With --wipe it shows the disk's model, serial and size and asks for NAME to be
+typed back; --yes SERIAL confirms in a script. The disk is closed again at the end. If a step fails half
+way, the message says what was written, and the same command with --wipe starts over.
+Examples:
+  plugback drive prepare offsite-a /dev/sdb
+  plugback drive prepare offsite-b /dev/sdc --fs btrfs --wipe --write-config
+  plugback drive prepare offsite-c /dev/sdd --wipe --yes WD-WX12A3456789 --passphrase-file /root/offsite-c.pass
+Then: plugback install --write-crypttab`,
+    )
+    .action(async (name: string, device: string, flags: import('./drive-prepare.js').PrepareFlags, command: Command) => {
+      const { prepareDrive } = await import('./drive-prepare.js');
+      await prepareDrive(configFileOf(command), name, device, flags);
     });
 }

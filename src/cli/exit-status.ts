@@ -73,6 +73,11 @@ export const EXIT_STATUS: Record<string, Codes> = {
     [EXIT.usage, 'usage error: no --to, a folder that is not empty, not an archive, or not confirmed'],
   ],
   drive: GROUP('drive'),
+  'drive prepare': [
+    [EXIT.ok, 'the drive is prepared and closed again'],
+    [EXIT.failed, 'refused (the disk is in use or not blank) or failed half way (the message says what was written)'],
+    [EXIT.usage, 'usage error: a bad name or option, the name is in the config, a key file exists, or --wipe not confirmed'],
+  ],
   'drive adopt': [
     [EXIT.ok, 'the identity is written'],
     [EXIT.failed, 'the target is missing or not mounted, or names another drive (without --force)'],

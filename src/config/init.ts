@@ -60,7 +60,7 @@ export function initConfigText(choices: InitChoices): string {
     lines.push(
       '  # A LUKS-encrypted drive, known by the UUID of its LUKS container. Its key is read from',
       `  # /etc/plugback/keys/${d.name}.key (root's, chmod 600); it is unlocked as /dev/mapper/plugback-${d.name}`,
-      `  # and mounted at /run/plugback/${d.name}. Preparing one: docs/drives.md.`,
+      `  # and mounted at /run/plugback/${d.name}. Preparing one: plugback drive prepare (docs/drives.md).`,
       `  ${d.name}:`,
       `    uuid: ${scalar(d.value.toLowerCase())}`,
     );

@@ -21,6 +21,7 @@ import { hostileDriveChecks } from './checks/hostile-drive.mjs';
 import { pullCrashChecks } from './checks/pull-crash.mjs';
 import { sandboxChecks } from './checks/sandbox.mjs';
 import { btrfsDriveChecks } from './checks/btrfs-drive.mjs';
+import { prepareDriveChecks } from './checks/prepare-drive.mjs';
 
 const log = (...a) => console.log(...a);
 // The scenario groups this run plays (PLUGBACK_SYSTEM_ONLY, scenarios.mjs); only their tests are defined below.
@@ -93,7 +94,7 @@ beforeAll(async () => {
   const uuidA = randomUUID();
   const uuidB = randomUUID();
   const uuidC = randomUUID();
-  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-b.img': join(runDir, 'disk-b.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img'), 'disk-h.img': join(runDir, 'disk-h.img'), 'disk-f.img': join(runDir, 'disk-f.img') };
+  const disks = { 'disk-a.img': join(runDir, 'disk-a.img'), 'disk-b.img': join(runDir, 'disk-b.img'), 'disk-c.img': join(runDir, 'disk-c.img'), 'disk-u.img': join(runDir, 'disk-u.img'), 'disk-h.img': join(runDir, 'disk-h.img'), 'disk-f.img': join(runDir, 'disk-f.img'), 'disk-p.img': join(runDir, 'disk-p.img'), 'disk-q.img': join(runDir, 'disk-q.img') };
   const luks = async (file, size, uuid, key) => {
     await run('truncate', ['-s', size, file]);
     const keyFile = join(runDir, `${uuid}.key`);
@@ -107,9 +108,13 @@ beforeAll(async () => {
   await luks(disks['disk-h.img'], '256M', uuidH, keyH);
   await luks(disks['disk-f.img'], '256M', uuidF, keyF);
   await run('truncate', ['-s', '64M', disks['disk-u.img']]);
+  // Drives P and Q: blank disks that scenario 14 prepares, ext4 and btrfs (mkfs.btrfs wants 114 MiB after the
+  // partition table and the 16 MiB LUKS2 header); sparse, so the size costs nothing.
+  await run('truncate', ['-s', '256M', disks['disk-p.img']]);
+  await run('truncate', ['-s', '256M', disks['disk-q.img']]);
   await run('mkfs.ext4', ['-q', '-F', '-L', 'pbtest-unknown', disks['disk-u.img']]);
 
-  const params = { scenarios: SELECTED, uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', uuidH, imageH: 'disk-h.img', uuidF, imageF: 'disk-f.img', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
+  const params = { scenarios: SELECTED, uuidA, uuidB, uuidC, imageA: 'disk-a.img', imageB: 'disk-b.img', imageC: 'disk-c.img', imageU: 'disk-u.img', uuidH, imageH: 'disk-h.img', uuidF, imageF: 'disk-f.img', imageP: 'disk-p.img', serialP: 'PBTESTP0001', imageQ: 'disk-q.img', serialQ: 'PBTESTQ0001', labelU: 'pbtest-unknown', ledSerial: 'BS000001-3.1' };
   const payload = await buildPayload({ runDir, params, keys: { 'offsite-a.key': keyA, 'offsite-b.key': keyB, 'offsite-c.key': keyCWrong, 'offsite-h.key': keyH, 'offsite-btrfs.key': keyF } });
   guest = new Guest({ image, payload, runDir, log });
   await guest.start();
@@ -157,7 +162,7 @@ function scenario(name) {
 
 /** Each group's tests, defined only when the group is played. */
 const CHECKS = { ...plugChecks(scenario), ...twoDrivesLedChecks(scenario), ...restoreUnitsChecks(scenario),
-  ...scheduledChecks(scenario, log), ...pullCrashChecks(scenario, log), ...sandboxChecks(scenario, log), ...btrfsDriveChecks(scenario, log), ...hostileDriveChecks(scenario, log) };
+  ...scheduledChecks(scenario, log), ...pullCrashChecks(scenario, log), ...sandboxChecks(scenario, log), ...btrfsDriveChecks(scenario, log), ...prepareDriveChecks(scenario, log), ...hostileDriveChecks(scenario, log) };
 const unchecked = GROUPS.filter((g) => !CHECKS[g]);
 if (unchecked.length > 0) throw new Error(`scenario groups with no tests: ${unchecked.join(', ')}`);
 

@@ -6,7 +6,7 @@ describe('selectGroups', () => {
   it('plays every group, in the guest order, when nothing is selected', () => {
     expect(selectGroups(undefined)).toEqual([...GROUPS]);
     expect(selectGroups('')).toEqual([...GROUPS]);
-    expect(selectGroups('').slice(-5)).toEqual(['10', '11', '12', '13', '9']);
+    expect(selectGroups('').slice(-6)).toEqual(['10', '11', '12', '13', '14', '9']);
   });
 
   it('plays the named groups and what they build on, in the guest order', () => {
@@ -16,9 +16,10 @@ describe('selectGroups', () => {
     expect(selectGroups('3 3')).toEqual(['1', '3']);
     expect(selectGroups('11')).toEqual(['1', '11']);
     expect(selectGroups('13')).toEqual(['13']);
+    expect(selectGroups('14')).toEqual(['14']);
   });
 
   it('refuses a group that does not exist, rather than playing nothing', () => {
-    expect(() => selectGroups('9a')).toThrow('no scenario group 9a (there are 1, 2, 4, 3, 5, 6, 8, 7, 10, 11, 12, 13, 9)');
+    expect(() => selectGroups('9a')).toThrow('no scenario group 9a (there are 1, 2, 4, 3, 5, 6, 8, 7, 10, 11, 12, 13, 14, 9)');
   });
 });

@@ -15,6 +15,7 @@ import { hostileDriveScenarios } from './hostile-drive.mjs';
 import { pullAndCrashScenarios } from './pull-crash.mjs';
 import { sandboxScenario } from './sandbox.mjs';
 import { btrfsDriveScenario } from './btrfs-drive.mjs';
+import { prepareDriveScenario } from './prepare-drive.mjs';
 
 async function main() {
   marker('driver started');
@@ -26,6 +27,7 @@ async function main() {
   await pullAndCrashScenarios(); // 11: a pull after complete, three times; the daemon killed mid-copy
   await sandboxScenario(); // 12: /home backed up, hooks with systemctl, systemd mounting, from the sandbox
   await btrfsDriveScenario(); // 13: its own btrfs drive; snapshots as subvolumes, pruned through systemd
+  await prepareDriveScenario(); // 14: two blank disks made drives by plugback drive prepare, then backed up
   // Scenario 9: last, so that a daemon that wrote through a planted link disturbs no other.
   await hostileDriveScenarios();
 }

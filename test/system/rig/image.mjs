@@ -14,11 +14,12 @@ export const SUITE = 'bookworm';
 
 // debootstrap skips Recommends: polkitd and libblockdev-crypto2 (udisks2's LUKS plugin) by hand; libpam-systemd so
 // polkitd configures (it wants a logind). libusb-1.0-0 and libudev1: what node-hid's prebuilt binding links against.
-// btrfs-progs: plugback's btrfs snapshots (scenario 13) and mkfs.btrfs for its drive.
+// btrfs-progs: plugback's btrfs snapshots (scenario 13) and mkfs.btrfs for its drive. fdisk: sfdisk, the partition
+// table `plugback drive prepare` writes (scenario 14).
 export const PACKAGES = [
   'systemd', 'systemd-sysv', 'udev', 'dbus', 'udisks2', 'cryptsetup', 'cryptsetup-bin', 'rsync', 'linux-image-amd64',
   'kmod', 'iproute2', 'libpam-systemd', 'polkitd', 'libblockdev-crypto2', 'libusb-1.0-0', 'libudev1', 'acl', 'attr',
-  'e2fsprogs', 'util-linux', 'mount', 'procps', 'psmisc', 'passwd', 'diffutils', 'btrfs-progs',
+  'e2fsprogs', 'util-linux', 'mount', 'procps', 'psmisc', 'passwd', 'diffutils', 'btrfs-progs', 'fdisk',
 ];
 
 // The unit that runs the scenario script from the payload disk once the system is up. Type=simple: with oneshot,
