@@ -149,7 +149,7 @@ async function writeDrive(
     const root = await container.openWithFileSystem(flags.fs, name, done);
     signals.check();
     // adopt's own checks and writes, on a drive entry that points at the private mount.
-    const drive: LuksDrive = { kind: 'luks', name, uuid, keyFile: places.keyFile, cryptName: container.mapping, mountPoint: root, deviceTimeout: 0, btrfsCompression: 'off' };
+    const drive: LuksDrive = { kind: 'luks', name, uuid, keyFile: places.keyFile, cryptName: container.mapping, mountPoint: root, deviceTimeout: 0, btrfsCompression: 'off', health: 'refuse' };
     const identity = await adoptDrive({ stateDir: places.stateDir }, drive, false);
     done.push(`the identity of drive "${name}" was written onto it`);
     await container.close();
