@@ -87,4 +87,27 @@ Then: plugback install --write-crypttab`,
       const { prepareDrive } = await import('./drive-prepare.js');
       await prepareDrive(configFileOf(command), name, device, flags);
     });
+  drive
+    .command('retire')
+    .description('stop using drive NAME on this machine, so a new drive can take its name; nothing on any drive changes')
+    .argument('<name>', 'the drive, as named in the config')
+    .addHelpText(
+      'after',
+      `
+It removes drives.NAME from the config (keeping the rest and its comments), renames its key file and
+LUKS header backup aside (NAME.key.retired-<time>: they still open the old drive), and moves this
+machine's record of it (the adopted id, its history in the ledger) to stateDir/retired-drives.json,
+so a new drive under the same name starts with a clean history. The old drive keeps its snapshots.
+It takes the repository lock without waiting (exit 75 while a backup runs).
+Replacing a dead drive, step by step: docs/drives.md, "Retiring a drive".
+Example:
+  plugback drive retire offsite-a
+  plugback install --write-crypttab
+  plugback drive prepare offsite-a /dev/sdc --write-config`,
+    )
+    .action(async (name: string, _flags: unknown, command: Command) => {
+      const config = await loadConfigOrExit(configFileOf(command));
+      const { retireDrive, retiredReport } = await import('./drive-retire.js');
+      process.stdout.write(retiredReport(config, await retireDrive(config, findDrive(config, name))));
+    });
 }

@@ -88,6 +88,12 @@ export const EXIT_STATUS: Record<string, Codes> = {
     [EXIT.failed, 'the drive is not there, or is another drive'],
     USAGE,
   ],
+  'drive retire': [
+    [EXIT.ok, 'the drive is retired on this machine'],
+    [EXIT.failed, 'its entry cannot be removed from the config, or the state folder cannot be written'],
+    USAGE,
+    [EXIT.busy, 'the lock is held (a backup, restore or archive runs): nothing was changed'],
+  ],
   drives: [
     [EXIT.ok, 'the history is shown; with --check: no drive is overdue and none has a failed last run'],
     [EXIT.failed, 'the history (stateDir/ledger.json) cannot be read; with --check: some drive is overdue or its last run failed'],

@@ -31,3 +31,13 @@ export async function rememberDrive(stateDir: string, name: string, id: string):
   all[name] = { id, since: new Date().toISOString() };
   await writeFileAtomic(fileIn(stateDir), `${JSON.stringify(all, null, 2)}\n`, 0o600);
 }
+
+/** Forgets drive `name` (it was retired); returns the id it had. */
+export async function forgetDrive(stateDir: string, name: string): Promise<string | undefined> {
+  const all = await readAll(stateDir);
+  const id = all[name]?.id;
+  if (id === undefined) return undefined;
+  delete all[name];
+  await writeFileAtomic(fileIn(stateDir), `${JSON.stringify(all, null, 2)}\n`, 0o600);
+  return id;
+}

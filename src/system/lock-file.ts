@@ -5,7 +5,7 @@ import { lstat, mkdir, open, readdir, readFile, stat, type FileHandle } from 'no
 import path from 'node:path';
 
 /** What the lock is held for; a second backup of the same drive is refused at once rather than queued. */
-export type LockPurpose = 'backup' | 'restore' | 'delete-snapshot' | 'archive' | 'check';
+export type LockPurpose = 'backup' | 'restore' | 'delete-snapshot' | 'archive' | 'check' | 'retire';
 
 export interface LockOwner {
   what: LockPurpose;
@@ -178,7 +178,7 @@ async function commandOf(pid: number): Promise<string | undefined> {
   return cmdline.split('\0').filter(Boolean).join(' ') || undefined;
 }
 
-const PURPOSE: Record<LockPurpose, string> = { backup: 'a backup of', restore: 'a restore from', 'delete-snapshot': 'a snapshot deletion on', archive: 'an archive of', check: 'a check of' };
+const PURPOSE: Record<LockPurpose, string> = { backup: 'a backup of', restore: 'a restore from', 'delete-snapshot': 'a snapshot deletion on', archive: 'an archive of', check: 'a check of', retire: 'the retirement of' };
 
 /** "PID 12 (flock ...)", or "PID 12" when its command line cannot be read; with what a plugback holder does: "PID 12 (...), an archive of d1". */
 export function describeHolder(h: LockHolder): string {
