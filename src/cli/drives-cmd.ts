@@ -93,6 +93,7 @@ export function driveRows(config: Config, ledger: Ledger, now: Date, overdue: Re
       ...(overdue.has(d.name) ? [`overdue: ${since === null ? 'never backed up' : `last good backup ${formatAge(since)}`}`] : []),
       ...(failure ? [`last run failed ${formatAge(now.getTime() - Date.parse(failure.at))} at ${failure.step ?? '?'}: ${shorten(failure.reason)}`] : []),
       ...healthProblems(record?.health, now),
+      ...(record?.drill?.damaged ? [`the restore drill ${formatAge(now.getTime() - Date.parse(record.drill.at))} found ${record.drill.damaged} damaged files: run plugback check ${d.name} --all`] : []),
     ];
     return { drive: d.name, sinceLastSuccessMs: since, overdue: overdue.has(d.name), record, schedule: d.schedule?.calendar ?? null, nextRun, problems };
   });
@@ -113,7 +114,7 @@ export function renderDrives(rows: DriveRow[], now: Date): string {
       rec?.snapshotKind === undefined ? '-' : KIND_WORDS[rec.snapshotKind],
       healthWords(rec?.health),
       ago(rec?.lastSeen),
-      [r.overdue ? 'OVERDUE' : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '', earlyEnd(rec), scheduleNote(r)]
+      [r.overdue ? 'OVERDUE' : '', rec?.drill?.damaged ? `DRILL FOUND DAMAGE ${ago(rec.drill.at)}` : '', failure ? `failed ${ago(failure.at)} at ${failure.step ?? '?'}: ${shorten(failure.reason)}` : '', earlyEnd(rec), scheduleNote(r)]
         .filter(Boolean)
         .join('; '),
     ];

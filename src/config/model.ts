@@ -17,6 +17,7 @@ export interface LuksDrive {
   /** drives.<name>.btrfsCompression: mount with compress=zstd (a btrfs drive only). */
   btrfsCompression: 'off' | 'zstd';
   health: HealthPolicy;
+  drill?: DrillPolicy | undefined;
   /** This drive's own reminders.overdueAfterDays. */
   overdueAfterDays?: number | undefined;
   schedule?: DriveSchedule | undefined;
@@ -48,12 +49,20 @@ export interface DirectoryDrive {
   name: string;
   path: string;
   health: HealthPolicy;
+  drill?: DrillPolicy | undefined;
   overdueAfterDays?: number | undefined;
   schedule?: DriveSchedule | undefined;
   archive?: DriveArchive | undefined;
 }
 
 export type Drive = LuksDrive | DirectoryDrive;
+
+/** drives.<name>.drill: how often the backup job runs a restore drill, and on how many files. */
+export interface DrillPolicy {
+  everyBackups?: number | undefined;
+  everyDays?: number | undefined;
+  files: number;
+}
 
 /** drives.<name>.health: what a disk whose SMART says "failing" does to a backup onto it (docs/health.md). */
 export type HealthPolicy = 'refuse' | 'warn' | 'off';
@@ -124,11 +133,12 @@ export function resolveConfig(parsed: ParsedConfig, file: string): Config {
           deviceTimeout: d.deviceTimeout ?? DEFAULT_DEVICE_TIMEOUT_MS,
           btrfsCompression: d.btrfsCompression ?? 'off',
           health: d.health ?? 'refuse',
+          drill: d.drill,
           overdueAfterDays: d.overdueAfterDays,
           schedule: scheduleOf(d),
           archive: archiveOf(d, parsed.stateDir),
         }
-      : { kind: 'directory', name, path: d.path as string, health: d.health ?? 'refuse', overdueAfterDays: d.overdueAfterDays, schedule: scheduleOf(d), archive: archiveOf(d, parsed.stateDir) },
+      : { kind: 'directory', name, path: d.path as string, health: d.health ?? 'refuse', drill: d.drill, overdueAfterDays: d.overdueAfterDays, schedule: scheduleOf(d), archive: archiveOf(d, parsed.stateDir) },
   );
   const states: State[] = Object.entries(parsed.states).map(([name, s]) => ({ name, ...s }));
   return {

@@ -5,6 +5,7 @@ import { z } from './zod.js';
 import { parseColour } from '../led/colour.js';
 import { DEFAULT_STATE_DIR } from './defaults.js';
 import { archiveSchema } from './schema-archive.js';
+import { drillSchema, healthField } from './schema-care.js';
 import { mailSchema } from './schema-mail.js';
 import { calendarProblem } from './calendar.js';
 import { absolutePath, CONTROL_CHARACTER, duration, size, TIMER_MAX_MS, timerDuration } from './primitives.js';
@@ -157,13 +158,8 @@ const driveSchema = z
       .enum(['off', 'zstd'])
       .meta({ description: 'For a LUKS drive formatted with btrfs: "zstd" mounts it with compress=zstd, so what is written from then on is compressed (less space and I/O, more CPU; files that do not compress are stored as they are). A drive of another file system then fails to mount. Default: off' })
       .optional(),
-    health: z
-      .enum(['refuse', 'warn', 'off'])
-      .meta({
-        description:
-          'What a failing SMART verdict of the disk (read with smartctl before anything is written) does: refuse skips the backup onto it, warn backs up and warns, off does not read SMART. Rising bad-sector counts are a warning either way (docs/health.md). Default: refuse',
-      })
-      .optional(),
+    health: healthField,
+    drill: drillSchema.optional(),
     overdueAfterDays: z
       .int()
       .min(1)

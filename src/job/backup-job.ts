@@ -16,6 +16,7 @@ import { checkSource } from './steps/check-source.js';
 import { checkTarget } from './steps/check-target.js';
 import { recordChecksums } from './steps/checksums.js';
 import { complete } from './steps/complete.js';
+import { drill } from './steps/drill.js';
 import { health } from './steps/health.js';
 import { postBackupHooks, preBackupHooks } from './steps/hooks.js';
 import { releaseLock, takeLock } from './steps/lock.js';
@@ -62,6 +63,8 @@ export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
   prune,
   // After prune (which never removes the new snapshot), and under the lock, so no other job prunes what tar reads.
   archive,
+  // Last under the lock: it reads every snapshot, and a restore needs the lock the job holds.
+  drill,
   releaseLock,
   postBackupHooks,
 ];

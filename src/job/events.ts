@@ -18,6 +18,7 @@ export type StepName =
   | 'prune'
   | 'verify'
   | 'archive'
+  | 'drill'
   | 'release-lock'
   | 'post-backup-hooks'
   | 'keep-aside'

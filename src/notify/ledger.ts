@@ -43,6 +43,20 @@ export interface DriveRecord {
   lastSnapshot?: SnapshotMemory | undefined;
   /** The disk's latest SMART reading, taken before each backup (job/steps/health.ts). */
   health?: HealthRecord | undefined;
+  /** The last restore drill after a backup (job/steps/drill.ts). */
+  drill?: DrillRecord | undefined;
+}
+
+/** A restore drill as the ledger keeps it. */
+export interface DrillRecord {
+  at: string;
+  /** Files restored and compared. */
+  files: number;
+  damaged: number;
+  /** The first few damaged files, in words. */
+  problems: string[];
+  /** Good backups since, without a drill: what drives.<name>.drill.everyBackups counts. */
+  backupsSince: number;
 }
 
 /** A SMART reading as the ledger keeps it: the verdict now, and the last counters the disk gave. */

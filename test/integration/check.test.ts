@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { shown, Workspace } from '../helpers/cli-workspace.js';
+import { flipByte } from '../helpers/bit-rot.js';
 import { expectDocument } from '../helpers/json-shapes.js';
 
 const execFileP = promisify(execFile);
@@ -43,15 +44,6 @@ async function twoSnapshots(kind: 'ext4' | 'btrfs'): Promise<{ w: Workspace; fir
 }
 
 const inSnapshot = (w: Workspace, name: string, file: string) => path.join(w.snapshots, name, 'photos', w.src, file);
-
-/** Flips one bit of a file in place, keeping its size and times: what a failing disk does. */
-async function flipByte(file: string): Promise<void> {
-  const st = await fs.stat(file);
-  const data = await fs.readFile(file);
-  data[3] = (data[3] as number) ^ 1;
-  await fs.writeFile(file, data);
-  await fs.utimes(file, st.atime, st.mtime);
-}
 
 describe.each(['ext4', 'btrfs'] as const)('plugback check on %s', (kind) => {
   it('finds nothing wrong on a healthy drive, and the second run hashed only what it copied', async () => {

@@ -18,6 +18,8 @@ describe('plugback drive retire', () => {
     await fs.writeFile(w.config, `# my backups\n${await fs.readFile(w.config, 'utf8')}`);
     const run = await w.cli(['run', 'd1']);
     expect(run.code, shown(run)).toBe(0);
+    const kept = JSON.parse(await fs.readFile(path.join(w.state, 'ledger.json'), 'utf8')) as { drives: Record<string, unknown> };
+    expect(Object.keys(kept.drives)).toEqual(['d1']);
     const before = await w.tree(w.drive);
     const oldId = JSON.parse(await fs.readFile(path.join(w.drive, 'plugback', 'drive.json'), 'utf8')).id as string;
 
@@ -31,8 +33,8 @@ describe('plugback drive retire', () => {
     expect(await w.tree(w.drive)).toEqual(before);
     const known = JSON.parse(await fs.readFile(path.join(w.state, 'known-drives.json'), 'utf8')) as Record<string, unknown>;
     expect(known).not.toHaveProperty('d1');
-    const ledger = JSON.parse(await fs.readFile(path.join(w.state, 'ledger.json'), 'utf8')) as Record<string, unknown>;
-    expect(ledger).not.toHaveProperty('d1');
+    const ledger = JSON.parse(await fs.readFile(path.join(w.state, 'ledger.json'), 'utf8')) as { drives: Record<string, unknown> };
+    expect(Object.keys(ledger.drives)).toEqual([]);
     const retired = JSON.parse(await fs.readFile(path.join(w.state, 'retired-drives.json'), 'utf8')) as { name: string; id: string; ledger: { snapshotCount?: number } }[];
     expect(retired).toEqual([expect.objectContaining({ name: 'd1', id: oldId, ledger: expect.objectContaining({ snapshotCount: 1 }) })]);
     const drives = await w.cli(['drives', '--json']);

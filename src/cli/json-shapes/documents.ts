@@ -50,6 +50,17 @@ const record = z.strictObject({
   snapshotKind: opt(snapshotKind),
   lastReminder: opt(time),
   health: opt(health),
+  drill: opt(
+    z
+      .strictObject({
+        at: time,
+        files: count.meta({ description: 'Files restored and compared.' }),
+        damaged: count,
+        problems: z.array(z.string()).meta({ description: 'The first few damaged files, in words.' }),
+        backupsSince: count.meta({ description: 'Good backups since, without a drill.' }),
+      })
+      .meta({ description: 'The last restore drill after a backup (drives.<name>.drill).' }),
+  ),
 });
 
 const driveRow = z.strictObject({
