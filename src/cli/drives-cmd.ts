@@ -1,5 +1,6 @@
 // `plugback drives [--json]`: each drive's history from the ledger, the drive longest without a good backup first.
 import type { Command } from 'commander';
+import { forecastSpace, forecastWords } from '../notify/space-forecast.js';
 import type { Config } from '../config/model.js';
 import { formatBytes, formatDuration } from '../config/units.js';
 import type { DriveRecord, HealthRecord, Ledger } from '../notify/ledger.js';
@@ -110,7 +111,7 @@ export function renderDrives(rows: DriveRow[], now: Date): string {
       r.sinceLastSuccessMs === null ? 'never' : formatAge(r.sinceLastSuccessMs),
       rec?.lastRun ? `${rec.lastRun.outcome}, ${formatDuration(rec.lastRun.durationMs)}, ${formatBytes(rec.lastRun.transferredBytes)}` : '-',
       rec?.snapshotCount === undefined ? '-' : String(rec.snapshotCount),
-      rec?.freeBytes === undefined ? '-' : formatBytes(rec.freeBytes),
+      rec?.freeBytes === undefined ? '-' : [formatBytes(rec.freeBytes), forecastWords(forecastSpace(rec))].filter(Boolean).join(', '),
       rec?.snapshotKind === undefined ? '-' : KIND_WORDS[rec.snapshotKind],
       healthWords(rec?.health),
       ago(rec?.lastSeen),

@@ -12,6 +12,7 @@ import { JobLog, type LineSink } from './job-log.js';
 import { DriveRemoved, runSteps, type Step } from './runner.js';
 import { archive } from './steps/archive.js';
 import { checkShrink } from './steps/check-shrink.js';
+import { checkSpace } from './steps/check-space.js';
 import { checkSource } from './steps/check-source.js';
 import { checkTarget } from './steps/check-target.js';
 import { recordChecksums } from './steps/checksums.js';
@@ -52,6 +53,7 @@ export const BACKUP_STEPS: readonly Step<BackupContext>[] = [
   health,
   checkTarget,
   checkSource,
+  checkSpace,
   preBackupHooks,
   sync,
   checkShrink,

@@ -9,6 +9,7 @@ export type StepName =
   | 'health'
   | 'check-target'
   | 'check-source'
+  | 'check-space'
   | 'pre-backup-hooks'
   | 'lock'
   | 'sync'

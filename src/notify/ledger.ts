@@ -43,6 +43,8 @@ export interface DriveRecord {
   lastSnapshot?: SnapshotMemory | undefined;
   /** The disk's latest SMART reading, taken before each backup (job/steps/health.ts). */
   health?: HealthRecord | undefined;
+  /** Bytes the recent incremental backups copied, oldest first (notify/space-forecast.ts). */
+  recentNewBytes?: number[] | undefined;
   /** The last restore drill after a backup (job/steps/drill.ts). */
   drill?: DrillRecord | undefined;
 }

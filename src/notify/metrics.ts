@@ -3,6 +3,7 @@ import type { EndingCause } from '../job/ending.js';
 import type { JobOutcome } from '../job/events.js';
 import { writeFileAtomic } from '../system/atomic-file.js';
 import type { HealthRecord, Ledger } from './ledger.js';
+import { forecastSpace } from './space-forecast.js';
 
 const OUTCOMES: readonly JobOutcome[] = ['success', 'warning', 'failed', 'cancelled'];
 const CAUSES: readonly EndingCause[] = ['none', 'failed', 'cancelled', 'removed', 'crashed'];
@@ -32,6 +33,7 @@ export function renderMetrics(ledger: Ledger, drives: readonly string[], overdue
     ['offlineUncorrectable', family('plugback_drive_offline_uncorrectable_sectors', 'Sectors found unreadable by the offline scan (SMART attribute 198) at the last reading that had them.')],
     ['mediaErrors', family('plugback_drive_media_errors', 'NVMe media and data integrity errors at the last reading that had them.')],
   ] as const;
+  const backupsLeft = family('plugback_drive_backups_left', 'How many more backups the free space holds, at what the recent ones copied (their median); absent without two incremental backups yet.');
   const drillAt = family('plugback_drive_drill_timestamp_seconds', 'When the last restore drill after a backup ran (Unix time; drives.<name>.drill).');
   const drillDamaged = family('plugback_drive_drill_damaged_files', 'Files the last restore drill did not get back as backed up (0: all came back right).');
   const overdueFamily = family('plugback_drive_overdue', '1 when the drive has not been backed up for longer than its overdueAfterDays (or reminders.overdueAfterDays).');
@@ -61,12 +63,14 @@ export function renderMetrics(ledger: Ledger, drives: readonly string[], overdue
         if (value !== undefined) f.samples.push({ labels, value });
       }
     }
+    const forecast = forecastSpace(record);
+    if (forecast && Number.isFinite(forecast.backupsLeft)) backupsLeft.samples.push({ labels, value: forecast.backupsLeft });
     if (record.drill) {
       drillAt.samples.push({ labels, value: seconds(record.drill.at) });
       drillDamaged.samples.push({ labels, value: record.drill.damaged });
     }
   }
-  return [lastSuccess, lastRun, duration, bytes, result, cause, snapshots, free, health, ...sectors.map(([, f]) => f), drillAt, drillDamaged, overdueFamily].map(renderFamily).join('');
+  return [lastSuccess, lastRun, duration, bytes, result, cause, snapshots, free, health, ...sectors.map(([, f]) => f), backupsLeft, drillAt, drillDamaged, overdueFamily].map(renderFamily).join('');
 }
 
 /** Writes the textfile so node_exporter never reads half of it. */

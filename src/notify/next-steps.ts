@@ -12,6 +12,8 @@ const FAILED: Partial<Record<StepName, string>> = {
     'Check that the right drive is plugged in and mounted. A new drive needs `plugback drive adopt DRIVE`; a drive that says it is another one is probably not the drive you think.',
   'check-source':
     'A source folder is missing, unreadable or looks unmounted. Mount it (or fix the config), then plug the drive in again. Nothing was copied, so no snapshot is affected.',
+  'check-space':
+    'The drive has less free space than its recent backups each needed, so this one was not started. Free room with `plugback prune DRIVE --dry-run` (what retention removes next) and `plugback forget DRIVE SNAPSHOT`, or use a bigger drive. Nothing was copied.',
   'pre-backup-hooks': 'A preBackup hook failed: its output is in the log below. Fix the hook or the service it stops; its postBackup has run.',
   lock: 'Another program held the lock for longer than backup.lockWait: the log names its PID. Wait for it, or raise lockWait.',
   sync: 'rsync could not copy: the log below has its error. The copy so far is kept on the drive and the next run continues it.',
@@ -27,7 +29,7 @@ const FAILED: Partial<Record<StepName, string>> = {
 };
 
 /** The steps before anything is written into a snapshot folder. */
-const BEFORE_COPY: readonly StepName[] = ['unlock', 'mount', 'lock', 'health', 'check-target', 'check-source', 'pre-backup-hooks'];
+const BEFORE_COPY: readonly StepName[] = ['unlock', 'mount', 'lock', 'health', 'check-target', 'check-source', 'check-space', 'pre-backup-hooks'];
 
 /** The advice for an ending; empty when there is nothing to do. */
 export function adviceFor(e: JobEnding, facts: { drive: string; putAway: PutAwayState }): string {

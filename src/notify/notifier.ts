@@ -9,6 +9,7 @@ import type { JobResult } from '../job/events.js';
 import { publicReason } from '../system/program-output.js';
 import { ping } from './healthchecks.js';
 import { readLedger, recordOf, updateLedger, type Ledger } from './ledger.js';
+import { noteNewBytes } from './space-forecast.js';
 import { jobMail, reminderMail, type JobLogText, type MailMessage } from './mail-message.js';
 import { renderMetrics, writeMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
@@ -273,6 +274,7 @@ function recordJob(ledger: Ledger, drive: string, r: JobResult, details: JobDeta
   if (details.snapshotCount !== undefined) record.snapshotCount = details.snapshotCount;
   if (details.freeBytes !== undefined) record.freeBytes = details.freeBytes;
   if (details.snapshotKind !== undefined) record.snapshotKind = details.snapshotKind;
+  noteNewBytes(record, r);
 }
 
 /** The job's log: the captured text, else the file on the drive while it is there, else none. */

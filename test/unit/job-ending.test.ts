@@ -13,7 +13,7 @@ import { DAEMON_STEP_NAMES, endedJob, PREVIOUS, SNAPSHOT, type StopCause } from 
 const at = (step: StepName) => DAEMON_STEP_NAMES.indexOf(step);
 const afterComplete = (step: StepName) => at(step) > at('complete');
 const afterUnmount = (step: StepName) => at(step) > at('unmount');
-const BEFORE_COPY: StepName[] = ['unlock', 'mount', 'lock', 'health', 'check-target', 'check-source', 'pre-backup-hooks'];
+const BEFORE_COPY: StepName[] = ['unlock', 'mount', 'lock', 'health', 'check-target', 'check-source', 'check-space', 'pre-backup-hooks'];
 
 /** What the LED ends on, through the real ledReporter. */
 function ledAfter(event: JobEvent): LedState | undefined {

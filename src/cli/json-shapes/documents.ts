@@ -50,6 +50,7 @@ const record = z.strictObject({
   snapshotKind: opt(snapshotKind),
   lastReminder: opt(time),
   health: opt(health),
+  recentNewBytes: opt(z.array(bytes).meta({ description: 'What the recent incremental backups copied, oldest first: the space forecast ("full in about N backups") is the free space over their median.' })),
   drill: opt(
     z
       .strictObject({
