@@ -30,6 +30,8 @@ export interface JobMailInput {
   log?: JobLogText | undefined;
   snapshotCount?: number | undefined;
   freeBytes?: number | undefined;
+  /** The space forecast in words, "full in about 9 backups" (notify/space-forecast.ts). */
+  fullIn?: string | undefined;
 }
 
 export const LOG_TAIL_LINES = 50;
@@ -119,7 +121,7 @@ function facts(input: JobMailInput): string[] {
   if (r.ending.notDone.length > 0) out.push(`Not done:     ${r.ending.notDone.join(', ')}`);
   if (r.leftForResume && !r.snapshot) out.push(`Kept:         ${r.leftForResume} (the next run continues it)`);
   if (input.snapshotCount !== undefined) out.push(`Snapshots:    ${input.snapshotCount} on the drive`);
-  if (input.freeBytes !== undefined) out.push(`Free space:   ${formatBytes(input.freeBytes)}`);
+  if (input.freeBytes !== undefined) out.push(`Free space:   ${formatBytes(input.freeBytes)}${input.fullIn ? ` (${input.fullIn})` : ''}`);
   out.push(`Job:          ${r.jobId}`);
   return out;
 }

@@ -9,7 +9,7 @@ import type { JobResult } from '../job/events.js';
 import { publicReason } from '../system/program-output.js';
 import { ping } from './healthchecks.js';
 import { readLedger, recordOf, updateLedger, type Ledger } from './ledger.js';
-import { noteNewBytes } from './space-forecast.js';
+import { forecastAfter, noteNewBytes } from './space-forecast.js';
 import { jobMail, reminderMail, type JobLogText, type MailMessage } from './mail-message.js';
 import { renderMetrics, writeMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
@@ -220,7 +220,8 @@ export class Notifier {
     if (!this.outbox || (result.outcome === 'success' && !this.config.mail?.onSuccess)) return;
     if (details.mail) return void (await this.outbox.add(details.mail));
     const log = await jobLogText(result, details);
-    await this.outbox.add(jobMail({ host: this.config.host, result, log, snapshotCount: details.snapshotCount, freeBytes: details.freeBytes }));
+    const fullIn = await forecastAfter(this.config.stateDir, result.drive, result, details.freeBytes);
+    await this.outbox.add(jobMail({ host: this.config.host, result, log, snapshotCount: details.snapshotCount, freeBytes: details.freeBytes, fullIn }));
   }
 
   private async refreshOverdue(ledger: Ledger): Promise<void> {

@@ -2,7 +2,7 @@
 // backup copied (a first, full copy says nothing about the next ones), and the forecast divides the free space by
 // their median. `drives`, the metrics and the check-space step read it.
 import type { JobResult } from '../job/events.js';
-import type { DriveRecord } from './ledger.js';
+import { readLedger, type DriveRecord } from './ledger.js';
 
 /** How many recent backups the forecast looks at. */
 const KEPT = 8;
@@ -37,4 +37,13 @@ export function forecastSpace(record: DriveRecord | undefined, freeBytes = recor
 export function forecastWords(f: SpaceForecast | undefined): string {
   if (!f || !Number.isFinite(f.backupsLeft) || f.backupsLeft > 999) return '';
   return f.backupsLeft === 0 ? 'full at the next backup' : `full in about ${f.backupsLeft} backups`;
+}
+
+/** The forecast in words once `r` is counted too, for the mail of the job that just ended ('' when none). */
+export async function forecastAfter(stateDir: string, drive: string, r: JobResult, freeBytes: number | undefined): Promise<string> {
+  const ledger = await readLedger(stateDir).catch(() => undefined);
+  const record: DriveRecord = { trackedSince: '', ...(ledger?.[drive] ?? {}) };
+  // The ledger may or may not hold this job yet (both are written at once): count it once.
+  if (record.lastRun?.startedAt !== r.startedAt) noteNewBytes(record, r);
+  return forecastWords(forecastSpace(record, freeBytes));
 }
