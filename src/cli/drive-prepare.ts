@@ -37,6 +37,9 @@ export async function prepareDrive(configFile: string, name: string, device: str
   for (const file of [keyFile, headerFile]) {
     if (await stat(file).catch(() => undefined)) throw usage(`${file} exists (it may open another drive): move it away first, or give --key-dir`);
   }
+  const { keyDirectoryProblem } = await import('../system/file-perms.js');
+  const keyDirProblem = await keyDirectoryProblem(path.resolve(flags.keyDir));
+  if (keyDirProblem) throw usage(`${keyDirProblem}; nothing was changed`);
   if (flags.passphraseFile === undefined && !process.stdin.isTTY) {
     throw usage('the drive gets a passphrase too (to open it on another machine), and stdin is not a terminal to ask for it: give --passphrase-file FILE');
   }

@@ -27,8 +27,8 @@ export async function retireDrive(config: Config, drive: Drive, now = new Date()
     done.push(`this machine's record of the drive (${memory}) was moved to ${path.join(config.stateDir, RETIRED_FILE)}`);
     if (drive.kind === 'luks') {
       for (const file of [drive.keyFile, path.join(path.dirname(drive.keyFile), `${drive.name}.luks-header`)]) {
-        const aside = `${file}.retired-${snapshotName(now)}`;
         if (!(await stat(file).catch(() => undefined))) continue;
+        const aside = await freeName(`${file}.retired-${snapshotName(now)}`);
         await rename(file, aside);
         done.push(`${file} was renamed ${aside} (it still opens the old drive; delete it once that drive is wiped)`);
       }
@@ -37,6 +37,13 @@ export async function retireDrive(config: Config, drive: Drive, now = new Date()
   } finally {
     await lock.release();
   }
+}
+
+/** `name`, or name-2, name-3, ...: a rename must never replace an older retired key (it may open a drive still). */
+async function freeName(name: string): Promise<string> {
+  let free = name;
+  for (let n = 2; await stat(free).catch(() => undefined); n++) free = `${name}-${n}`;
+  return free;
 }
 
 /** The lines after a retirement: what was done and what comes next. */

@@ -77,3 +77,16 @@ export async function secretPathProblem(file: string, what: string, check = secr
   });
   return stats ? check(file, stats, what) : undefined;
 }
+
+/**
+ * Why the folder for new key files (drive prepare's --key-dir) is unsafe, or undefined: another user who owns it
+ * or may write it could take a key away or put another in its place. A folder not there yet is made root's (0700).
+ */
+export async function keyDirectoryProblem(dir: string): Promise<string | undefined> {
+  const stats = await stat(dir).catch(() => undefined);
+  if (!stats) return undefined;
+  const writers = otherWriters(stats.mode);
+  if (writers) return `the key folder ${dir} is writable by ${writers} (mode ${octal(stats.mode)}), who could take a key away or swap it; run: chmod 700 ${dir}, or give another --key-dir`;
+  if (!trustedOwner(stats.uid)) return `the key folder ${dir} is owned by uid ${stats.uid}, not root, so that user can take its keys; run: chown root: ${dir}, or give another --key-dir`;
+  return undefined;
+}

@@ -151,7 +151,7 @@ describe('plugback drive prepare refuses a disk in use, and changes nothing', ()
     expect(r.stderr).toContain(`${part} is a part, not a whole disk: give the disk itself`);
   });
 
-  it('refuses a name the config has, and a key file that exists', async () => {
+  it('refuses a name the config has, a key file that exists, and a key folder others may write', async () => {
     const s = await setup();
     const disk = await disks.make();
     const known = await prepare(s, ['d1', disk]);
@@ -162,6 +162,11 @@ describe('plugback drive prepare refuses a disk in use, and changes nothing', ()
     const key = await prepare(s, ['offsite-a', disk]);
     expect(key.code, shown(key)).toBe(2);
     expect(key.stderr).toContain(`${path.join(s.keys, 'offsite-a.key')} exists (it may open another drive)`);
+    await fs.rm(path.join(s.keys, 'offsite-a.key'));
+    await fs.chmod(s.keys, 0o777);
+    const open = await prepare(s, ['offsite-a', disk]);
+    expect(open.code, shown(open)).toBe(2);
+    expect(open.stderr).toContain(`the key folder ${s.keys} is writable by its group and all users (mode 0777), who could take a key away or swap it`);
     expect(await signatures(disk)).toBe('');
   });
 
