@@ -3,8 +3,7 @@
 // Files the previous snapshot already listed and this run did not rewrite inherit their hash; only what this run
 // copied is read back from the drive.
 import { buildChecksums } from '../../repo/checksums/build.js';
-import { openChecksumList } from '../../repo/checksums/list-io.js';
-import type { ChecksumCursor } from '../../repo/checksums/list-io.js';
+import { snapshotChecksumList, type ChecksumCursor } from '../../repo/checksums/list-io.js';
 import type { Repository } from '../../repo/repository.js';
 import { withRepository } from '../../repo/repository.js';
 import { formatBytes } from '../../config/units.js';
@@ -41,9 +40,5 @@ export const recordChecksums: Step<BackupContext> = {
 /** The previous snapshot's list, to inherit from; none when there is no previous snapshot or it has no list. */
 async function previousList(ctx: BackupContext, repo: Repository): Promise<ChecksumCursor | undefined> {
   if (!ctx.previous) return undefined;
-  const dir = await repo.openSnapshot(ctx.previous.name).catch(() => undefined);
-  if (!dir) return undefined;
-  const list = await openChecksumList(dir, () => dir.close());
-  if (!list) await dir.close();
-  return list;
+  return snapshotChecksumList(repo, ctx.previous.name).catch(() => undefined);
 }

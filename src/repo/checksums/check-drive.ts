@@ -4,7 +4,7 @@ import type { DriveDir } from '../drive-dir.js';
 import type { Repository } from '../repository.js';
 import { checkListedFile, checkSnapshotFully, type Damage, type SnapshotCheck } from './check.js';
 import { compareKeys, type ChecksumEntry } from './format.js';
-import { openChecksumList, type ChecksumCursor } from './list-io.js';
+import { openChecksumList, snapshotChecksumList as listOf } from './list-io.js';
 
 export interface ContentCheck {
   mode: 'all' | 'sample' | 'drill';
@@ -96,14 +96,6 @@ export async function sampleListed(repo: Repository, count: number, random: () =
   }
   const order = (a: Sampled, b: Sampled) => (a.snapshot === b.snapshot ? compareKeys(a.entry.key, b.entry.key) : a.snapshot < b.snapshot ? -1 : 1);
   return { out, pool: pool.sort(order) };
-}
-
-/** A snapshot's checksum list as a cursor that also closes the snapshot folder; undefined when it has none. */
-async function listOf(repo: Repository, name: string): Promise<ChecksumCursor | undefined> {
-  const dir = await repo.openSnapshot(name);
-  const list = await openChecksumList(dir, () => dir.close());
-  if (!list) await dir.close();
-  return list;
 }
 
 /** The state folders in a snapshot folder: its directories (state names hold no dot, the record is a file). */

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { temporaryName, type DriveDir } from '../drive-dir.js';
+import type { Repository } from '../repository.js';
 import { CHECKSUMS_FILE, CHECKSUMS_HEADER, compareKeys, formatLine, MAX_LINE, parseLine, type ChecksumEntry } from './format.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -123,6 +124,14 @@ async function* gunzipLines(handle: FileHandle, streams: Readable[]): AsyncGener
   streams.push(raw, gunzip);
   pipeline(raw, gunzip).catch(() => undefined);
   yield* readLines(gunzip);
+}
+
+/** The list of complete snapshot `name` as a cursor that also closes the snapshot folder; undefined when it has none. */
+export async function snapshotChecksumList(repo: Repository, name: string): Promise<ChecksumCursor | undefined> {
+  const dir = await repo.openSnapshot(name);
+  const list = await openChecksumList(dir, () => dir.close());
+  if (!list) await dir.close();
+  return list;
 }
 
 function damagedCursor(why: string, close: () => Promise<void>): ChecksumCursor {
