@@ -20,6 +20,8 @@ export interface DriveInfo {
   present: boolean;
   queued: boolean;
   overdue: boolean;
+  /** "read-only" or "read-write" while opened by `plugback open`. */
+  open?: string;
   lastSuccess?: string;
   lastFailure?: string;
   lastFailureStep?: string;
@@ -81,6 +83,17 @@ export class DaemonClient {
     return String(result);
   }
 
+  /** Opens the drive; waits (up to `waitSeconds`, plus time for the unlock) for it to be plugged in. Returns its mount point. */
+  async openDrive(drive: string, readWrite: boolean, waitSeconds: number): Promise<string> {
+    const [mountPoint] = await this.call(INTERFACE, 'OpenDrive', 'sbu', [drive, readWrite, waitSeconds], (waitSeconds + 300) * 1000);
+    return String(mountPoint);
+  }
+
+  async closeDrive(drive: string): Promise<string> {
+    const [message] = await this.call(INTERFACE, 'CloseDrive', 's', [drive], 300_000);
+    return String(message);
+  }
+
   async cancel(): Promise<string> {
     const [drive] = await this.call(INTERFACE, 'Cancel');
     return String(drive);
@@ -107,9 +120,9 @@ export class DaemonClient {
     this.dbus.close();
   }
 
-  private async call(iface: string, member: string, signature = '', body: unknown[] = []): Promise<unknown[]> {
+  private async call(iface: string, member: string, signature = '', body: unknown[] = [], timeoutMs?: number): Promise<unknown[]> {
     try {
-      return await this.dbus.call({ destination: BUS_NAME, path: OBJECT_PATH, interface: iface, member, signature, body });
+      return await this.dbus.call({ destination: BUS_NAME, path: OBJECT_PATH, interface: iface, member, signature, body }, timeoutMs);
     } catch (error) {
       // The daemon's own errors carry a message meant for people; show it without the D-Bus error name.
       const name = errorName(error);
@@ -150,6 +163,7 @@ function toDrive(name: string, d: Record<string, unknown>): DriveInfo {
     present: d.Present === true,
     queued: d.Queued === true,
     overdue: d.Overdue === true,
+    ...optional('open', d.Open as string | undefined),
     ...optional('lastSuccess', d.LastSuccess as string | undefined),
     ...optional('lastFailure', d.LastFailure as string | undefined),
     ...optional('lastFailureStep', d.LastFailureStep as string | undefined),

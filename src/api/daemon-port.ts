@@ -26,6 +26,8 @@ export interface DriveStatus {
   present: boolean;
   queued: boolean;
   overdue: boolean;
+  /** Opened by `plugback open`: "read-only" or "read-write". */
+  open?: 'read-only' | 'read-write' | undefined;
 }
 
 /** The daemon as the API sees it. Requests it cannot carry out throw RequestError (src/daemon/request-error.ts). */
@@ -38,6 +40,10 @@ export interface DaemonControl {
   driveStatus(): DriveStatus[];
   /** Backs up `name` now (queued behind a running job): "started" or "queued". */
   requestBackup(name: string, requestedBy: string): 'started' | 'queued';
+  /** Opens a LUKS drive for people (waiting up to `waitMs` for its plug-in); resolves with its mount point. */
+  openDrive(name: string, mode: 'read-only' | 'read-write', waitMs: number, requestedBy: string): Promise<string>;
+  /** Closes an open drive; resolves with what to tell the user ("... safe to remove"). */
+  closeDrive(name: string, requestedBy: string): Promise<string>;
   /** Cancels the running job; returns the drive it was for. */
   cancelJob(requestedBy: string): string;
   onEvent(listener: (event: DaemonEvent) => void): () => void;

@@ -11,7 +11,8 @@ export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
     <!-- The running job: Drive s, Step s, and while copying CopyingState s (the state being copied),
          Percent d, Bytes t, Rate d (bytes/s), EtaSeconds t (when known). Empty when no job runs. -->
     <property name="CurrentJob" type="a{sv}" access="read"/>
-    <!-- Every configured drive by name: Kind s, Present b, Queued b, Overdue b, and from the ledger
+    <!-- Every configured drive by name: Kind s, Present b, Queued b, Overdue b, Open s ("read-only" or
+         "read-write", only while opened by OpenDrive), and from the ledger
          LastSuccess s, LastFailure s, LastFailureStep s, LastFailureReason s, SnapshotCount u, FreeBytes t. -->
     <property name="Drives" type="a{sa{sv}}" access="read"/>
     <!-- Backs up a drive now (a plugged-in LUKS drive, or a directory target); returns "started" or "queued".
@@ -25,8 +26,24 @@ export const INTROSPECTION_XML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-B
     <method name="Cancel">
       <arg name="drive" type="s" direction="out"/>
     </method>
+    <!-- Unlocks a LUKS drive and mounts it at its mount point, read-only unless readWrite, for browsing and
+         restores; no backup starts on it until CloseDrive. A drive not plugged in is waited for, up to
+         waitSeconds (at most 3600; 0: not at all): its plug-in opens it instead of starting a backup. Returns the
+         mount point once open. polkit action io.github.plugback.open-drive. -->
+    <method name="OpenDrive">
+      <arg name="drive" type="s" direction="in"/>
+      <arg name="readWrite" type="b" direction="in"/>
+      <arg name="waitSeconds" type="u" direction="in"/>
+      <arg name="mountPoint" type="s" direction="out"/>
+    </method>
+    <!-- Unmounts an open drive (refused while in use), locks it and powers it off; returns what to tell the
+         user. polkit action io.github.plugback.open-drive. -->
+    <method name="CloseDrive">
+      <arg name="drive" type="s" direction="in"/>
+      <arg name="message" type="s" direction="out"/>
+    </method>
     <!-- The drive's snapshots of this host, oldest first: Id s, Time s, and from the record FinishedAt s,
-         Bytes t, TransferredBytes t. The drive must be mounted (a directory target, or a LUKS drive during a job). -->
+         Bytes t, TransferredBytes t. The drive must be mounted (a directory target, a LUKS drive during a job or opened). -->
     <method name="ListSnapshots">
       <arg name="drive" type="s" direction="in"/>
       <arg name="snapshots" type="aa{sv}" direction="out"/>

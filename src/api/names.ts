@@ -11,6 +11,8 @@ export const ACTIONS = {
   DeleteSnapshot: 'io.github.plugback.delete-snapshot',
   /** CreateArchive, CancelArchive and DeleteArchive. */
   Archive: 'io.github.plugback.archive',
+  /** OpenDrive and CloseDrive. */
+  OpenDrive: 'io.github.plugback.open-drive',
 } as const;
 
 export const ERRORS = {

@@ -1,5 +1,5 @@
 // plugback's own D-Bus API on the system bus: properties State, CurrentJob and Drives; methods Start, Cancel,
-// ListSnapshots and DeleteSnapshot; signals StateChanged, Progress (at most two a second) and JobFinished; and the
+// OpenDrive, CloseDrive, ListSnapshots and DeleteSnapshot; signals StateChanged, Progress (at most two a second) and JobFinished; and the
 // archive methods and signals of archive-methods.ts (CreateArchive, ...), whose job state lives in ArchiveJobs.
 // Built on dbus-next's low-level method handler because every changing method needs to know its caller (for
 // polkit), which dbus-next's high-level interfaces do not tell.
@@ -17,6 +17,8 @@ import { deleteSnapshotAsRequested, driveDicts, jobDict, listSnapshotsAsDicts, r
 const { MessageType, Variant } = dbus;
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 const PROGRESS_INTERVAL_MS = 500;
+/** OpenDrive waits at most an hour for a drive to be plugged in. */
+const MAX_OPEN_WAIT_S = 3600;
 
 export class DaemonApi {
   private lastProgress = 0;
@@ -92,6 +94,15 @@ export class DaemonApi {
       case `${INTERFACE}.Cancel`: {
         const { who } = await this.authorized(msg, ACTIONS.Cancel);
         return reply('s', [this.daemon.cancelJob(who)]);
+      }
+      case `${INTERFACE}.OpenDrive`: {
+        const { who } = await this.authorized(msg, ACTIONS.OpenDrive);
+        const waitMs = Math.min(Number(args[2] ?? 0), MAX_OPEN_WAIT_S) * 1000;
+        return reply('s', [await this.daemon.openDrive(String(args[0]), args[1] === true ? 'read-write' : 'read-only', waitMs, who)]);
+      }
+      case `${INTERFACE}.CloseDrive`: {
+        const { who } = await this.authorized(msg, ACTIONS.OpenDrive);
+        return reply('s', [await this.daemon.closeDrive(String(args[0]), who)]);
       }
       case `${INTERFACE}.ListSnapshots`:
         return reply('aa{sv}', [await listSnapshotsAsDicts(this.daemon, String(args[0]))]);

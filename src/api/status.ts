@@ -65,6 +65,7 @@ export async function driveDicts(daemon: Pick<DaemonControl, 'currentConfig' | '
       Present: ['b', d.present],
       Queued: ['b', d.queued],
       Overdue: ['b', d.overdue],
+      Open: ['s', d.open],
       LastSuccess: ['s', record?.lastSuccess],
       LastFailure: ['s', record?.lastFailure?.at],
       LastFailureStep: ['s', record?.lastFailure?.step],
@@ -81,7 +82,7 @@ export async function reachableRepo(config: Config, name: string): Promise<{ dri
   const drive = config.drives.find((d) => d.name === name);
   if (!drive) throw new RequestError(`there is no drive "${name}" (drives: ${config.drives.map((d) => d.name).join(', ') || 'none'})`);
   if (drive.kind === 'luks' && !(await mountAt(drive.mountPoint).catch(() => undefined))) {
-    throw new RequestError(`drive "${name}" is not mounted: its snapshots can be read while it is being backed up, or mount it yourself (docs/getting-files-back.md)`);
+    throw new RequestError(`drive "${name}" is not mounted: open it with "plugback open ${name}" (read-only), or read its snapshots while it is being backed up`);
   }
   return { drive, root: driveRoot(drive) };
 }

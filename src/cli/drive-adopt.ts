@@ -18,7 +18,7 @@ export async function adoptDrive(config: Pick<Config, 'stateDir'>, drive: Drive,
     );
   }
   if (drive.kind === 'luks' && !(await mountAt(root))) {
-    throw new UserError(`${root} is not a mount point: unlock drive "${drive.name}" and mount /dev/mapper/${drive.cryptName} there first`, 1);
+    throw new UserError(`${root} is not a mount point: open drive "${drive.name}" first ("plugback open ${drive.name} --rw")`, 1);
   }
   const rootDir = await DriveDir.openRoot(root);
   try {

@@ -22,6 +22,7 @@ import { registerMail } from './mail-cmd.js';
 import { registerRestore } from './restore-cmd.js';
 import { registerRun } from './run.js';
 import { registerForget } from './forget-cmd.js';
+import { registerOpen } from './open-cmd.js';
 import { registerCheck } from './check-cmd.js';
 import { registerPrune } from './prune-cmd.js';
 import { registerSnapshots } from './snapshots-cmd.js';
@@ -50,7 +51,7 @@ Get it back:  plugback restore offsite-a --dry-run
 An archive:   plugback archive offsite-a --to /srv/archives
 Docs: man plugback (or plugback man | man -l -), and the guides in ${DOCS_DIR}/ (README.md first).`,
     );
-  for (const register of [registerRun, registerSnapshots, registerForget, registerPrune, registerVersions, registerRestore, registerCheck, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerSetAside, registerGenerate, registerInstall, registerDemo, registerDocs]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerForget, registerPrune, registerVersions, registerRestore, registerOpen, registerCheck, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerSetAside, registerGenerate, registerInstall, registerDemo, registerDocs]) register(program);
   addExitStatus(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -12,12 +12,14 @@ import { Systemd1 } from '../system/systemd1.js';
 import { watchForReload } from './config-watch.js';
 import { reportInterruptedJob } from './crash-report.js';
 import { DaemonEvents } from './daemon-events.js';
+import { DriveOpener } from './drive-opener.js';
 import { inFlightSubscriber } from './in-flight.js';
 import { Intake, luksDrives } from './intake.js';
 import { JobRunner } from './job-runner.js';
 import { LedSubscriber } from './led-subscriber.js';
 import { NotifySubscriber } from './notify-subscriber.js';
 import { recoverLeftovers } from './recovery.js';
+import { RequestError } from './request-error.js';
 import { logReloaded, readNewConfig } from './reload.js';
 import { StartupClock } from './startup-clock.js';
 import { SystemdStatus } from './systemd-status.js';
@@ -41,6 +43,7 @@ export class Daemon implements DaemonControl {
   private readonly led: LedSubscriber;
   private readonly runner: JobRunner;
   private readonly intake: Intake;
+  private readonly opener: DriveOpener;
   private dbus: DbusConnection | undefined;
   private systemd: Systemd1 | undefined;
   private watcher: DriveWatcher | undefined;
@@ -65,6 +68,14 @@ export class Daemon implements DaemonControl {
       // In this order; the in-flight record last, so it goes only once the job is reported.
       subscribers: [this.status.subscriber, this.led.subscriber, this.notify.subscriber, inFlightSubscriber(this.log)],
     });
+    this.opener = new DriveOpener({
+      log: this.log,
+      config: () => this.config,
+      devices: () => (this.systemd ? { systemd: this.systemd, udisks: this.watcher?.udisksClient } : undefined),
+      find: (name) => this.watcher?.find(name),
+      running: () => this.runner.running,
+      dequeue: (name) => this.intake.dequeue(name),
+    });
     this.intake = new Intake({
       configFile: options.configFile,
       log: this.log,
@@ -73,6 +84,7 @@ export class Daemon implements DaemonControl {
       config: () => this.config,
       find: (name) => this.watcher?.find(name),
       led: this.led,
+      opener: this.opener,
       idle: () => this.status.idle(this.watchedNames()),
     });
   }
@@ -97,6 +109,15 @@ export class Daemon implements DaemonControl {
     return this.intake.request(name, requestedBy);
   }
 
+  openDrive(name: string, mode: 'read-only' | 'read-write', waitMs: number, requestedBy: string): Promise<string> {
+    if (this.intake.stopping) return Promise.reject(new RequestError('the daemon is stopping'));
+    return this.opener.request(name, mode, waitMs, requestedBy);
+  }
+
+  closeDrive(name: string, requestedBy: string): Promise<string> {
+    return this.opener.close(name, requestedBy);
+  }
+
   cancelJob(requestedBy: string): string {
     return this.runner.cancelRequested(requestedBy);
   }
@@ -118,10 +139,18 @@ export class Daemon implements DaemonControl {
     clock.mark('bus');
     // The LED needs nothing of the clean-up: it is looked for meanwhile.
     this.ledOpening = this.led.open(this.config.led, this.log.child({ component: 'led' }));
-    const recovered = await recoverLeftovers(this.config, this.systemd, this.log);
+    // Drives people opened stay open: recovery leaves them alone.
+    await this.opener.load();
+    const recovered = await recoverLeftovers(this.config, this.systemd, this.log, { leave: (name) => this.opener.holds(name) });
     clock.mark('recovery');
     this.notify.start(this.config);
-    this.watcher = new DriveWatcher(this.dbus, this.systemd, { added: (d) => this.intake.driveAdded(d), removed: (d) => this.intake.driveRemoved(d) }, this.log);
+    this.watcher = new DriveWatcher(this.dbus, this.systemd, {
+        added: (d) => this.intake.driveAdded(d),
+        removed: (d) => {
+          this.opener.driveRemoved(d);
+          this.intake.driveRemoved(d);
+        },
+      }, this.log);
     await this.watcher.start(luksDrives(this.config));
     clock.mark('drives');
     this.stopWatching = await watchForReload(this.options.configFile, (why) => void this.reload(why));
@@ -153,6 +182,7 @@ export class Daemon implements DaemonControl {
       this.runner.cancel(new Error(`cancelled: the daemon is stopping (${why})`));
     }
     await this.intake.drained();
+    this.opener.stop();
     await this.stopWatching?.();
     this.watcher?.stop();
     await this.notify.stop();

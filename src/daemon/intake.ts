@@ -7,6 +7,7 @@ import { formatDuration } from '../config/units.js';
 import type { PresentDrive } from '../drives/drive-watcher.js';
 import { readLedger } from '../notify/notifier.js';
 import type { DaemonEvents } from './daemon-events.js';
+import type { DriveOpener } from './drive-opener.js';
 import type { JobRunner } from './job-runner.js';
 import type { LedSubscriber } from './led-subscriber.js';
 import { DriveQueue } from './queue.js';
@@ -21,6 +22,8 @@ export interface IntakeOptions {
   /** The LUKS drive, if it is plugged in now. */
   find(name: string): PresentDrive | undefined;
   led: LedSubscriber;
+  /** The drives people opened: no backup starts on those. */
+  opener: Pick<DriveOpener, 'holds' | 'claimPlugIn' | 'mode'>;
   /** The queue ran dry (and the daemon is not stopping). */
   idle(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export class Intake {
       present: d.kind === 'directory' || this.options.find(d.name) !== undefined,
       queued: this.queue.has(d.name),
       overdue: overdue.has(d.name),
+      open: this.options.opener.mode(d.name),
     }));
   }
 
@@ -84,6 +88,7 @@ export class Intake {
     if (this.stoppingNow) throw new RequestError('the daemon is stopping');
     if (drive.kind === 'luks' && !this.options.find(name)) throw new RequestError(`drive "${name}" is not plugged in`);
     if (this.options.runner.running === name) throw new RequestError(`drive "${name}" is being backed up right now`);
+    if (this.options.opener.holds(name)) throw new RequestError(`drive "${name}" is open (plugback open): no backup starts on it until "plugback close ${name}"`);
     if (this.queue.has(name)) return 'queued';
     this.options.log.info({ drive: name, requestedBy }, `backup of "${name}" requested by ${requestedBy}`);
     this.queue.add(name);
@@ -92,7 +97,16 @@ export class Intake {
     return 'started';
   }
 
+  /** Takes the drive out of the queue (it is being opened); whether it was in it. */
+  dequeue(name: string): boolean {
+    return this.queue.remove(name);
+  }
+
   driveAdded(drive: LuksDrive): void {
+    if (this.options.opener.claimPlugIn(drive)) {
+      this.options.log.info({ drive: drive.name }, `drive "${drive.name}" is opened for plugback open: no backup starts on it until "plugback close ${drive.name}"`);
+      return;
+    }
     if (this.stoppingNow || this.options.runner.running === drive.name || this.queue.has(drive.name) || this.checking.has(drive.name)) return;
     this.checking.add(drive.name);
     void recentlyBackedUp(this.options.config(), drive).then((reason) => {
@@ -140,7 +154,7 @@ export class Intake {
     for (let name = this.queue.next(); name !== undefined && !this.stoppingNow; name = this.queue.next()) {
       const drive = this.options.config().drives.find((d) => d.name === name);
       const here: Drive | undefined = drive?.kind === 'directory' ? drive : this.options.find(name)?.drive;
-      if (!here) continue;
+      if (!here || this.options.opener.holds(name)) continue;
       // The job keeps the config it started with; a reload meanwhile applies to the next job.
       await this.options.runner.run(here, this.options.config()).catch((error: unknown) => {
         this.options.log.error({ drive: name }, `the backup of "${name}" ended with an internal error: ${(error as Error).stack ?? String(error)}`);

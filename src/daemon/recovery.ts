@@ -21,6 +21,8 @@ export type RecoveryReport = Map<string, string[]>;
 export interface RecoveryOptions {
   /** The device of a drive's mapping; /dev/mapper/<cryptName>. Tests give another block device. */
   mappingOf?: (drive: LuksDrive) => string;
+  /** Drives to leave as they are: those people opened (`plugback open`). */
+  leave?: (name: string) => boolean;
 }
 
 export async function recoverLeftovers(
@@ -35,6 +37,10 @@ export async function recoverLeftovers(
     if (drive.kind !== 'luks') continue;
     const done: string[] = [];
     report.set(drive.name, done);
+    if (options.leave?.(drive.name)) {
+      log.info({ drive: drive.name }, `drive "${drive.name}" is open (plugback open): left mounted and unlocked`);
+      continue;
+    }
     try {
       const mapping = mappingOf(drive);
       if (await unmountLeftover(config, drive, mapping, systemd, log, done)) await closeLeftover(drive, mapping, systemd, log, done);

@@ -53,8 +53,8 @@ async function checkInPlace(drive: Drive): Promise<void> {
   }
   if (drive.kind === 'luks' && !(await mountAt(root))) {
     throw new Error(
-      `${root} is not a mount point, so drive "${drive.name}" is not mounted there; plugback never writes into ` +
-        `a folder that should hold a mounted drive (it would fill the disk underneath). Mount /dev/mapper/${drive.cryptName} at ${root} first.`,
-    );
+      `drive "${drive.name}" is not open: ${root} is not a mount point. Run "plugback open ${drive.name}" (it unlocks and mounts ` +
+        `the drive read-only; --rw to write to it), then try again. plugback never writes into a folder that should hold a ` +
+        `mounted drive (it would fill the disk underneath)`);
   }
 }

@@ -7,6 +7,8 @@ export interface MountEntry {
   source: string;
   /** major:minor of the file system's device. */
   device: string;
+  /** Mounted read-only: this mount, or its whole file system (the per-mount or the super block options say "ro"). */
+  readOnly: boolean;
 }
 
 // mountinfo escapes space, tab, newline and backslash as octal (\040 ...).
@@ -24,6 +26,7 @@ export function parseMountInfo(text: string): MountEntry[] {
       mountPoint: unescape(fields[4] as string),
       fsType: fields[dash + 1] as string,
       source: unescape(fields[dash + 2] ?? ''),
+      readOnly: [fields[5], fields[dash + 3]].some((options) => (options ?? '').split(',').includes('ro')),
     });
   }
   return entries;

@@ -131,7 +131,7 @@ function daemonFiles(render: Render, execDaemon: string, lockDir: string, withLu
     },
     { path: `${UNIT_DIR}/multi-user.target.wants/plugback.service`, purpose: 'starts the daemon at boot (systemctl enable)', symlinkTo: `${UNIT_DIR}/plugback.service` },
     { path: DBUS_POLICY, purpose: 'who may own and call io.github.plugback.Daemon1 on the system bus', content: xml('policy/io.github.plugback.Daemon1.conf') },
-    { path: POLKIT_ACTIONS, purpose: 'the polkit actions the daemon checks: start, cancel, delete-snapshot, archive', content: xml('policy/io.github.plugback.policy') },
+    { path: POLKIT_ACTIONS, purpose: 'the polkit actions the daemon checks: start, cancel, delete-snapshot, archive, open-drive', content: xml('policy/io.github.plugback.policy') },
     ...(withLuks ? cleanUpUnits(render) : []),
   ];
 }
@@ -141,6 +141,7 @@ function cleanUpUnits(render: Render): GeneratedFile[] {
   return [
     { path: `${UNIT_DIR}/plugback-unmount-lazily@.service`, purpose: 'detaches a busy or orphaned drive mount, for the daemon', content: render('units/plugback-unmount-lazily@.service') },
     { path: `${UNIT_DIR}/plugback-close-mapping@.service`, purpose: 'closes a LUKS mapping that outlived its disk, for the daemon', content: render('units/plugback-close-mapping@.service') },
+    { path: `${UNIT_DIR}/plugback-remount-read-only@.service`, purpose: 'makes an opened drive read-only, for plugback open', content: render('units/plugback-remount-read-only@.service') },
     { path: `${UNIT_DIR}/plugback-delete-subvolume@.service`, purpose: 'deletes a pruned btrfs snapshot at once, for the daemon', content: render('units/plugback-delete-subvolume@.service') },
   ];
 }

@@ -13,6 +13,7 @@ export const TEMPLATE_FILES = [
   'units/plugback-drive.mount',
   'units/plugback-unmount-lazily@.service',
   'units/plugback-close-mapping@.service',
+  'units/plugback-remount-read-only@.service',
   'units/plugback-delete-subvolume@.service',
   'units/plugback-mail.service',
   'units/plugback-mail.timer',

@@ -588,6 +588,8 @@ function describeUnit(name) {
   const lazily = /^plugback-unmount-lazily@(.+)\.service$/.exec(name);
   if (lazily) return { kind: 'unmount-lazily', where: unitNamePathUnescape(lazily[1]) };
   if (/^plugback-close-mapping@.+\.service$/.test(name)) return { kind: 'close-mapping' };
+  const readOnly = /^plugback-remount-read-only@(.+)\.service$/.exec(name);
+  if (readOnly) return { kind: 'remount-read-only', where: unitNamePathUnescape(readOnly[1]) };
   const subvolume = /^plugback-delete-subvolume@(.+)\.service$/.exec(name);
   if (subvolume) return { kind: 'delete-subvolume', where: unitNamePathUnescape(subvolume[1]) };
   return { kind: 'not-found' };
@@ -676,6 +678,9 @@ function queueJob(name, mode, type) {
       else runUnmount(unit, job);
     } else if (kind === 'unmount-lazily' && type === 'start') {
       runProgram(job, 'umount', ['--lazy', describeUnit(name).where]);
+    } else if (kind === 'remount-read-only' && type === 'start') {
+      // As units/plugback-remount-read-only@.service.
+      runProgram(job, 'mount', ['-o', 'remount,ro', describeUnit(name).where]);
     } else if (kind === 'delete-subvolume' && type === 'start') {
       // As units/plugback-delete-subvolume@.service: its ExecCondition (the path's shape), then btrfs.
       const { where } = describeUnit(name);

@@ -190,13 +190,14 @@ describe('generated units', () => {
           ? [
               'plugback-unmount-lazily@run-plugback-offsite\\x2da.service',
               'plugback-close-mapping@plugback\\x2doffsite\\x2da.service',
+              'plugback-remount-read-only@run-plugback-offsite\\x2da.service',
               'plugback-delete-subvolume@run-plugback-offsite\\x2da-plugback-h1-snapshots-2026\\x2d12\\x2d03T090720Z.deleting.service',
             ]
           : [];
       const r = await verify([units, await runCryptsetupGenerator(out)], [name, 'run-plugback-offsite\\x2da.mount', ...cleanUpInstances]);
       expect(r.stderr, trigger).toBe('');
       expect(r.code, shown(r)).toBe(0);
-      const cleanUp = ['plugback-unmount-lazily@.service', 'plugback-close-mapping@.service', 'plugback-delete-subvolume@.service'];
+      const cleanUp = ['plugback-unmount-lazily@.service', 'plugback-close-mapping@.service', 'plugback-remount-read-only@.service', 'plugback-delete-subvolume@.service'];
       const present = await Promise.all(cleanUp.map((u) => fs.access(path.join(units, u)).then(() => true, () => false)));
       // The daemon asks systemd for these; a units-mode install has no daemon to ask.
       expect(present).toEqual(cleanUp.map(() => trigger === 'daemon'));
@@ -296,7 +297,7 @@ describe('the D-Bus and polkit policies', () => {
     const r = await run('xmllint', ['--noout', '--nonet', '--dtdvalid', '/usr/share/polkit-1/policyconfig-1.dtd', path.join(out, 'usr/share/polkit-1/actions/io.github.plugback.policy')]);
     expect(r.code, shown(r)).toBe(0);
     const text = await fs.readFile(path.join(out, 'usr/share/polkit-1/actions/io.github.plugback.policy'), 'utf8');
-    expect([...text.matchAll(/<action id="([^"]+)"/g)].map((m) => m[1])).toEqual(['io.github.plugback.start', 'io.github.plugback.cancel', 'io.github.plugback.delete-snapshot', 'io.github.plugback.archive']);
+    expect([...text.matchAll(/<action id="([^"]+)"/g)].map((m) => m[1])).toEqual(['io.github.plugback.start', 'io.github.plugback.cancel', 'io.github.plugback.delete-snapshot', 'io.github.plugback.archive', 'io.github.plugback.open-drive']);
   });
 
   it('the bus policy is valid against busconfig.dtd, but for the send_* attributes that DTD predates', async () => {
