@@ -2,16 +2,17 @@
 // its real sandbox with retention keeping one snapshot. What only a full OS shows: the sandbox can run `btrfs
 // subvolume snapshot` and `btrfs property set`, and systemd runs plugback-delete-subvolume@.service (its
 // ExecCondition and ExecStart) when the daemon, lacking CAP_SYS_ADMIN, asks it to delete the pruned snapshot.
-// Afterwards the drive is opened read-only by hand. The host asserts (checks/btrfs-drive.mjs).
+// It is made and opened with `plugback open` and `close`. The host asserts (checks/btrfs-drive.mjs).
 import { readdirSync } from 'node:fs';
 import { journalCursor, journalSince, params, sh, startDaemon } from './lib.mjs';
-import { byUuid, followJob, jobEnd, plugTracked, scenario, state, unplugTracked, writeConfig } from './drives.mjs';
+import { followJob, jobEnd, plugTracked, scenario, state, unplugTracked, writeConfig } from './drives.mjs';
 
 export const BTRFS_DRIVE = 'offsite-btrfs';
 const ID = 'f';
-const KEY = `/etc/plugback/keys/${BTRFS_DRIVE}.key`;
 const MOUNT = `/run/plugback/${BTRFS_DRIVE}`;
 const MAPPING = `plugback-${BTRFS_DRIVE}`;
+// The unit that unlocks the drive from its crypttab line; the host checks the name systemd-escape gives.
+const CRYPT_UNIT_NAME = `systemd-escape --template=systemd-cryptsetup@.service ${MAPPING}`;
 const HELPER_UNITS = 'plugback-delete-subvolume@*';
 // Only the newest snapshot is kept, so the second backup prunes the first. Global, put back when the scenario ends.
 const KEEP_ONE = ['  retention:', '    keepLast: 1', '    keepDaily: 0', '    keepWeekly: 0', '    keepMonthly: 0', '    keepYearly: 0'].join('\n');
@@ -36,22 +37,29 @@ export async function btrfsDriveScenario() {
 }
 
 /**
- * mkfs.btrfs in the LUKS container made on the host, then `plugback drive adopt`, with the daemon stopped. Opened
- * under the mapping name and at the mount point plugback uses, as scenario 8 opens drive A: adopt wants it there.
+ * mkfs.btrfs in the LUKS container made on the host, then `plugback drive adopt`, with the daemon stopped. Unlocked
+ * through systemd's own unit (the crypttab line from the set-up) and mounted by `plugback open --rw` at the mount
+ * point plugback uses: adopt wants it there, and a mount made by hand there is taken down by the mount unit's
+ * BindsTo= on the cryptsetup unit, which is not active then.
  */
 async function makeDrive(r) {
   sh('systemctl stop plugback.service');
   await plugTracked(ID, params.imageF, params.uuidF);
   try {
-    sh(`cryptsetup open --key-file ${KEY} ${byUuid(params.uuidF)} ${MAPPING}`);
+    r.cryptUnit = sh(CRYPT_UNIT_NAME);
+    r.unlock = sh(`systemctl start "$(${CRYPT_UNIT_NAME})"`, { allowFail: true });
+    if (r.unlock.code !== 0) throw new Error(`systemctl start ${r.cryptUnit} failed: ${r.unlock.err}`);
     r.mkfs = sh(`mkfs.btrfs -f -L ${BTRFS_DRIVE} /dev/mapper/${MAPPING}`, { allowFail: true });
     if (r.mkfs.code !== 0) throw new Error(`mkfs.btrfs failed: ${r.mkfs.err}`);
-    sh(`mkdir -p ${MOUNT} && mount /dev/mapper/${MAPPING} ${MOUNT}`);
+    r.openRw = sh(`plugback open ${BTRFS_DRIVE} --rw`, { allowFail: true });
+    if (r.openRw.code !== 0) throw new Error(`plugback open ${BTRFS_DRIVE} --rw failed: ${r.openRw.err}`);
     r.adopt = sh(`plugback drive adopt ${BTRFS_DRIVE}`, { allowFail: true });
     if (r.adopt.code !== 0) throw new Error(`plugback drive adopt failed: ${r.adopt.err}`);
+    r.closeAfterAdopt = sh(`plugback close ${BTRFS_DRIVE}`, { allowFail: true });
+    r.afterAdopt = state(BTRFS_DRIVE);
   } finally {
-    sh(`umount ${MOUNT}`, { allowFail: true });
-    sh(`cryptsetup close ${MAPPING}`, { allowFail: true });
+    if (!r.closeAfterAdopt) sh(`plugback close ${BTRFS_DRIVE}`, { allowFail: true });
+    sh(`systemctl stop "$(${CRYPT_UNIT_NAME})"`, { allowFail: true });
     await unplugTracked(ID, params.uuidF);
   }
   startDaemon(); // it reads the config with KEEP_ONE
@@ -72,14 +80,15 @@ async function backUp() {
   return p;
 }
 
-/** The daemon stopped, the drive opened and mounted read-only by hand where plugback mounts it. */
+/** The daemon stopped, the drive opened read-only by `plugback open` alone, where plugback mounts it. */
 async function openReadOnly() {
   sh('systemctl stop plugback.service');
   await plugTracked(ID, params.imageF, params.uuidF);
   const out = {};
   try {
-    sh(`cryptsetup open --readonly --key-file ${KEY} ${byUuid(params.uuidF)} ${MAPPING}`);
-    sh(`mkdir -p ${MOUNT} && mount -o ro /dev/mapper/${MAPPING} ${MOUNT}`);
+    out.open = sh(`plugback open ${BTRFS_DRIVE}`, { allowFail: true });
+    if (out.open.code !== 0) throw new Error(`plugback open ${BTRFS_DRIVE} failed: ${out.open.err}`);
+    out.mountOptions = sh(`findmnt -n -o OPTIONS ${MOUNT}`, { allowFail: true }).out;
     out.fsType = sh(`findmnt -n -o FSTYPE ${MOUNT}`, { allowFail: true }).out;
     const base = `${MOUNT}/plugback/guest`;
     out.snapshots = readdirSync(`${base}/snapshots`).sort();
@@ -95,9 +104,10 @@ async function openReadOnly() {
     const diff = sh(`diff -r --no-dereference /srv/photos '${dir}/photos/srv/photos'`, { allowFail: true });
     out.diff = { code: diff.code, text: (diff.out + diff.err).slice(0, 4000) };
     out.snapshotsCmd = sh(`plugback snapshots ${BTRFS_DRIVE}`, { allowFail: true });
+    out.close = sh(`plugback close ${BTRFS_DRIVE}`, { allowFail: true });
+    out.afterClose = state(BTRFS_DRIVE);
   } finally {
-    sh(`umount ${MOUNT}`, { allowFail: true });
-    sh(`cryptsetup close ${MAPPING}`, { allowFail: true });
+    if (!out.close) sh(`plugback close ${BTRFS_DRIVE}`, { allowFail: true });
     await unplugTracked(ID, params.uuidF);
   }
   return out;

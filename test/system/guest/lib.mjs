@@ -1,7 +1,7 @@
 // The guest driver's plumbing (plain Node, in the guest): commands with their outcome noted in driver.log, the
 // VMTEST: markers the host reads on the serial console, and what the scenarios watch: plugback.service's journal,
 // the emulated BlinkStick's colour log and the mail the SMTP sink received.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export const PAYLOAD = '/payload';
@@ -28,6 +28,23 @@ export function sh(cmd, { allowFail = false } = {}) {
   note(`$ ${cmd} -> ${r.status}${r.stderr ? ` stderr: ${r.stderr.trim().slice(0, 2000)}` : ''}`);
   if (r.status !== 0 && !allowFail) throw new Error(`${cmd} exited ${r.status}: ${r.stderr || r.stdout}`);
   return allowFail ? { code: r.status, out: (r.stdout ?? '').trim(), err: (r.stderr ?? '').trim() } : (r.stdout ?? '').trim();
+}
+/**
+ * A command run in the background (`sh` blocks the driver): what it printed so far, and `done`, its outcome as
+ * `sh(..., { allowFail: true })` gives it. For a command that waits for something the driver does next.
+ */
+export function shBackground(cmd) {
+  const child = spawn('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const seen = { out: '', err: '', exited: false };
+  child.stdout.setEncoding('utf8').on('data', (d) => { seen.out += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { seen.err += d; });
+  const done = new Promise((resolve) => child.on('close', (code, signal) => {
+    seen.exited = true;
+    note(`$ ${cmd} (background) -> ${code ?? signal}${seen.err ? ` stderr: ${seen.err.trim().slice(0, 2000)}` : ''}`);
+    resolve({ code: code ?? signal, out: seen.out.trim(), err: seen.err.trim() });
+  }));
+  note(`$ ${cmd} (background, pid ${child.pid})`);
+  return { seen, done, stop: () => { if (!seen.exited) child.kill('SIGTERM'); } };
 }
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function waitFor(what, fn, timeoutMs, everyMs = 300) {

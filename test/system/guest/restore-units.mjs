@@ -1,19 +1,33 @@
-// Scenarios 8 and 7 in the guest: `plugback restore` from a drive opened by hand, then install.trigger units, where
-// systemd itself runs plugback-drive@ when the drive appears (no daemon).
+// Scenarios 8 and 7 in the guest: `plugback restore` from a drive opened with `plugback open` while the daemon runs,
+// then install.trigger units, where systemd itself runs plugback-drive@ when the drive appears (no daemon).
 import { existsSync } from 'node:fs';
-import { colourQuiet, colours, journalCursor, journalSince, mails, params, sh, waitFor, startDaemon } from './lib.mjs';
-import { byUuid, plugTracked, scenario, state, unplugTracked, verifyDrive, writeConfig } from './drives.mjs';
+import { colourQuiet, colours, journalCursor, journalSince, mails, params, sh, shBackground, waitFor } from './lib.mjs';
+import { plugTracked, scenario, state, unplugTracked, verifyDrive, writeConfig } from './drives.mjs';
+
+const MOUNT_A = '/run/plugback/offsite-a';
 
 export async function restoreAndUnitsScenarios() {
   await scenario('s8-restore', async (r) => {
-    // As docs/getting-files-back.md says: the daemon stopped, the drive opened with its key and mounted read-only.
-    sh('systemctl stop plugback.service');
-    await plugTracked('a', params.imageA, params.uuidA);
+    // As docs/getting-files-back.md says: `plugback open` with the daemon running. It waits for the drive, the
+    // daemon opens it (through systemd's units, read-only) instead of backing it up, and `plugback close` puts it away.
+    const cursor = journalCursor();
+    const opening = shBackground('plugback open offsite-a');
+    let pluggedIn = false;
     try {
-      sh(`cryptsetup open --key-file /etc/plugback/keys/offsite-a.key ${byUuid(params.uuidA)} plugback-offsite-a`);
-      sh('mkdir -p /run/plugback/offsite-a && mount -o ro /dev/mapper/plugback-offsite-a /run/plugback/offsite-a');
+      // Plugged only once the daemon waits for it: a plug-in before that is backed up.
+      await waitFor('plugback open to ask for drive A', () => opening.seen.exited || opening.seen.err.includes('plug drive "offsite-a" in now'), 300_000);
+      r.openAsked = opening.seen.err.trim();
+      if (opening.seen.exited) throw new Error(`plugback open offsite-a ended before asking for the drive: ${(await opening.done).err}`);
+      pluggedIn = true;
+      await plugTracked('a', params.imageA, params.uuidA);
+      r.open = await opening.done;
+      if (r.open.code !== 0) throw new Error(`plugback open offsite-a failed: ${r.open.err}`);
+      r.openState = state('offsite-a');
+      r.mountOptions = sh(`findmnt -n -o OPTIONS ${MOUNT_A}`, { allowFail: true }).out;
+      r.touch = sh(`touch ${MOUNT_A}/x`, { allowFail: true });
+      r.startRefused = sh('plugback start offsite-a', { allowFail: true });
       r.snapshots = sh('plugback snapshots offsite-a', { allowFail: true });
-      r.latestBefore = sh('readlink /run/plugback/offsite-a/plugback/guest/latest', { allowFail: true }).out;
+      r.latestBefore = sh(`readlink ${MOUNT_A}/plugback/guest/latest`, { allowFail: true }).out;
       // Somewhere else: --to.
       r.restoreTo = sh('plugback restore offsite-a --path /srv/photos/2025 --to /tmp/restored --yes', { allowFail: true });
       const diffTo = sh('diff -r --no-dereference /srv/photos/2025 /tmp/restored/srv/photos/2025', { allowFail: true });
@@ -30,11 +44,15 @@ export async function restoreAndUnitsScenarios() {
       r.keptImg1 = r.keptAside[0] ? sh(`cat '${r.keptAside[0]}/summer/img1.txt'`, { allowFail: true }).out : '';
       // The kept copy is out of the source now, so later backups see the source as it was.
       for (const k of r.keptAside) sh(`rm -rf '${k}'`);
+      r.close = sh('plugback close offsite-a', { allowFail: true });
+      r.afterClose = state('offsite-a');
+      // Between open and close the daemon ran, and the drive was plugged in the whole time: no backup of it.
+      r.journal = journalSince(cursor).map((e) => e.msg);
+      r.backupsStarted = r.journal.filter((m) => m.includes('backup of drive "offsite-a" started'));
     } finally {
-      sh('umount /run/plugback/offsite-a', { allowFail: true });
-      sh('cryptsetup close plugback-offsite-a', { allowFail: true });
-      await unplugTracked('a', params.uuidA);
-      startDaemon();
+      opening.stop();
+      if (!r.close) sh('plugback close offsite-a', { allowFail: true });
+      if (pluggedIn) await unplugTracked('a', params.uuidA);
     }
   });
 
