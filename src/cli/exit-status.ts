@@ -34,6 +34,16 @@ export const EXIT_STATUS: Record<string, Codes> = {
     [EXIT.failed, 'the drive is not there, is another drive, or cannot be read'],
     USAGE,
   ],
+  open: [
+    [EXIT.ok, 'the drive is open (read-only, or read-write with --rw)'],
+    [EXIT.failed, 'it could not be opened (not plugged in within --wait, no crypttab line, a backup of it runs, the unlock or mount failed): nothing is left unlocked or mounted'],
+    [EXIT.usage, 'usage or config error, or a directory target'],
+  ],
+  close: [
+    [EXIT.ok, 'the drive is unmounted and locked: safe to remove'],
+    [EXIT.failed, 'it is not open, or it is still in use (the processes are named) or could not be locked'],
+    [EXIT.usage, 'usage or config error, or a directory target'],
+  ],
   check: [
     [EXIT.ok, 'nothing wrong found'],
     [EXIT.failed, 'damage found: a file missing, unreadable or different from when it was backed up, a damaged checksum list, or scrub errors (all listed)'],

@@ -119,7 +119,7 @@ async function openAlone(config: Config, drive: LuksDrive, mode: 'read-only' | '
 
 async function closeAlone(config: Config, drive: LuksDrive): Promise<string> {
   return withSystem(async ({ systemd, udisks }) => {
-    const { closeDrive } = await import('../drives/open-drive.js');
+    const { closeDrive, closedMessage } = await import('../drives/open-drive.js');
     const { openRecordOf, recordClosed } = await import('../drives/open-record.js');
     const { mountedAt } = await import('../system/drive-mounts.js');
     if (!(await openRecordOf(config.stateDir, drive, systemd)) && !(await mountedAt(drive.mountPoint))) throw new UserError(`drive "${drive.name}" is not open`, EXIT.failed);
@@ -127,7 +127,7 @@ async function closeAlone(config: Config, drive: LuksDrive): Promise<string> {
       throw new UserError(`could not close drive "${drive.name}": ${error.message}`, EXIT.failed);
     });
     await recordClosed(config.stateDir, drive.name);
-    return done.some((d) => d.startsWith('powered off')) ? `drive "${drive.name}" is closed and powered off: safe to remove` : `drive "${drive.name}" is closed: safe to remove`;
+    return closedMessage(drive.name, done);
   });
 }
 

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Config, LuksDrive } from '../config/model.js';
 import type { PresentDrive } from '../drives/drive-watcher.js';
-import { closeDrive, openDrive } from '../drives/open-drive.js';
+import { closedMessage, closeDrive, openDrive } from '../drives/open-drive.js';
 import { openRecordOf, recordClosed, recordOpen, type OpenMode } from '../drives/open-record.js';
 import type { UdisksClient } from '../drives/udisks.js';
 import type { UnitJobs } from '../system/drive-mounts.js';
@@ -101,7 +101,7 @@ export class DriveOpener {
     this.open.delete(name);
     await recordClosed(this.options.config().stateDir, name);
     this.options.log.info({ drive: name, requestedBy: by }, `drive "${name}" closed by ${by} (${done.join(', ') || 'it was not mounted'}): safe to remove`);
-    return done.some((d) => d.startsWith('powered off')) ? `drive "${name}" is closed and powered off: safe to remove` : `drive "${name}" is closed: safe to remove`;
+    return closedMessage(name, done);
   }
 
   /** Ends every wait (the daemon stops); open drives stay open, their record says so to the next daemon. */

@@ -90,3 +90,8 @@ async function powerOff(udisks: UdisksClient, drive: LuksDrive): Promise<string 
     return `could not power off ${info.name} (${(error as Error).message}); it is unmounted and locked`;
   }
 }
+
+/** What to tell the user once closeDrive has returned what it did. */
+export function closedMessage(name: string, done: string[]): string {
+  return done.some((d) => d.startsWith('powered off')) ? `drive "${name}" is closed and powered off: safe to remove` : `drive "${name}" is closed: safe to remove`;
+}

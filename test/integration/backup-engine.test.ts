@@ -371,6 +371,21 @@ describe('a LUKS drive', () => {
     expect(f.inSnapshot(result.snapshot as string).startsWith(`${mnt}/plugback/${HOST}/snapshots/`)).toBe(true);
     expect(await fs.readFile(path.join(f.inSnapshot(result.snapshot as string), 'a.txt'), 'utf8')).toBe('on tmpfs\n');
   });
+
+  it('is refused, and nothing is written, while it is mounted read-only (opened with plugback open)', async () => {
+    const f = await setup({}, false);
+    const mnt = path.join(f.root, 'mnt');
+    await f.configure(luks(mnt));
+    await f.mountTmpfs(mnt);
+    await f.adopt();
+    const before = await fs.readdir(path.join(mnt, 'plugback'));
+    await execFileP('mount', ['-o', 'remount,ro', mnt]);
+    await writeFiles(f.source, { 'a.txt': 'a\n' });
+    const result = await f.run();
+    expect(result).toMatchObject({ outcome: 'failed', failedStep: 'check-target' });
+    expect(result.error).toContain(`drive "${DRIVE}" is mounted read-only at ${mnt}`);
+    expect(await fs.readdir(path.join(mnt, 'plugback'))).toEqual(before);
+  });
 });
 
 describe('the repository lock', () => {

@@ -8,12 +8,14 @@ import { INCOMPLETE_SUFFIX, snapshotName } from '../../repo/layout.js';
 import { newestSnapshot, type Repository } from '../../repo/repository.js';
 import { openVerifiedRepository } from '../../repo/verify-drive.js';
 import { probeFsFeatures } from '../../system/fs-features.js';
+import { mountAt } from '../../system/mounts.js';
 import type { BackupContext } from '../context.js';
 import type { Step } from '../runner.js';
 
 export const checkTarget: Step<BackupContext> = {
   name: 'check-target',
   async run(ctx) {
+    await refuseReadOnly(ctx);
     const { repo, identity } = await openVerifiedRepository(ctx.config, ctx.drive);
     try {
       ctx.identity = identity;
@@ -30,6 +32,15 @@ export const checkTarget: Step<BackupContext> = {
     );
   },
 };
+
+/** A drive someone opened read-only (`plugback open`) is theirs until `plugback close`: never written to. */
+async function refuseReadOnly(ctx: BackupContext): Promise<void> {
+  if (ctx.drive.kind !== 'luks') return;
+  const mount = await mountAt(ctx.drive.mountPoint).catch(() => undefined);
+  if (mount?.readOnly) {
+    throw new Error(`drive "${ctx.drive.name}" is mounted read-only at ${ctx.drive.mountPoint} (opened with "plugback open"?): nothing is written to it; "plugback close ${ctx.drive.name}" closes it, and the next plug-in backs it up`);
+  }
+}
 
 /** Creates the host's folders, claims or checks the host folder's owner, and probes what the file system keeps. */
 async function openForWriting(ctx: BackupContext, repo: Repository): Promise<void> {
