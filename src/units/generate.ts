@@ -91,6 +91,8 @@ export function generate(config: Config, templates: Templates, options: Generate
   if (config.install.trigger === 'daemon') files.push(...daemonFiles(render, plugback('daemon', ...configArgs), lockDir, luks.length > 0));
   files.push(...timerFiles(config.drives, render));
   files.push(...mailTimerFiles(config, render, plugback('mail', 'flush', ...configArgs)));
+  // `plugback open` (through the daemon or alone) makes an opened drive read-only with it.
+  if (luks.length > 0) files.push({ path: unit('plugback-remount-read-only@.service'), purpose: 'makes a drive opened by plugback open read-only', content: render('units/plugback-remount-read-only@.service') });
 
   for (const drive of luks) {
     const cryptUnit = cryptsetupUnit(drive.cryptName);
@@ -141,7 +143,6 @@ function cleanUpUnits(render: Render): GeneratedFile[] {
   return [
     { path: `${UNIT_DIR}/plugback-unmount-lazily@.service`, purpose: 'detaches a busy or orphaned drive mount, for the daemon', content: render('units/plugback-unmount-lazily@.service') },
     { path: `${UNIT_DIR}/plugback-close-mapping@.service`, purpose: 'closes a LUKS mapping that outlived its disk, for the daemon', content: render('units/plugback-close-mapping@.service') },
-    { path: `${UNIT_DIR}/plugback-remount-read-only@.service`, purpose: 'makes an opened drive read-only, for plugback open', content: render('units/plugback-remount-read-only@.service') },
     { path: `${UNIT_DIR}/plugback-delete-subvolume@.service`, purpose: 'deletes a pruned btrfs snapshot at once, for the daemon', content: render('units/plugback-delete-subvolume@.service') },
   ];
 }

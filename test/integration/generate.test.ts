@@ -190,17 +190,18 @@ describe('generated units', () => {
           ? [
               'plugback-unmount-lazily@run-plugback-offsite\\x2da.service',
               'plugback-close-mapping@plugback\\x2doffsite\\x2da.service',
-              'plugback-remount-read-only@run-plugback-offsite\\x2da.service',
               'plugback-delete-subvolume@run-plugback-offsite\\x2da-plugback-h1-snapshots-2026\\x2d12\\x2d03T090720Z.deleting.service',
             ]
           : [];
-      const r = await verify([units, await runCryptsetupGenerator(out)], [name, 'run-plugback-offsite\\x2da.mount', ...cleanUpInstances]);
+      const r = await verify([units, await runCryptsetupGenerator(out)], [name, 'run-plugback-offsite\\x2da.mount', 'plugback-remount-read-only@run-plugback-offsite\\x2da.service', ...cleanUpInstances]);
       expect(r.stderr, trigger).toBe('');
       expect(r.code, shown(r)).toBe(0);
-      const cleanUp = ['plugback-unmount-lazily@.service', 'plugback-close-mapping@.service', 'plugback-remount-read-only@.service', 'plugback-delete-subvolume@.service'];
+      const cleanUp = ['plugback-unmount-lazily@.service', 'plugback-close-mapping@.service', 'plugback-delete-subvolume@.service'];
       const present = await Promise.all(cleanUp.map((u) => fs.access(path.join(units, u)).then(() => true, () => false)));
       // The daemon asks systemd for these; a units-mode install has no daemon to ask.
       expect(present).toEqual(cleanUp.map(() => trigger === 'daemon'));
+      // plugback open works without the daemon too, so both kinds of install have it.
+      await fs.access(path.join(units, 'plugback-remount-read-only@.service'));
     }
   });
 
