@@ -2,8 +2,7 @@
 // restore code (plan, destination checks, rsync from the drive's handles) into a temporary folder, and compared
 // with the checksums recorded when they were backed up. It proves what check's reads alone do not: that
 // `plugback restore` gives them back. Files whose names are not UTF-8 cannot be named to restore; they are read.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File as sha256 } from '../system/file-hash.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,8 +72,3 @@ async function restoreOne(
   }
 }
 
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}

@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { generate } from '../../src/units/generate.js';
 import { loadTemplates } from '../../src/units/templates.js';
 import { writeTree } from '../../src/units/write-tree.js';
+import { INTROSPECTION_XML } from '../../src/api/introspection.js';
 import { tempDirsRemovedAfterEach } from '../helpers/temp-dirs.js';
 import { run, shown, type Run } from '../helpers/run-command.js';
 
@@ -332,6 +333,8 @@ describe('the D-Bus and polkit policies', () => {
         ['io.github.plugback.Daemon1.Start', 'string:offsite-a'],
         ['io.github.plugback.Daemon1.Cancel'],
         ['io.github.plugback.Daemon1.DeleteSnapshot', 'string:offsite-a', 'string:2026-11-22T031513Z'],
+        ['io.github.plugback.Daemon1.OpenDrive', 'string:offsite-a', 'boolean:false', 'uint32:0'],
+        ['io.github.plugback.Daemon1.CloseDrive', 'string:offsite-a'],
         ['io.github.plugback.Daemon1.CreateArchive', 'string:offsite-a', 'string:latest', 'dict:string:string:Naming,dated'],
         ['io.github.plugback.Daemon1.ArchiveStatus', 'string:x'],
         ['io.github.plugback.Daemon1.CancelArchive', 'string:x'],
@@ -344,6 +347,12 @@ describe('the D-Bus and polkit policies', () => {
         const r = await asNobody(allowed);
         expect(r.code, `${allowed[0]}\n${shown(r)}`).toBe(0);
       }
+      // Every method the daemon offers is let through (a new one forgotten here fails in the real guest only).
+      const ours = INTROSPECTION_XML.slice(INTROSPECTION_XML.indexOf('<interface name="io.github.plugback.Daemon1">'));
+      const offered = [...ours.slice(0, ours.indexOf('</interface>')).matchAll(/<method name="([^"]+)"/g)].map((m) => m[1]);
+      expect(offered).toContain('OpenDrive');
+      const policyText = await fs.readFile(path.join(out, 'etc/dbus-1/system.d/io.github.plugback.Daemon1.conf'), 'utf8');
+      expect(offered.filter((m) => !policyText.includes(`send_member="${m}"`))).toEqual([]);
       for (const denied of [
         ['org.freedesktop.DBus.Properties.Set', 'string:io.github.plugback.Daemon1', 'string:State', 'variant:string:idle'],
         ['io.github.plugback.Daemon1.Shutdown'],

@@ -1,8 +1,7 @@
 // verify: reads a random sample of files back from the new snapshot and compares them with the source, so a
 // drive that writes garbage is noticed now rather than on the day of a restore. A file the source changed
 // after the copy began is not counted as a mismatch: it is simply newer.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File as sha256 } from '../../system/file-hash.js';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { withRepository } from '../../repo/repository.js';
@@ -68,8 +67,3 @@ export async function sampleFiles(root: string, count: number): Promise<string[]
   return [...found];
 }
 
-async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
