@@ -3,6 +3,7 @@
 // Output of `btrfs scrub start -B -R` (btrfs-progs 6.2, captured in test/integration/check.test.ts's runs):
 //   \tdata_bytes_scrubbed: 315392 ... \tcsum_errors: 1 ... \tuncorrectable_errors: 1 ...
 // Exit status: 0 clean, 3 uncorrectable errors found (btrfs-scrub(8)); anything else means it did not run.
+import { mountAt } from './mounts.js';
 
 export interface ScrubResult {
   dataBytes: number;
@@ -28,10 +29,14 @@ export function parseScrubOutput(stdout: string): ScrubResult | undefined {
   };
 }
 
-/** Scrubs the file system mounted at `mountPoint` in the foreground, at idle I/O priority. */
+/**
+ * Scrubs the file system mounted at `mountPoint` in the foreground, at idle I/O priority. On a drive mounted
+ * read-only (`plugback open`) it only reads (-r): a repairing scrub fails there with EROFS.
+ */
 export async function scrub(mountPoint: string): Promise<ScrubResult> {
   const { execa } = await import('execa');
-  const run = await execa('btrfs', ['scrub', 'start', '-B', '-R', '-c', '3', mountPoint], { reject: false });
+  const readOnly = (await mountAt(mountPoint).catch(() => undefined))?.readOnly === true;
+  const run = await execa('btrfs', ['scrub', 'start', '-B', '-R', '-c', '3', ...(readOnly ? ['-r'] : []), mountPoint], { reject: false });
   const parsed = run.exitCode === 0 || run.exitCode === 3 ? parseScrubOutput(String(run.stdout)) : undefined;
   if (!parsed) {
     const why = String(run.stderr).trim().split('\n').at(-1) || `exit status ${run.exitCode}`;

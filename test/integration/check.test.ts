@@ -80,7 +80,8 @@ describe.each(['ext4', 'btrfs'] as const)('plugback check on %s', (kind) => {
       expect(at).toBeGreaterThan(0);
       data[at] = (data[at] as number) ^ 1;
       await fs.writeFile(image, data);
-      await execFileP('mount', ['-o', 'loop', image, w.drive]);
+      // Read-only, as `plugback open` leaves a drive: scrub must not need to write (it would fail with EROFS).
+      await execFileP('mount', ['-o', 'loop,ro', image, w.drive]);
     }
     const damaged = kind === 'ext4' ? 'old.txt has different content than when it was backed up' : 'marked.txt cannot be read (EIO)';
     const all = await w.cli(['check', 'd1', '--all']);
