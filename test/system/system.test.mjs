@@ -5,7 +5,7 @@
 // See test/system/README.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, existsSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guestImage } from './rig/image.mjs';
@@ -22,6 +22,7 @@ import { pullCrashChecks } from './checks/pull-crash.mjs';
 import { sandboxChecks } from './checks/sandbox.mjs';
 import { btrfsDriveChecks } from './checks/btrfs-drive.mjs';
 import { prepareDriveChecks } from './checks/prepare-drive.mjs';
+import { checkDrillChecks } from './checks/check-drill.mjs';
 
 const log = (...a) => console.log(...a);
 // The scenario groups this run plays (PLUGBACK_SYSTEM_ONLY, scenarios.mjs); only their tests are defined below.
@@ -64,10 +65,25 @@ async function session(disks) {
       (hostTimes.scenarios[current].plugs ??= []).push({ id, at: plugAt });
     }
     if (word === 'unplug') await guest.unplug(rest[0]);
+    // Scenario 15: one byte of a drive image XORed (the guest asks only while that drive is unplugged).
+    if (word === 'flip') flipByte(disks[rest[0]], Number(rest[1]));
     if (word === 'time') {
       const s = hostTimes.scenarios[current];
       (s.marks ??= []).push({ what: rest[0], sinceDeviceAdd: m.at - plugAt, at: m.at });
     }
+  }
+}
+
+function flipByte(file, offset) {
+  const fd = openSync(file, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    if (readSync(fd, byte, 0, 1, offset) !== 1) throw new Error(`${file} has no byte at ${offset}`);
+    byte[0] ^= 0xff;
+    writeSync(fd, byte, 0, 1, offset);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -162,7 +178,8 @@ function scenario(name) {
 
 /** Each group's tests, defined only when the group is played. */
 const CHECKS = { ...plugChecks(scenario), ...twoDrivesLedChecks(scenario), ...restoreUnitsChecks(scenario),
-  ...scheduledChecks(scenario, log), ...pullCrashChecks(scenario, log), ...sandboxChecks(scenario, log), ...btrfsDriveChecks(scenario, log), ...prepareDriveChecks(scenario, log), ...hostileDriveChecks(scenario, log) };
+  ...scheduledChecks(scenario, log), ...pullCrashChecks(scenario, log), ...sandboxChecks(scenario, log), ...btrfsDriveChecks(scenario, log), ...prepareDriveChecks(scenario, log), ...checkDrillChecks(scenario, log),
+  ...hostileDriveChecks(scenario, log) };
 const unchecked = GROUPS.filter((g) => !CHECKS[g]);
 if (unchecked.length > 0) throw new Error(`scenario groups with no tests: ${unchecked.join(', ')}`);
 

@@ -31,17 +31,17 @@ export function state(drive) {
 }
 
 /**
- * The driver's config: `extraBackup` lines under backup:, `extraDrives` (YAML lines) under drives:, `extraStates`
- * under states:, `extraTop` at the end.
+ * The driver's config: `extraBackup` lines under backup:, `extraDriveA` (YAML lines, indented 4) in drive offsite-a,
+ * `extraDrives` (YAML lines) under drives:, `extraStates` under states:, `extraTop` at the end.
  */
-export function writeConfig(extraBackup = '', { trigger = 'daemon', extraDrives = '', extraStates = '', extraTop = '' } = {}) {
+export function writeConfig(extraBackup = '', { trigger = 'daemon', extraDriveA = '', extraDrives = '', extraStates = '', extraTop = '' } = {}) {
   writeFileSync(CONFIG, `# written by the system test's guest driver
 host: guest
 drives:
   offsite-a:
     uuid: ${params.uuidA}
     keyFile: /etc/plugback/keys/offsite-a.key
-  offsite-b:
+${extraDriveA ? `${extraDriveA}\n` : ''}  offsite-b:
     uuid: ${params.uuidB}
     keyFile: /etc/plugback/keys/offsite-b.key
   offsite-c:

@@ -16,6 +16,7 @@ import { pullAndCrashScenarios } from './pull-crash.mjs';
 import { sandboxScenario } from './sandbox.mjs';
 import { btrfsDriveScenario } from './btrfs-drive.mjs';
 import { prepareDriveScenario } from './prepare-drive.mjs';
+import { checkDrillScenario } from './check-drill.mjs';
 
 async function main() {
   marker('driver started');
@@ -28,6 +29,7 @@ async function main() {
   await sandboxScenario(); // 12: /home backed up, hooks with systemctl, systemd mounting, from the sandbox
   await btrfsDriveScenario(); // 13: its own btrfs drive; snapshots as subvolumes, pruned through systemd
   await prepareDriveScenario(); // 14: two blank disks made drives by plugback drive prepare, then backed up
+  await checkDrillScenario(); // 15: the daemon's drill on drive A; a byte flipped on the host, found by check --all
   // Scenario 9: last, so that a daemon that wrote through a planted link disturbs no other.
   await hostileDriveScenarios();
 }
