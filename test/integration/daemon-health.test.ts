@@ -90,3 +90,26 @@ describe('SMART in the daemon, read by systemd on its behalf', () => {
     expect(table.stdout.split('\n').find((l) => l.startsWith('home'))).toContain('FAILING, 1975 reallocated, 8 pending');
   });
 });
+
+describe('plugback smart-read', () => {
+  it('refuses what is not the /dev path of a block device (exit 2), and writes nothing', async () => {
+    const smartDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-smart-'));
+    temps.push(smartDir);
+    const env = { ...process.env, PLUGBACK_SMART_DIR: smartDir };
+    for (const [disk, message] of [
+      ['sdb', '"sdb" is not a disk: give the absolute /dev path of a whole disk, e.g. /dev/sdb'],
+      ['/dev/../etc/passwd', '"/dev/../etc/passwd" is not a disk: give the absolute /dev path of a whole disk, e.g. /dev/sdb'],
+      ['/etc/passwd', '"/etc/passwd" is not a disk: give the absolute /dev path of a whole disk, e.g. /dev/sdb'],
+      ['/dev/null', '/dev/null is not a block device: give a whole disk, e.g. /dev/sdb'],
+      ['/dev/no-such-disk', '/dev/no-such-disk is not a block device: give a whole disk, e.g. /dev/sdb'],
+    ] as const) {
+      const r = await execFileP(process.execPath, [MAIN, 'smart-read', disk], { env }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(r.code, disk).toBe(2);
+      expect(r.stderr, disk).toContain(message);
+    }
+    expect(await fs.readdir(smartDir)).toEqual([]);
+  });
+});
