@@ -210,6 +210,11 @@ export const EXIT_STATUS: Record<string, Codes> = {
   man: [[EXIT.ok, 'printed'], [EXIT.usage, 'usage error']],
   completion: [[EXIT.ok, 'printed'], [EXIT.usage, 'usage error, or a shell other than bash, zsh and fish']],
   'complete-names': [[EXIT.ok, 'the names printed (none when the config cannot be read)'], [EXIT.usage, 'usage error']],
+  'smart-read': [
+    [EXIT.ok, 'the reading is written (whatever it says, "unavailable" included)'],
+    [EXIT.failed, 'it could not be written'],
+    [EXIT.usage, 'usage error, or DISK is not the /dev path of a block device'],
+  ],
 };
 
 /** The command's path below `plugback`: '' for plugback itself, 'archive restore' for a subcommand. */

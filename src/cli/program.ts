@@ -25,6 +25,7 @@ import { registerForget } from './forget-cmd.js';
 import { registerOpen } from './open-cmd.js';
 import { registerCheck } from './check-cmd.js';
 import { registerPrune } from './prune-cmd.js';
+import { registerSmartRead } from './smart-read-cmd.js';
 import { registerSnapshots } from './snapshots-cmd.js';
 import { registerStatus } from './status-cmd.js';
 import { registerVersions } from './versions-cmd.js';
@@ -51,7 +52,7 @@ Get it back:  plugback restore offsite-a --dry-run
 An archive:   plugback archive offsite-a --to /srv/archives
 Docs: man plugback (or plugback man | man -l -), and the guides in ${DOCS_DIR}/ (README.md first).`,
     );
-  for (const register of [registerRun, registerSnapshots, registerForget, registerPrune, registerVersions, registerRestore, registerOpen, registerCheck, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerSetAside, registerGenerate, registerInstall, registerDemo, registerDocs]) register(program);
+  for (const register of [registerRun, registerSnapshots, registerForget, registerPrune, registerVersions, registerRestore, registerOpen, registerCheck, registerArchive, registerDrive, registerDrives, registerNotifyFailure, registerMail, registerLed, registerDaemon, registerStatus, registerConfig, registerSetAside, registerGenerate, registerInstall, registerDemo, registerDocs, registerSmartRead]) register(program);
   addExitStatus(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -11,6 +11,7 @@ import type { LineSink } from '../job/job-log.js';
 import { DriveRemoved } from '../job/runner.js';
 import { deviceSteps } from '../job/steps/device.js';
 import { deleteSubvolumeThroughSystemd } from '../system/drive-mounts.js';
+import { smartThroughSystemd } from '../system/smart-through-systemd.js';
 import { driveFacts, type DriveFacts } from '../notify/drive-facts.js';
 import { LogCapture } from '../notify/log-capture.js';
 import type { JobDetails } from '../notify/notifier.js';
@@ -127,6 +128,8 @@ export class JobRunner {
           },
         }),
         settleFailure: () => settleFailure(job),
+        // The sandbox may not open a raw disk, a directory target's included: systemd reads SMART for it.
+        smartReader: smartThroughSystemd(systemd),
         // A LUKS drive's mount point is plugback's own: a path there names what the job checked (drive-mounts.ts).
         ...(drive.kind === 'luks' ? { subvolumeHelper: (subvolume: string) => deleteSubvolumeThroughSystemd(systemd, subvolume) } : {}),
       });

@@ -22,6 +22,7 @@ import { health } from './steps/health.js';
 import { postBackupHooks, preBackupHooks } from './steps/hooks.js';
 import { releaseLock, takeLock } from './steps/lock.js';
 import type { SubvolumeHelper } from '../repo/subvolumes.js';
+import type { SmartReader } from '../system/smart-through-systemd.js';
 import { prune } from './steps/prune.js';
 import { sync } from './steps/sync.js';
 import { verify } from './steps/verify.js';
@@ -42,6 +43,8 @@ export interface BackupJobRequest {
   settleFailure?: () => Promise<void>;
   /** See BackupContext.subvolumeHelper. */
   subvolumeHelper?: SubvolumeHelper;
+  /** See BackupContext.smartReader. */
+  smartReader?: SmartReader;
   /** The repository lock, when the caller asked for it already (plugback run); the lock step waits for it instead. */
   lock?: Promise<HeldLock>;
 }
@@ -106,6 +109,7 @@ export async function runBackupJob(req: BackupJobRequest): Promise<JobResult> {
     hooks: { entered: [], postDone: new Set() },
     ...(req.lock ? { takenLock: req.lock } : {}),
     ...(req.subvolumeHelper ? { subvolumeHelper: req.subvolumeHelper } : {}),
+    ...(req.smartReader ? { smartReader: req.smartReader } : {}),
   };
 
   log.info({ steps: steps.map((s) => s.name), config: req.config.file }, `backup of drive "${req.drive.name}" started`);

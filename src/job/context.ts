@@ -9,6 +9,7 @@ import type { StateRecord } from '../repo/snapshot-record.js';
 import type { SubvolumeHelper } from '../repo/subvolumes.js';
 import type { HeldLock } from '../system/flock.js';
 import type { FsFeatures } from '../system/fs-features.js';
+import type { SmartReader } from '../system/smart-through-systemd.js';
 import type { JobEvent } from './events.js';
 import type { JobLog } from './job-log.js';
 import type { StepContext } from './runner.js';
@@ -39,6 +40,8 @@ export interface BackupContext extends StepContext {
   readonly startedAt: Date;
   /** Deletes a pruned btrfs snapshot with rights this process lacks (the daemon's, for LUKS drives). */
   readonly subvolumeHelper?: SubvolumeHelper | undefined;
+  /** Reads a disk's SMART with rights this process lacks (the daemon's, through systemd); readSmart when absent. */
+  readonly smartReader?: SmartReader | undefined;
   emit(event: JobEvent): void;
   /** Records a warning: logged, reported, and the job ends "completed with warnings". */
   warn(message: string): void;

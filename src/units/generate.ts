@@ -88,7 +88,7 @@ export function generate(config: Config, templates: Templates, options: Generate
       content: render('units/plugback-drive@.timer'),
     },
   ];
-  if (config.install.trigger === 'daemon') files.push(...daemonFiles(render, plugback('daemon', ...configArgs), lockDir, luks.length > 0));
+  if (config.install.trigger === 'daemon') files.push(...daemonFiles(render, { daemon: plugback('daemon', ...configArgs), smartRead: plugback('smart-read') }, lockDir, luks.length > 0));
   files.push(...timerFiles(config.drives, render));
   files.push(...mailTimerFiles(config, render, plugback('mail', 'flush', ...configArgs)));
   // `plugback open` (through the daemon or alone) makes an opened drive read-only with it.
@@ -121,19 +121,21 @@ export function generate(config: Config, templates: Templates, options: Generate
   };
 }
 
-/** The daemon's unit (enabled), its D-Bus policy and its polkit actions, and the units it asks to clean up. */
-function daemonFiles(render: Render, execDaemon: string, lockDir: string, withLuks: boolean): GeneratedFile[] {
+/** The daemon's unit (enabled), its D-Bus policy and its polkit actions, and the units it asks to do what its sandbox may not. */
+function daemonFiles(render: Render, exec: { daemon: string; smartRead: string }, lockDir: string, withLuks: boolean): GeneratedFile[] {
   // XML comments may not hold "--".
   const xml = (name: TemplateName) => render(name).replace(/<!-- (.*) -->/g, (_m, text: string) => `<!-- ${text.replace(/--/g, '- -')} -->`);
   return [
     {
       path: `${UNIT_DIR}/plugback.service`,
       purpose: 'the daemon: watches for drives, unlocks, mounts and backs them up',
-      content: render('units/plugback.service', { EXEC_DAEMON: execDaemon, LOCK_DIR_ARG: lockDir }),
+      content: render('units/plugback.service', { EXEC_DAEMON: exec.daemon, LOCK_DIR_ARG: lockDir }),
     },
     { path: `${UNIT_DIR}/multi-user.target.wants/plugback.service`, purpose: 'starts the daemon at boot (systemctl enable)', symlinkTo: `${UNIT_DIR}/plugback.service` },
     { path: DBUS_POLICY, purpose: 'who may own and call io.github.plugback.Daemon1 on the system bus', content: xml('policy/io.github.plugback.Daemon1.conf') },
     { path: POLKIT_ACTIONS, purpose: 'the polkit actions the daemon checks: start, cancel, delete-snapshot, archive, open-drive', content: xml('policy/io.github.plugback.policy') },
+    // Every drive the daemon backs up, a directory target's disk too, has its SMART read through this.
+    { path: `${UNIT_DIR}/plugback-smart@.service`, purpose: "reads a disk's SMART health for the daemon (plugback smart-read)", content: render('units/plugback-smart@.service', { EXEC_SMART_READ: exec.smartRead }) },
     ...(withLuks ? cleanUpUnits(render) : []),
   ];
 }

@@ -15,6 +15,7 @@ export const TEMPLATE_FILES = [
   'units/plugback-close-mapping@.service',
   'units/plugback-remount-read-only@.service',
   'units/plugback-delete-subvolume@.service',
+  'units/plugback-smart@.service',
   'units/plugback-mail.service',
   'units/plugback-mail.timer',
   'udev/70-plugback.rules',

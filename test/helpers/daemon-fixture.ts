@@ -61,14 +61,14 @@ export class DaemonFixture {
     this.configFile = path.join(root, 'plugback.yaml');
   }
 
-  /** A temp dir with a source tree, the bus and the peer; drives are added with addDrive. */
-  static async create(options: { udisks?: boolean } = {}): Promise<DaemonFixture> {
+  /** A temp dir with a source tree, the bus and the peer (with `peerEnv` added); drives are added with addDrive. */
+  static async create(options: { udisks?: boolean; peerEnv?: Record<string, string> } = {}): Promise<DaemonFixture> {
     const f = new DaemonFixture(await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-daemon-')));
     await fs.mkdir(path.join(f.source, 'docs'), { recursive: true });
     await fs.writeFile(path.join(f.source, 'docs', 'letter.txt'), 'Dear plugback,\n');
     await fs.writeFile(path.join(f.source, 'photo.raw'), Buffer.alloc(256 * 1024, 7));
     f.bus = await startPrivateBus(path.join(f.root, 'bus'));
-    f.peer = await startSystemPeer(f.bus, { udisks: options.udisks ?? true });
+    f.peer = await startSystemPeer(f.bus, { udisks: options.udisks ?? true, ...(options.peerEnv ? { env: options.peerEnv } : {}) });
     return f;
   }
 

@@ -121,11 +121,12 @@ async function connect(address: string): Promise<MessageBus> {
 }
 
 /** Spawns the peer on `bus`, waits for its `ready`, and connects a control client. */
-export async function startSystemPeer(bus: PrivateBus, opts: { udisks?: boolean } = {}): Promise<SystemPeer> {
+/** `env` is added to the peer's environment, and so to the programs its units run (PATH for a smartctl stand-in). */
+export async function startSystemPeer(bus: PrivateBus, opts: { udisks?: boolean; env?: Record<string, string> } = {}): Promise<SystemPeer> {
   const args = [PEER_SCRIPT, '--address', bus.address];
   if (opts.udisks === false) args.push('--no-udisks');
   // stdin stays open: the peer exits when it closes, so a crashed test process leaves no peer behind.
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const { kill, exited, release, stderr: peerStderr } = trackChild(child);
 
   const waitExit = async () => {

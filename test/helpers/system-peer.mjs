@@ -38,6 +38,8 @@ const SYSTEMD = 'org.freedesktop.systemd1';
 const SYSTEMD_ROOT = '/org/freedesktop/systemd1';
 const CONTROL = 'org.plugback.Test.Peer';
 const CONTROL_PATH = '/org/plugback/Test/Peer';
+/** What plugback-smart@.service runs: this checkout's CLI. */
+const PLUGBACK_MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
 /** After the reply, by default, a job completes this much later. */
 const JOB_DELAY_MS = 20;
 
@@ -592,6 +594,8 @@ function describeUnit(name) {
   if (readOnly) return { kind: 'remount-read-only', where: unitNamePathUnescape(readOnly[1]) };
   const subvolume = /^plugback-delete-subvolume@(.+)\.service$/.exec(name);
   if (subvolume) return { kind: 'delete-subvolume', where: unitNamePathUnescape(subvolume[1]) };
+  const smart = /^plugback-smart@(.+)\.service$/.exec(name);
+  if (smart) return { kind: 'smart', where: unitNamePathUnescape(smart[1]) };
   return { kind: 'not-found' };
 }
 
@@ -686,6 +690,10 @@ function queueJob(name, mode, type) {
       const { where } = describeUnit(name);
       if (/^\/.*\/plugback\/.*\/snapshots\/.*\.deleting$/.test(where)) runProgram(job, 'btrfs', ['subvolume', 'delete', '--', where]);
       else finishJob(job, 'done');
+    } else if (kind === 'smart' && type === 'start') {
+      // As units/plugback-smart@.service: the hidden command of this checkout, with the peer's PATH (a smartctl
+      // stand-in there) and its PLUGBACK_SMART_DIR.
+      runProgram(job, process.execPath, [PLUGBACK_MAIN, 'smart-read', describeUnit(name).where]);
     } else if (kind === 'device') {
       // A start job on a device waits for it to appear; stopping a device changes nothing.
       const disk = describeUnit(name).disk;

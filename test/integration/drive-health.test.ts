@@ -2,33 +2,18 @@
 // has no SMART) or a stand-in on PATH that prints a capture of a real smartctl run (test/fixtures/smartctl/README.md)
 // and exits with the status that run gave.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { shown, Workspace } from '../helpers/cli-workspace.js';
+import { SMARTCTL_FIXTURES, smartctlStandIn } from '../helpers/smartctl-stand-in.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/smartctl/', import.meta.url));
+const FIXTURES = SMARTCTL_FIXTURES;
 const HEALTHY = 'smartctl_exporter-sat-Hitachi_HDS721010CLA332-sda.json';
 const FAILING = 'scrutiny-smart-fail2-usbjmicron-HDS721050DLE630.json';
 const FEWER_BAD = 'smartctl_exporter-ST3500418AS_11.json';
 const MORE_BAD = 'smartctl_exporter-ST3500418AS_12.json';
 const UNKNOWN_BRIDGE = 'smartmontools-go-usb-unknown-bridge-048d_1234.json';
 const NO_SMART_WITH_SAT = 'plugback-loop-device-d-sat.json';
-
-const STAND_IN = `
-// Stand-in for smartctl: prints the capture named in ./answer (./answer-sat for a -d sat call) and exits with the
-// status the real smartctl run gave for it. Each call's arguments go to ./calls.
-const fs = require('node:fs');
-const path = require('node:path');
-const args = process.argv.slice(2);
-fs.appendFileSync(path.join(__dirname, 'calls'), JSON.stringify(args) + '\\n');
-const sat = path.join(__dirname, 'answer-sat');
-const answer = args.includes('sat') && fs.existsSync(sat) ? sat : path.join(__dirname, 'answer');
-const capture = fs.readFileSync(fs.readFileSync(answer, 'utf8').trim(), 'utf8');
-process.stdout.write(capture);
-process.exitCode = JSON.parse(capture).smartctl.exit_status;
-`;
 
 let workspace: Workspace | undefined;
 let bin: string | undefined;
@@ -45,9 +30,7 @@ async function setUp(fixture: string, health?: string): Promise<Workspace> {
     const text = await fs.readFile(workspace.config, 'utf8');
     await fs.writeFile(workspace.config, text.replace(/drives: \{d1: \{path: ([^}]+)\}\}/, `drives: {d1: {path: $1, health: ${health}}}`));
   }
-  bin = await fs.mkdtemp(path.join(os.tmpdir(), 'plugback-smartctl-'));
-  await fs.writeFile(path.join(bin, 'smartctl'), `#!${process.execPath}\n${STAND_IN}`, { mode: 0o755 });
-  await answer(fixture);
+  bin = await smartctlStandIn(fixture);
   return workspace;
 }
 

@@ -97,7 +97,7 @@ describe('generated units', () => {
         'plugback-drive@nas\\x2ddisk.timer',
         'systemd-cryptsetup@plugback\\x2doffsite\\x2da.service',
         'systemd-cryptsetup@backup.b\\x2d2.service',
-        ...(trigger === 'daemon' ? ['plugback.service'] : ['plugback-drive@offsite\\x2da.service', 'plugback-drive@offsite\\x2db.service']),
+        ...(trigger === 'daemon' ? ['plugback.service', 'plugback-smart@dev-sdb.service'] : ['plugback-drive@offsite\\x2da.service', 'plugback-drive@offsite\\x2db.service']),
       ];
       const r = await verify([unitDir, generated], units);
       // verify only warns (exit 0) about unknown settings, so its stderr must be empty too.
@@ -105,6 +105,23 @@ describe('generated units', () => {
       expect(r.code, shown(r)).toBe(0);
     });
   }
+
+  it('let the daemon read SMART through plugback-smart@.service, run with the same plugback as the other units', async () => {
+    for (const trigger of ['daemon', 'units'] as const) {
+      const units = path.join(await generateTree(trigger), 'etc/systemd/system');
+      const smart = await fs.readFile(path.join(units, 'plugback-smart@.service'), 'utf8').catch(() => undefined);
+      // Only the daemon's sandbox keeps smartctl from the disk; plugback run reads SMART itself.
+      if (trigger === 'units') {
+        expect(smart).toBeUndefined();
+        continue;
+      }
+      const execOf = (text: string | undefined) => text?.split('\n').find((l) => l.startsWith('ExecStart='));
+      const run = execOf(await fs.readFile(path.join(units, 'plugback-drive@.service'), 'utf8'));
+      const plugback = run?.slice(0, run.indexOf(' run %I'));
+      expect(execOf(smart)).toBe(`${plugback} smart-read %f`);
+      expect(smart?.split('\n')).toEqual(expect.arrayContaining(['Type=oneshot', 'DefaultDependencies=no']));
+    }
+  });
 
   it('keep paths with spaces, "%" and "$" intact: the command, the config file, the docs and the mount point', async () => {
     const dir = await tempDir('odd');

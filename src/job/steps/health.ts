@@ -2,7 +2,8 @@
 // that says it is failing gets no backup (drives.<name>.health: refuse, the default) or a warning (warn); counters
 // that rose since the last reading are a warning; a disk whose SMART cannot be read (a USB bridge that passes none
 // through, a loop device, a sandbox without raw disk access) is a plain note. The reading is kept in the ledger at
-// once, also when the backup is refused, so `plugback drives` and the metrics show why.
+// once, also when the backup is refused, so `plugback drives` and the metrics show why. The daemon reads SMART
+// through systemd (ctx.smartReader, plugback-smart@.service), as its sandbox may not open the disk.
 import { compareReading, type HealthChange } from '../../drives/health-change.js';
 import { recordOf, updateLedger } from '../../notify/ledger.js';
 import { backingDiskOf } from '../../system/backing-disk.js';
@@ -23,7 +24,7 @@ export const health: Step<BackupContext> = {
       ctx.log.info({ health: 'unavailable' }, `no SMART reading for drive "${drive.name}": ${where.skip}`);
       return;
     }
-    const reading = await readSmart(where.disk, ctx.signal);
+    const reading = await (ctx.smartReader ?? readSmart)(where.disk, ctx.signal);
     if (ctx.signal.aborted) throw new Error('cancelled while reading SMART');
     report(ctx, reading, await remember(ctx, reading, where.disk), where.disk);
   },
