@@ -7,7 +7,7 @@ import type { LuksDrive } from '../config/model.js';
 import { closeStaleMapping, mountedAt, mountThroughSystemd, unmountThroughSystemd, type UnitJobs } from '../system/drive-mounts.js';
 import { secretPathProblem } from '../system/file-perms.js';
 import { journalHint } from '../system/unit-journal.js';
-import { crypttabLine } from '../units/crypttab.js';
+import { missingCrypttabLine } from '../units/crypttab.js';
 import { cryptsetupUnit, systemdEscape } from '../units/escape.js';
 import type { UdisksClient } from './udisks.js';
 import type { OpenMode } from './open-record.js';
@@ -27,7 +27,7 @@ export async function openDrive(systemd: UnitJobs, drive: LuksDrive, mode: OpenM
   const crypt = cryptsetupUnit(drive.cryptName);
   const state = await systemd.unitState(crypt);
   if (state.loadState === 'not-found') {
-    throw new Error(`systemd has no unit ${crypt}: /etc/crypttab has no line for "${drive.cryptName}". Run "plugback install --write-crypttab", or add this line to /etc/crypttab and run "systemctl daemon-reload":\n  ${crypttabLine(drive)}`);
+    throw new Error(missingCrypttabLine(drive, crypt));
   }
   const unlockedHere = state.activeState !== 'active';
   if (unlockedHere) {

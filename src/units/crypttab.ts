@@ -27,6 +27,14 @@ export function crypttabLine(drive: LuksDrive): string {
   return `${drive.cryptName} UUID=${drive.uuid} ${drive.keyFile} ${options.join(',')}`;
 }
 
+/** What to do when systemd has no cryptsetup unit `unit` for the drive: its crypttab line is missing. */
+export function missingCrypttabLine(drive: LuksDrive, unit: string): string {
+  return (
+    `systemd has no unit ${unit}: /etc/crypttab has no line for "${drive.cryptName}". Run "plugback install --write-crypttab", ` +
+    `or add this line to /etc/crypttab and run "systemctl daemon-reload":\n  ${crypttabLine(drive)}`
+  );
+}
+
 /** The crypttab with plugback's block holding `lines` (replaced in place, or appended); unchanged when every line is there already. */
 export function mergeCrypttab(existing: string, lines: readonly string[]): string {
   const { before, block, after } = splitBlock(existing);

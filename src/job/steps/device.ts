@@ -13,7 +13,7 @@ import { secretPathProblem } from '../../system/file-perms.js';
 import { fsTypeOf, preenExt } from '../../system/mount-device.js';
 import type { JobResultName, Systemd1 } from '../../system/systemd1.js';
 import { journalHint } from '../../system/unit-journal.js';
-import { crypttabLine } from '../../units/crypttab.js';
+import { missingCrypttabLine } from '../../units/crypttab.js';
 import { cryptsetupUnit } from '../../units/escape.js';
 import type { BackupContext } from '../context.js';
 import { DriveRemoved, type Step } from '../runner.js';
@@ -88,10 +88,7 @@ export function deviceSteps(access_: DeviceAccess): DeviceSteps {
       if (unsafe) throw new Error(unsafe);
       const state = await access_.systemd.unitState(unit);
       if (state.loadState === 'not-found') {
-        throw new Error(
-          `systemd has no unit ${unit}: /etc/crypttab has no line for "${drive.cryptName}". Run "plugback install --write-crypttab", ` +
-            `or add this line to /etc/crypttab and run "systemctl daemon-reload":\n  ${crypttabLine(drive)}`,
-        );
+        throw new Error(missingCrypttabLine(drive, unit));
       }
       if (state.activeState === 'active') {
         ctx.log.info({ unit }, `the LUKS mapping ${drive.cryptName} is already open`);
